@@ -1,0 +1,10 @@
+"""Template context shared by every page."""
+
+from django.http import HttpRequest
+
+from archive.i18n import language_links as build_language_links
+
+
+def language_links(request: HttpRequest) -> dict:
+    """Offer the current page in every language; views with stricter rules override this."""
+    return {"language_links": build_language_links(request)}

@@ -1,0 +1,38 @@
+"""Helpers for moving a reader between the site's languages."""
+
+from django.conf import settings
+from django.http import HttpRequest
+from django.urls import reverse, translate_url
+from django.utils import translation
+
+
+def home_url(language: str) -> str:
+    """Return the home page in the given language."""
+    with translation.override(language):
+        return reverse("stories:home")
+
+
+def language_links(request: HttpRequest, urls: dict[str, str] | None = None) -> list[dict]:
+    """Return one switcher entry per language.
+
+    ``urls`` maps a language to the same page in that language. Without it the
+    current path is translated; a language missing from it links to that
+    language's home page, so the switcher never leads to a 404.
+    """
+    current = translation.get_language()
+    links = []
+    for code, name in settings.LANGUAGES:
+        if urls is None:
+            url = translate_url(request.path, code)
+        else:
+            url = urls.get(code) or home_url(code)
+        links.append(
+            {
+                "code": code,
+                "name": translation.get_language_info(code)["name_local"],
+                "label": name,
+                "url": url,
+                "is_current": code == current,
+            }
+        )
+    return links

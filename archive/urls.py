@@ -1,0 +1,24 @@
+from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
+from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+from stories import views as story_views
+
+admin.site.site_header = _("Testimony archive")
+admin.site.site_title = _("Testimony archive back office")
+admin.site.index_title = _("Back office")
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("sitemap.xml", story_views.sitemap, name="sitemap"),
+    path("robots.txt", story_views.robots_txt, name="robots"),
+]
+
+urlpatterns += i18n_patterns(
+    path("", include("stories.urls")),
+    prefix_default_language=True,
+)
+
+handler404 = "archive.views.page_not_found"
+handler500 = "archive.views.server_error"

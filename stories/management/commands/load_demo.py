@@ -1,0 +1,143 @@
+"""Load invented demo content and demo staff accounts; safe to run more than once."""
+
+import datetime
+import json
+import os
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from stories import services
+from stories.demo.content import CONTENT_WARNINGS, STORIES, STORYTELLERS, THEMES
+from stories.models import Consent, ContentWarning, Part, Story, Storyteller, StorytellerIdentity, Theme
+
+DEMO_USERS = [
+    ("demo-editor", "Editors"),
+    ("demo-translator", "Translators"),
+    ("demo-consent-officer", "Consent officers"),
+]
+
+
+def credentials_path() -> Path:
+    return Path(os.environ.get("DEMO_CREDENTIALS_FILE", settings.BASE_DIR / ".demo-credentials.json"))
+
+
+class Command(BaseCommand):
+    help = "Create invented demo stories and demo staff accounts. Existing data is kept."
+
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--allow-without-debug",
+            action="store_true",
+            help="Run even though DEBUG is off (for tests); never use this on a production site.",
+        )
+
+    def handle(self, *args, **options):
+        if not settings.DEBUG and not options["allow_without_debug"]:
+            raise CommandError("Refusing to load demo content with DEBUG off: this looks like a production site.")
+        with transaction.atomic():
+            self.load_content()
+            passwords = self.load_users()
+        self.print_sign_in(passwords)
+
+    def load_content(self) -> None:
+        for data in THEMES:
+            Theme.objects.get_or_create(slug=data["slug"], defaults=data)
+        for data in CONTENT_WARNINGS:
+            ContentWarning.objects.get_or_create(slug=data["slug"], defaults=data)
+
+        storytellers = {}
+        for data in STORYTELLERS:
+            storyteller = Storyteller.objects.filter(pseudonym_en=data["pseudonym_en"]).first()
+            if storyteller is None:
+                storyteller = self.create_storyteller(data)
+            storytellers[data["key"]] = storyteller
+
+        now = timezone.now()
+        for data in STORIES:
+            if Story.objects.filter(slug=data["slug"]).exists():
+                continue
+            story = Story(
+                slug=data["slug"],
+                storyteller=storytellers[data["storyteller"]],
+                original_language=data["original_language"],
+                title_en=data["title_en"],
+                title_ko=data["title_ko"],
+                summary_en=data["summary_en"],
+                summary_ko=data["summary_ko"],
+                is_complete=data["is_complete"],
+                is_featured=data["is_featured"],
+                status=Story.Status.PUBLISHED,
+            )
+            story.full_clean()
+            story.save()
+            story.themes.set(Theme.objects.filter(slug__in=data["themes"]))
+            story.content_warnings.set(ContentWarning.objects.filter(slug__in=data["content_warnings"]))
+            for part_data in data["parts"]:
+                fields = {key: value for key, value in part_data.items() if key != "days_ago"}
+                part = Part(story=story, **fields)
+                services.part_publish(part=part, at=now - datetime.timedelta(days=part_data["days_ago"]))
+
+    def create_storyteller(self, data: dict) -> Storyteller:
+        storyteller = Storyteller(
+            pseudonym_en=data["pseudonym_en"],
+            pseudonym_ko=data["pseudonym_ko"],
+            bio_en=data["bio_en"],
+            bio_ko=data["bio_ko"],
+        )
+        storyteller.full_clean()
+        storyteller.save()
+        StorytellerIdentity.objects.create(storyteller=storyteller, **data["identity"])
+        consent = data["consent"]
+        today = timezone.localdate()
+        services.consent_record(
+            storyteller=storyteller,
+            decision=Consent.Decision.GIVEN,
+            recorded_by=None,
+            review_by=today + datetime.timedelta(days=365),
+            covers_web=True,
+            covers_english=True,
+            covers_korean=True,
+            covers_photos=consent.get("photos", False),
+            covers_advocacy=consent.get("advocacy", False),
+            note="Demo: consent given at interview.",
+            recorded_at=timezone.now() - datetime.timedelta(days=90),
+        )
+        if consent["decision"] == Consent.Decision.WITHDRAWN:
+            services.consent_record(
+                storyteller=storyteller,
+                decision=Consent.Decision.WITHDRAWN,
+                recorded_by=None,
+                note="Demo: the storyteller asked for her story to be taken down.",
+            )
+        return storyteller
+
+    def load_users(self) -> dict[str, str]:
+        """Create the demo staff accounts once, each with a password generated then and kept in a private file."""
+        path = credentials_path()
+        saved = json.loads(path.read_text()) if path.exists() else {}
+        User = get_user_model()
+        for username, group_name in DEMO_USERS:
+            user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+            if created or username not in saved:
+                saved[username] = secrets.token_urlsafe(12)
+                user.set_password(saved[username])
+                user.is_staff = True
+                user.save()
+            user.groups.add(Group.objects.get(name=group_name))
+        path.write_text(json.dumps(saved, indent=2))
+        path.chmod(0o600)
+        return saved
+
+    def print_sign_in(self, passwords: dict[str, str]) -> None:
+        self.stdout.write(self.style.SUCCESS("Demo content is ready."))
+        self.stdout.write("Sign in to the back office at http://127.0.0.1:8000/admin/ as:")
+        for username, group_name in DEMO_USERS:
+            self.stdout.write(f"  {group_name:<17} {username:<22} password: {passwords[username]}")
+        self.stdout.write(f"(Passwords were generated on first set-up and are kept in {credentials_path()}.)")

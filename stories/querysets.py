@@ -1,0 +1,81 @@
+"""The visibility rule: what a reader may see, decided here and nowhere else."""
+
+import datetime
+
+from django.db import models
+from django.db.models import Exists, OuterRef, Subquery
+from django.utils import timezone, translation
+
+# Which consent scope covers reading in each language.
+LANGUAGE_SCOPES = {"en": "covers_english", "ko": "covers_korean"}
+
+
+def reading_language(language: str | None) -> str:
+    """Return the language to check, defaulting to the active one."""
+    code = (language or translation.get_language() or "en").split("-")[0]
+    if code not in LANGUAGE_SCOPES:
+        # A language the site does not publish in has nothing public.
+        return ""
+    return code
+
+
+class ConsentQuerySet(models.QuerySet):
+    def effective(self) -> "ConsentQuerySet":
+        """Keep only each storyteller's latest record, the one in force."""
+        latest = (
+            self.model.objects.filter(storyteller=OuterRef("storyteller"))
+            .order_by("-recorded_at", "-pk")
+            .values("pk")[:1]
+        )
+        return self.filter(pk=Subquery(latest))
+
+    def active(self, *, language: str | None = None, today: datetime.date | None = None) -> "ConsentQuerySet":
+        """Effective records that are given, not past review and cover the web in the language."""
+        code = reading_language(language)
+        if not code:
+            return self.none()
+        today = today or timezone.localdate()
+        return self.effective().filter(
+            decision=self.model.Decision.GIVEN,
+            review_by__gte=today,
+            covers_web=True,
+            **{LANGUAGE_SCOPES[code]: True},
+        )
+
+
+class StorytellerQuerySet(models.QuerySet):
+    def consenting(self, *, language: str | None = None, today: datetime.date | None = None) -> "StorytellerQuerySet":
+        """Storytellers whose consent in force lets the web show their story in the language."""
+        from stories.models import Consent
+
+        return self.filter(pk__in=Consent.objects.active(language=language, today=today).values("storyteller_id"))
+
+
+class PartQuerySet(models.QuerySet):
+    def public(self, language: str | None = None, *, now: datetime.datetime | None = None) -> "PartQuerySet":
+        """Parts a reader may see in the language: published, due, and consented to."""
+        from stories.models import Story, Storyteller
+
+        code = reading_language(language)
+        if not code:
+            return self.none()
+        now = now or timezone.now()
+        return self.filter(
+            status=self.model.Status.PUBLISHED,
+            published_at__lte=now,
+            story__status=Story.Status.PUBLISHED,
+            story__storyteller__in=Storyteller.objects.consenting(language=code, today=timezone.localdate(now)),
+            # No silent fallback: a part is public in a language only once it is written in it.
+            **{f"title_{code}__gt": "", f"body_{code}__gt": "", f"story__title_{code}__gt": ""},
+        )
+
+
+class StoryQuerySet(models.QuerySet):
+    def public(self, language: str | None = None, *, now: datetime.datetime | None = None) -> "StoryQuerySet":
+        """Stories a reader may see in the language: at least one of their parts is public."""
+        from stories.models import Part
+
+        code = reading_language(language)
+        if not code:
+            return self.none()
+        return self.filter(Exists(Part.objects.public(code, now=now).filter(story=OuterRef("pk"))))

@@ -1,0 +1,35 @@
+"""Display text registered with django-modeltranslation.
+
+Only what readers see is translated. Consent, identity and audit fields are never
+registered here.
+"""
+
+from modeltranslation.translator import TranslationOptions, register
+
+from stories.models import ContentWarning, Part, Story, Storyteller, Theme
+
+
+@register(Theme)
+class ThemeTranslationOptions(TranslationOptions):
+    fields = ("name",)
+
+
+@register(ContentWarning)
+class ContentWarningTranslationOptions(TranslationOptions):
+    fields = ("label",)
+
+
+@register(Storyteller)
+class StorytellerTranslationOptions(TranslationOptions):
+    fields = ("pseudonym", "bio")
+
+
+@register(Story)
+class StoryTranslationOptions(TranslationOptions):
+    fields = ("title", "summary")
+
+
+@register(Part)
+class PartTranslationOptions(TranslationOptions):
+    # body_html and reading_minutes are derived from body on save, one per language.
+    fields = ("title", "summary", "body", "body_html", "reading_minutes")

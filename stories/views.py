@@ -1,0 +1,174 @@
+"""The reading site: every query for readers goes through the public() querysets."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.contrib.sitemaps import views as sitemap_views
+from django.db.models import Model
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.urls import reverse
+from django.utils import translation
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+from django.views.generic import DetailView, ListView, TemplateView
+
+from archive.i18n import language_links
+from stories.models import Part, Story, Theme
+from stories.sitemaps import SITEMAPS
+
+HOME_PART_COUNT = 6
+HOME_STORY_COUNT = 6
+
+
+def public_urls(obj: Model) -> dict[str, str]:
+    """Map each language in which the object is public to its URL in that language."""
+    urls = {}
+    current = translation.get_language()
+    for code, _name in settings.LANGUAGES:
+        if code == current or type(obj).objects.public(code).filter(pk=obj.pk).exists():
+            with translation.override(code):
+                urls[code] = obj.get_absolute_url()
+    return urls
+
+
+class AlternatesMixin:
+    """Give a detail page its canonical URL, hreflang alternates and a safe language switcher."""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        urls = public_urls(self.object)
+        context["canonical_url"] = self.request.build_absolute_uri(self.object.get_absolute_url())
+        context["hreflang_links"] = [
+            {"code": code, "url": self.request.build_absolute_uri(url)} for code, url in urls.items()
+        ]
+        context["language_links"] = language_links(self.request, urls)
+        return context
+
+
+class HomeView(TemplateView):
+    template_name = "stories/home.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        stories = Story.objects.public().select_related("storyteller")
+        context["newest_parts"] = Part.objects.public().select_related("story").order_by("-published_at")[
+            :HOME_PART_COUNT
+        ]
+        context["featured_story"] = stories.filter(is_featured=True).first()
+        in_progress = stories.filter(is_complete=False)
+        if context["featured_story"]:
+            in_progress = in_progress.exclude(pk=context["featured_story"].pk)
+        context["stories_in_progress"] = in_progress[:HOME_STORY_COUNT]
+        return context
+
+
+class StoryListView(ListView):
+    template_name = "stories/story_list.html"
+    context_object_name = "stories"
+    paginate_by = settings.STORIES_PAGE_SIZE
+
+    def get_queryset(self):
+        stories = Story.objects.public().select_related("storyteller").prefetch_related("themes")
+        self.theme = None
+        theme_slug = self.request.GET.get("theme")
+        if theme_slug:
+            self.theme = get_object_or_404(self.public_themes(), slug=theme_slug)
+            stories = stories.filter(themes=self.theme)
+        return stories.order_by("-created_at", "-pk")
+
+    def public_themes(self):
+        return Theme.objects.filter(stories__in=Story.objects.public()).distinct()
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["themes"] = self.public_themes()
+        context["current_theme"] = self.theme
+        return context
+
+
+class StoryDetailView(AlternatesMixin, DetailView):
+    template_name = "stories/story_detail.html"
+    context_object_name = "story"
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(Story.objects.public().select_related("storyteller"), slug=self.kwargs["slug"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["parts"] = Part.objects.public().filter(story=self.object).order_by("number")
+        context["content_warnings"] = list(self.object.content_warnings.all())
+        return context
+
+
+def part_context(part: Part, parts: list[Part]) -> dict:
+    """Build the navigation around one part from the serial's ordered table of contents."""
+    earlier = [p for p in parts if p.number < part.number]
+    later = [p for p in parts if p.number > part.number]
+    return {
+        "part": part,
+        "story": part.story,
+        "table_of_contents": parts,
+        "previous_part": earlier[-1] if earlier else None,
+        "next_part": later[0] if later else None,
+        # Readers arriving mid-serial are offered the beginning: parts 1 and 2.
+        "opening_parts": [p for p in earlier if p.number <= 2],
+        "content_warnings": list(part.story.content_warnings.all()),
+    }
+
+
+class PartDetailView(AlternatesMixin, DetailView):
+    template_name = "stories/part_detail.html"
+    context_object_name = "part"
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(
+            Part.objects.public().select_related("story", "story__storyteller"),
+            story__slug=self.kwargs["slug"],
+            number=self.kwargs["number"],
+        )
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        parts = list(
+            Part.objects.public()
+            .filter(story=self.object.story)
+            .defer(*(f"body_{code}" for code, _name in settings.LANGUAGES))
+            .defer(*(f"body_html_{code}" for code, _name in settings.LANGUAGES))
+            .order_by("number")
+        )
+        context.update(part_context(self.object, parts))
+        return context
+
+
+@never_cache
+@login_required
+def part_preview(request: HttpRequest, pk: int) -> HttpResponse:
+    """Show staff a part through the reader's template, whatever its status, marked as a preview."""
+    if not (
+        request.user.is_staff
+        and (request.user.has_perm("stories.view_part") or request.user.has_perm("stories.translate_part"))
+    ):
+        raise Http404
+    part = get_object_or_404(Part.objects.select_related("story", "story__storyteller"), pk=pk)
+    parts = list(part.story.parts.order_by("number"))
+    context = part_context(part, parts)
+    context["is_preview"] = True
+    response = render(request, "stories/part_detail.html", context)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@require_GET
+def sitemap(request: HttpRequest) -> HttpResponse:
+    """Serve the sitemap of every public page in both languages."""
+    return sitemap_views.sitemap(request, sitemaps=SITEMAPS)
+
+
+@require_GET
+def robots_txt(request: HttpRequest) -> HttpResponse:
+    """Let crawlers read the public site but not the back office or previews."""
+    lines = ["User-agent: *", "Disallow: /admin/"]
+    for code, _name in settings.LANGUAGES:
+        lines.append(f"Disallow: /{code}/preview/")
+    lines.append(f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}")
+    return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")
