@@ -95,7 +95,7 @@ class StoryDetailView(AlternatesMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["parts"] = Part.objects.public().filter(story=self.object).order_by("number")
+        context["parts"] = Part.objects.public().filter(story=self.object).select_related("story").order_by("number")
         context["content_warnings"] = list(self.object.content_warnings.all())
         return context
 
@@ -132,6 +132,7 @@ class PartDetailView(AlternatesMixin, DetailView):
         parts = list(
             Part.objects.public()
             .filter(story=self.object.story)
+            .select_related("story")
             .defer(*(f"body_{code}" for code, _name in settings.LANGUAGES))
             .defer(*(f"body_html_{code}" for code, _name in settings.LANGUAGES))
             .order_by("number")

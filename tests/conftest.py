@@ -1,0 +1,122 @@
+"""Shared fixtures and small factories for the whole suite."""
+
+import datetime
+import itertools
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from stories import services
+from stories.models import Consent, Part, Story, Storyteller, StorytellerIdentity
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def now():
+    """The moment tests treat as now; time-relative data is built from it."""
+    return timezone.now()
+
+
+def make_storyteller(*, consent: dict | None = None, identity: dict | None = None, **fields) -> Storyteller:
+    """Create a storyteller whose consent is active in both languages unless told otherwise."""
+    n = next(_counter)
+    storyteller = Storyteller.objects.create(
+        pseudonym_en=fields.pop("pseudonym_en", f"Teller {n}"),
+        pseudonym_ko=fields.pop("pseudonym_ko", f"이야기꾼 {n}"),
+        bio_en=fields.pop("bio_en", "A short invented bio."),
+        bio_ko=fields.pop("bio_ko", "지어낸 짧은 소개."),
+        **fields,
+    )
+    StorytellerIdentity.objects.create(storyteller=storyteller, **(identity or {}))
+    consent_fields = {
+        "decision": Consent.Decision.GIVEN,
+        "review_by": timezone.localdate() + datetime.timedelta(days=365),
+        "covers_web": True,
+        "covers_english": True,
+        "covers_korean": True,
+        "covers_photos": False,
+        "covers_advocacy": True,
+        "recorded_at": timezone.now() - datetime.timedelta(days=30),
+        **(consent or {}),
+    }
+    services.consent_record(storyteller=storyteller, recorded_by=None, **consent_fields)
+    return storyteller
+
+
+def make_story(*, storyteller: Storyteller | None = None, **fields) -> Story:
+    """Create a published story with titles in both languages."""
+    n = next(_counter)
+    defaults = {
+        "slug": f"story-{n}",
+        "title_en": f"Story {n}",
+        "title_ko": f"이야기 {n}",
+        "summary_en": "An invented summary.",
+        "summary_ko": "지어낸 요약.",
+        "status": Story.Status.PUBLISHED,
+        "original_language": "en",
+    }
+    defaults.update(fields)
+    return Story.objects.create(storyteller=storyteller or make_storyteller(), **defaults)
+
+
+def make_part(*, story: Story | None = None, number: int | None = None, **fields) -> Part:
+    """Create a part published a day ago, with text in both languages."""
+    story = story or make_story()
+    if number is None:
+        number = (story.parts.order_by("-number").values_list("number", flat=True).first() or 0) + 1
+    defaults = {
+        "title_en": f"Part title {number}",
+        "title_ko": f"부 제목 {number}",
+        "summary_en": "What happens in this part.",
+        "summary_ko": "이 부분의 내용.",
+        "body_en": f"The body of part {number}, invented for tests.",
+        "body_ko": f"{number}부의 본문, 시험용으로 지어낸 글.",
+        "status": Part.Status.PUBLISHED,
+        "published_at": timezone.now() - datetime.timedelta(days=1),
+    }
+    defaults.update(fields)
+    return Part.objects.create(story=story, number=number, **defaults)
+
+
+@pytest.fixture
+def storyteller(db):
+    return make_storyteller()
+
+
+@pytest.fixture
+def story(storyteller):
+    return make_story(storyteller=storyteller)
+
+
+@pytest.fixture
+def part(story):
+    return make_part(story=story)
+
+
+def make_staff(group_name: str, username: str | None = None):
+    """Create a staff user in one of the groups the migrations created."""
+    user = get_user_model().objects.create_user(
+        username=username or f"{group_name.lower().replace(' ', '-')}-{next(_counter)}",
+        password="not-a-real-password-1",
+        is_staff=True,
+    )
+    user.groups.add(Group.objects.get(name=group_name))
+    return user
+
+
+@pytest.fixture
+def editor(db):
+    return make_staff("Editors")
+
+
+@pytest.fixture
+def translator(db):
+    return make_staff("Translators")
+
+
+@pytest.fixture
+def consent_officer(db):
+    return make_staff("Consent officers")

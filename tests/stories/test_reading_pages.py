@@ -1,0 +1,191 @@
+"""What a reader sees on the home, index, story and part pages, the sitemap and robots.txt."""
+
+import datetime
+import xml.etree.ElementTree as ET
+
+import pytest
+from django.utils import translation
+
+from stories.models import ContentWarning, Part, Theme
+from tests.conftest import make_part, make_story
+
+SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "xhtml": "http://www.w3.org/1999/xhtml"}
+
+
+def url_in(obj, language: str) -> str:
+    with translation.override(language):
+        return obj.get_absolute_url()
+
+
+def test_part_page_has_title_meta_warnings_before_body_and_navigation(client, story, now):
+    warning = ContentWarning.objects.create(slug="detention", label_en="Detention", label_ko="구금")
+    story.content_warnings.add(warning)
+    parts = [make_part(story=story, title_en=f"Chapter {n}", body_en="word " * 450) for n in range(1, 5)]
+    response = client.get(url_in(parts[2], "en"))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"{story.title_en}: Part 3 — Chapter 3" in html
+    assert "3 minute read" in html
+    assert html.index("Detention") < html.index('class="part__body')
+    assert f'rel="prev" href="{url_in(parts[1], "en")}"' in html
+    assert f'rel="next" href="{url_in(parts[3], "en")}"' in html
+    # Readers arriving at part 3 are offered parts 1 and 2.
+    start = html[html.index('class="part__start"') :]
+    assert url_in(parts[0], "en") in start and url_in(parts[1], "en") in start
+    assert f'<link rel="canonical" href="http://testserver{url_in(parts[2], "en")}">' in html
+    assert f'hreflang="ko" href="http://testserver{url_in(parts[2], "ko")}"' in html
+
+
+def test_first_part_has_no_start_links_or_previous(client, part):
+    html = client.get(url_in(part, "en")).content.decode()
+    assert 'class="part__start"' not in html
+    assert 'rel="prev"' not in html
+
+
+def test_korean_part_page_is_in_korean(client, part):
+    response = client.get(url_in(part, "ko"))
+    html = response.content.decode()
+    assert '<html lang="ko">' in html
+    assert part.title_ko in html
+    assert part.title_en not in html
+    assert "시험용으로 지어낸 글" in html
+
+
+def test_body_html_is_rendered_on_save_not_on_request(client, story, monkeypatch):
+    part = make_part(story=story, body_en="Some *emphasis*.")
+    assert part.body_html_en == "<p>Some <em>emphasis</em>.</p>"
+
+    def fail(*args, **kwargs):
+        raise AssertionError("Markdown rendered during a request")
+
+    monkeypatch.setattr("archive.richtext.render_markdown", fail)
+    monkeypatch.setattr("stories.models.render_markdown", fail)
+    assert "<em>emphasis</em>" in client.get(url_in(part, "en")).content.decode()
+
+
+def test_hostile_body_is_stored_clean(story):
+    part = make_part(
+        story=story,
+        body_en='<script>alert("x")</script>[x](javascript:alert(1))',
+        body_ko="<img src=x onerror=alert(1)>",
+    )
+    for html in (part.body_html_en, part.body_html_ko):
+        assert "<script" not in html
+        assert "javascript:" not in html
+        assert "onerror" not in html
+        assert "alert" not in html
+
+
+def test_story_page_lists_public_parts_in_order_with_teller_and_warnings(client, story):
+    make_part(story=story, number=2, title_en="Second")
+    make_part(story=story, number=1, title_en="First")
+    html = client.get(url_in(story, "en")).content.decode()
+    assert html.index("First") < html.index("Second")
+    assert story.storyteller.pseudonym_en in html
+    assert story.storyteller.bio_en in html
+
+
+def test_home_shows_newest_parts_in_progress_and_featured(client, db):
+    featured = make_story(is_featured=True, title_en="The featured serial")
+    make_part(story=featured)
+    ongoing = make_story(is_complete=False, title_en="An ongoing serial")
+    make_part(story=ongoing, title_en="Newest instalment")
+    html = client.get("/en/").content.decode()
+    assert "The featured serial" in html
+    assert "An ongoing serial" in html
+    assert "Newest instalment" in html
+
+
+def test_index_paginates_and_filters_by_theme(client, db, settings):
+    theme = Theme.objects.create(slug="family", name_en="Family", name_ko="가족")
+    for n in range(settings.STORIES_PAGE_SIZE + 3):
+        story = make_story(title_en=f"Indexed story {n:02d}")
+        make_part(story=story)
+        if n % 2:
+            story.themes.add(theme)
+    first = client.get("/en/stories/")
+    assert first.status_code == 200
+    assert len(first.context["stories"]) == settings.STORIES_PAGE_SIZE
+    assert client.get("/en/stories/?page=2").status_code == 200
+    filtered = client.get("/en/stories/?theme=family")
+    assert {s.pk for s in filtered.context["stories"]} <= set(theme.stories.values_list("pk", flat=True))
+    assert 'aria-current="page">Family' in filtered.content.decode()
+
+
+def test_sitemap_lists_public_pages_in_both_languages_with_alternates(client, story, now):
+    public = make_part(story=story)
+    english_only = make_part(story=story, title_ko="", body_ko="")
+    draft = make_part(story=story, status=Part.Status.DRAFT)
+    response = client.get("/sitemap.xml")
+    assert response.status_code == 200
+    root = ET.fromstring(response.content)
+    locations = {loc.text for loc in root.findall("s:url/s:loc", SITEMAP_NS)}
+    assert f"http://testserver{url_in(public, 'en')}" in locations
+    assert f"http://testserver{url_in(public, 'ko')}" in locations
+    assert f"http://testserver{url_in(english_only, 'en')}" in locations
+    assert f"http://testserver{url_in(english_only, 'ko')}" not in locations
+    assert not any(url_in(draft, "en") in loc or url_in(draft, "ko") in loc for loc in locations)
+    for url in root.findall("s:url", SITEMAP_NS):
+        if url.find("s:loc", SITEMAP_NS).text == f"http://testserver{url_in(public, 'en')}":
+            alternates = {link.get("hreflang"): link.get("href") for link in url.findall("xhtml:link", SITEMAP_NS)}
+            assert alternates == {
+                "en": f"http://testserver{url_in(public, 'en')}",
+                "ko": f"http://testserver{url_in(public, 'ko')}",
+            }
+    assert "http://testserver/en/" in locations and "http://testserver/ko/stories/" in locations
+
+
+def test_robots_txt_points_to_sitemap_and_keeps_out_of_back_office(client, db):
+    response = client.get("/robots.txt")
+    body = response.content.decode()
+    assert response["Content-Type"].startswith("text/plain")
+    assert "Disallow: /admin/" in body
+    assert "Sitemap: http://testserver/sitemap.xml" in body
+
+
+def test_root_redirects_to_the_browsers_preferred_language(client, db):
+    assert client.get("/", headers={"accept-language": "ko-KR,ko;q=0.9"})["Location"] == "/ko/"
+    assert client.get("/", headers={"accept-language": "en-GB"})["Location"] == "/en/"
+
+
+def test_reader_pages_send_strict_security_headers(client, part):
+    response = client.get(url_in(part, "en"))
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "'unsafe-inline'" not in policy
+    assert response["Referrer-Policy"] == "no-referrer"
+
+
+def test_pages_have_no_inline_scripts_or_styles_or_third_party_assets(client, part):
+    for page in ("/en/", "/ko/stories/", url_in(part.story, "en"), url_in(part, "ko"), "/en/nowhere/"):
+        html = client.get(page).content.decode()
+        assert "<script" not in html
+        assert "<style" not in html and " style=" not in html
+        assert "//fonts." not in html and "cdn" not in html.lower()
+
+
+@pytest.mark.parametrize("size", [1, 50])
+def test_page_query_counts_do_not_grow_with_the_serial(client, db, django_assert_max_num_queries, size):
+    story = make_story()
+    story.content_warnings.add(ContentWarning.objects.create(slug="hunger", label_en="Hunger", label_ko="굶주림"))
+    story.themes.add(Theme.objects.create(slug="family", name_en="Family", name_ko="가족"))
+    parts = [make_part(story=story, number=n) for n in range(1, size + 1)]
+    for _ in range(size):
+        make_part(story=make_story(), number=1)
+    middle = parts[len(parts) // 2]
+    budgets = {
+        url_in(middle, "en"): 6,
+        url_in(story, "en"): 6,
+        "/en/": 4,
+        "/en/stories/": 5,
+        "/en/stories/?theme=family": 6,
+        "/sitemap.xml": 9,
+    }
+    for page, budget in budgets.items():
+        with django_assert_max_num_queries(budget):
+            assert client.get(page).status_code == 200
+
+
+def test_scheduled_part_is_listed_for_staff_but_not_readers(client, story, now):
+    part = make_part(story=story, published_at=now + datetime.timedelta(days=1))
+    assert part.is_scheduled()
+    assert client.get(url_in(part, "en")).status_code == 404
