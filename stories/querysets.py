@@ -29,8 +29,13 @@ class ConsentQuerySet(models.QuerySet):
         )
         return self.filter(pk=Subquery(latest))
 
-    def active(self, *, language: str | None = None, today: datetime.date | None = None) -> "ConsentQuerySet":
-        """Effective records that are given, not past review and cover the web in the language."""
+    def active(
+        self, *, language: str | None = None, today: datetime.date | None = None, scopes: tuple[str, ...] = ()
+    ) -> "ConsentQuerySet":
+        """Effective records that are given, not past review and cover the web in the language.
+
+        ``scopes`` names further consent fields that must also be granted, such as ``covers_advocacy``.
+        """
         code = reading_language(language)
         if not code:
             return self.none()
@@ -40,15 +45,19 @@ class ConsentQuerySet(models.QuerySet):
             review_by__gte=today,
             covers_web=True,
             **{LANGUAGE_SCOPES[code]: True},
+            **dict.fromkeys(scopes, True),
         )
 
 
 class StorytellerQuerySet(models.QuerySet):
-    def consenting(self, *, language: str | None = None, today: datetime.date | None = None) -> "StorytellerQuerySet":
+    def consenting(
+        self, *, language: str | None = None, today: datetime.date | None = None, scopes: tuple[str, ...] = ()
+    ) -> "StorytellerQuerySet":
         """Storytellers whose consent in force lets the web show their story in the language."""
         from stories.models import Consent
 
-        return self.filter(pk__in=Consent.objects.active(language=language, today=today).values("storyteller_id"))
+        active = Consent.objects.active(language=language, today=today, scopes=scopes)
+        return self.filter(pk__in=active.values("storyteller_id"))
 
 
 class PartQuerySet(models.QuerySet):
@@ -79,3 +88,14 @@ class StoryQuerySet(models.QuerySet):
         if not code:
             return self.none()
         return self.filter(Exists(Part.objects.public(code, now=now).filter(story=OuterRef("pk"))))
+
+    def public_for_advocacy(self, language: str | None = None, *, now: datetime.datetime | None = None):
+        """Public stories whose storyteller also consented to their use in advocacy campaigns."""
+        from stories.models import Storyteller
+
+        code = reading_language(language)
+        now = now or timezone.now()
+        consenting = Storyteller.objects.consenting(
+            language=code, today=timezone.localdate(now), scopes=("covers_advocacy",)
+        )
+        return self.public(code, now=now).filter(storyteller__in=consenting)

@@ -229,3 +229,12 @@ def test_public_views_only_query_through_the_visibility_rule(client, db, languag
         for query in queries.captured_queries:
             if STORY_TABLES.search(query["sql"]):
                 assert '"stories_consent"' in query["sql"], f"{page} read stories without public(): {query['sql']}"
+
+
+def test_advocacy_use_needs_its_own_consent_scope(db):
+    with_scope = make_part(story=make_story(storyteller=make_storyteller(consent={"covers_advocacy": True})))
+    without = make_part(story=make_story(storyteller=make_storyteller(consent={"covers_advocacy": False})))
+    for language in ("en", "ko"):
+        advocacy = set(Story.objects.public_for_advocacy(language).values_list("pk", flat=True))
+        assert advocacy == {with_scope.story_id}
+        assert without.story_id in set(Story.objects.public(language).values_list("pk", flat=True))
