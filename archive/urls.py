@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
 from stories import views as story_views
+from stories.caching import cache_public_page
 
 admin.site.site_header = _("Testimony archive")
 admin.site.site_title = _("Testimony archive back office")
@@ -11,7 +12,7 @@ admin.site.index_title = _("Back office")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("sitemap.xml", story_views.sitemap, name="sitemap"),
+    path("sitemap.xml", cache_public_page(story_views.sitemap), name="sitemap"),
     path("robots.txt", story_views.robots_txt, name="robots"),
 ]
 

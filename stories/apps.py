@@ -6,3 +6,11 @@ class StoriesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
     name = "stories"
     verbose_name = _("Stories")
+
+    def ready(self) -> None:
+        from stories import audit, caching
+
+        # Registered here, after modeltranslation has added the per-language fields,
+        # so that the audit trail records every language's text.
+        audit.register_history()
+        caching.connect_signals()

@@ -1,10 +1,13 @@
 """Storytellers, their consent, and the stories and parts they told."""
 
 import math
+import pathlib
 import re
+import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import storages
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
@@ -12,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from archive.richtext import render_markdown
+from stories import privacy
+from stories.fields import EncryptedTextField, IdentityKeyMissing, Sealed
 from stories.querysets import ConsentQuerySet, PartQuerySet, StoryQuerySet, StorytellerQuerySet
 
 
@@ -67,20 +72,27 @@ class Storyteller(models.Model):
     def __str__(self) -> str:
         return self.pseudonym
 
+    def clean(self) -> None:
+        if self.pk:
+            privacy.check(self)
+
     def effective_consent(self) -> "Consent | None":
         """Return the consent record in force: the latest one."""
         return self.consents.order_by("-recorded_at", "-pk").first()
 
 
 class StorytellerIdentity(models.Model):
-    """Who the storyteller really is. Only staff with this model's permissions may see it."""
+    """Who the storyteller really is. Only staff with this model's permissions may see it.
+
+    Every field here is encrypted at rest with the identity key from the environment.
+    """
 
     storyteller = models.OneToOneField(
         Storyteller, on_delete=models.CASCADE, related_name="identity", verbose_name=_("storyteller")
     )
-    legal_name = models.CharField(_("legal name"), max_length=200, blank=True)
-    caseworker_notes = models.TextField(_("caseworker notes"), blank=True)
-    identifying_terms = models.TextField(
+    legal_name = EncryptedTextField(_("legal name"), blank=True)
+    caseworker_notes = EncryptedTextField(_("caseworker notes"), blank=True)
+    identifying_terms = EncryptedTextField(
         _("identifying terms"),
         blank=True,
         help_text=_(
@@ -99,7 +111,25 @@ class StorytellerIdentity(models.Model):
 
     def terms(self) -> list[str]:
         """Return the identifying terms, one per non-empty line."""
+        if isinstance(self.identifying_terms, Sealed):
+            # Without the key the terms cannot be read, so nothing can be checked against them.
+            raise IdentityKeyMissing("The identifying terms cannot be read without the identity key.")
         return [line.strip() for line in self.identifying_terms.splitlines() if line.strip()]
+
+
+class ProtectedTerm(models.Model):
+    """A site-wide term that must never appear in public text, such as the name of a safe house."""
+
+    term = models.CharField(_("term"), max_length=200, unique=True)
+    note = models.CharField(_("why it is protected"), max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["term"]
+        verbose_name = _("protected term")
+        verbose_name_plural = _("protected terms")
+
+    def __str__(self) -> str:
+        return self.term
 
 
 class Consent(models.Model):
@@ -172,6 +202,39 @@ class Consent(models.Model):
         )
 
 
+def private_storage():
+    """Storage outside the public media root, for evidence that is never served directly."""
+    return storages["private"]
+
+
+def evidence_upload_to(instance: "ConsentEvidence", filename: str) -> str:
+    """Store evidence under a random name that says nothing about the storyteller."""
+    suffix = pathlib.Path(filename).suffix.lower()[:10]
+    return f"consent-evidence/{uuid.uuid4().hex}{suffix}"
+
+
+class ConsentEvidence(models.Model):
+    """A signed consent form or recording attached to a consent record; only consent officers may open it."""
+
+    consent = models.ForeignKey(
+        Consent, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("consent record")
+    )
+    file = models.FileField(_("file"), storage=private_storage, upload_to=evidence_upload_to)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-uploaded_at"]
+        verbose_name = _("consent evidence")
+        verbose_name_plural = _("consent evidence")
+
+    def __str__(self) -> str:
+        return self.description or str(_("Evidence #{number}").format(number=self.pk))
+
+    def get_absolute_url(self) -> str:
+        return reverse("evidence", kwargs={"pk": self.pk})
+
+
 class Story(models.Model):
     """A serial, such as "Joy's Story", told in one or more parts."""
 
@@ -200,6 +263,7 @@ class Story(models.Model):
     is_featured = models.BooleanField(_("featured"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = StoryQuerySet.as_manager()
 
@@ -220,6 +284,8 @@ class Story(models.Model):
             raise ValidationError(
                 {f"title_{self.original_language}": _("The title in the original language is required.")}
             )
+        if self.status == self.Status.PUBLISHED and self.storyteller_id:
+            privacy.check(self)
 
 
 WORDS_PER_MINUTE = 200
@@ -265,6 +331,7 @@ class Part(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     objects = PartQuerySet.as_manager()
 
@@ -312,6 +379,8 @@ class Part(models.Model):
                 errors[f"body_{original}"] = _("Write the body in the story's original language before review.")
         if errors:
             raise ValidationError(errors)
+        if self.status == self.Status.PUBLISHED and self.story_id:
+            privacy.check(self)
 
     def is_public(self, language: str | None = None) -> bool:
         """Say whether readers may see this part, by the same rule as ``Part.objects.public()``."""

@@ -3,30 +3,49 @@
 import datetime
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
-from stories.models import Consent, Part, Storyteller
+from stories.models import Consent, Part, Story, Storyteller
+
+
+def _save_versioned(obj: Part | Story, *, expected_version: int | None = None) -> None:
+    """Save an object whose version must still be the one its editor started from."""
+    if obj.pk and expected_version is not None:
+        current = type(obj).objects.select_for_update().filter(pk=obj.pk).values_list("version", flat=True).first()
+        if current is not None and current != expected_version:
+            raise ValidationError(
+                _("Someone else saved this since you opened it. Reload to see their changes, then edit again.")
+            )
+    obj.version = (obj.version or 0) + 1
+    obj.save()
 
 
 @transaction.atomic
-def part_publish(*, part: Part, at: datetime.datetime | None = None) -> Part:
-    """Publish a part now, or schedule it when ``at`` lies in the future."""
+def part_publish(*, part: Part, at: datetime.datetime | None = None, expected_version: int | None = None) -> Part:
+    """Publish a part now, or schedule it when ``at`` lies in the future.
+
+    Refused when any public text around the part contains an identifying term.
+    """
     part.status = Part.Status.PUBLISHED
     part.published_at = at or part.published_at or timezone.now()
+    # full_clean() runs the identifying-detail guard for anything published.
     part.full_clean()
-    part.save()
+    _save_versioned(part, expected_version=expected_version)
     return part
 
 
 @transaction.atomic
-def part_set_status(*, part: Part, status: str) -> Part:
+def part_set_status(*, part: Part, status: str, expected_version: int | None = None) -> Part:
     """Move a part to another editorial status (draft, in review or archived)."""
     if status == Part.Status.PUBLISHED:
-        return part_publish(part=part)
+        return part_publish(part=part, expected_version=expected_version)
     part.status = status
     part.full_clean()
-    part.save()
+    _save_versioned(part, expected_version=expected_version)
     return part
 
 
@@ -61,4 +80,30 @@ def consent_record(
     )
     consent.full_clean()
     consent.save()
+    if decision == Consent.Decision.WITHDRAWN:
+        _after_withdrawal(storyteller)
     return consent
+
+
+def _after_withdrawal(storyteller: Storyteller) -> None:
+    """Make sure nothing scheduled goes live later, and no form opened before now can save."""
+    parts = Part.objects.filter(story__storyteller=storyteller)
+    # Scheduled parts go back to draft: even if consent is given again, an editor decides anew.
+    for part in parts.filter(status=Part.Status.PUBLISHED, published_at__gt=timezone.now()):
+        part.status = Part.Status.DRAFT
+        part.version += 1
+        part.save()
+    # Bumping versions refuses every edit form that was opened before the withdrawal.
+    parts.update(version=F("version") + 1)
+    Story.objects.filter(storyteller=storyteller).update(version=F("version") + 1)
+
+
+@transaction.atomic
+def consent_withdraw(*, storyteller: Storyteller, reason: str, recorded_by: AbstractBaseUser | None) -> Consent:
+    """Withdraw a storyteller's consent: from the next request on, nothing of theirs is public."""
+    return consent_record(
+        storyteller=storyteller,
+        decision=Consent.Decision.WITHDRAWN,
+        recorded_by=recorded_by,
+        note=reason,
+    )

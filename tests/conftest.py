@@ -14,6 +14,16 @@ from stories.models import Consent, Part, Story, Storyteller, StorytellerIdentit
 _counter = itertools.count(1)
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Start every test with an empty cache, as the database starts empty."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def now():
     """The moment tests treat as now; time-relative data is built from it."""

@@ -2,6 +2,8 @@
 
 import tempfile
 
+from cryptography.fernet import Fernet
+
 from .base import *  # noqa: F403
 
 DEBUG = False
@@ -10,7 +12,13 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 MEDIA_ROOT = tempfile.mkdtemp(prefix="archive-test-media-")
+PRIVATE_MEDIA_ROOT = tempfile.mkdtemp(prefix="archive-test-private-")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    **STORAGES,  # noqa: F405
+    "private": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": PRIVATE_MEDIA_ROOT, "base_url": None},
+    },
 }
+# A fresh identity key for every test run.
+IDENTITY_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]

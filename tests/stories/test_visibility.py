@@ -85,7 +85,9 @@ def hide_by_schedule(part, now):
 
 def hide_by_story_status(status):
     def hide(part, now):
-        Story.objects.filter(pk=part.story_id).update(status=status)
+        story = part.story
+        story.status = status
+        story.save()
 
     return hide
 

@@ -1,0 +1,115 @@
+"""The audit trail: who changed consent, identity, publication or translation, when, from what, to what.
+
+django-simple-history keeps an append-only historical row for every save; this module
+registers the audited models and reads those rows back as before/after entries.
+"""
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import datetime
+
+from simple_history import register
+from simple_history.models import HistoricalChanges
+
+# Derived or bookkeeping fields that say nothing about who decided what.
+_NOT_AUDITED = {"updated_at", "body_html", "reading_minutes"}
+
+
+def _excluded(model) -> list[str]:
+    return [
+        field.name
+        for field in model._meta.fields
+        if field.name in _NOT_AUDITED or any(field.name.startswith(f"{name}_") for name in _NOT_AUDITED)
+    ]
+
+
+def audited_models() -> list:
+    from stories.models import Consent, Part, Story, Storyteller, StorytellerIdentity
+
+    return [Consent, StorytellerIdentity, Storyteller, Story, Part]
+
+
+def register_history() -> None:
+    """Attach an append-only history to every audited model."""
+    for model in audited_models():
+        if not hasattr(model, "history"):
+            register(model, app="stories", excluded_fields=_excluded(model))
+
+
+@dataclass
+class AuditEntry:
+    when: datetime
+    who: str
+    action: str
+    model: str
+    object_id: int
+    field: str
+    before: str
+    after: str
+
+
+_ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+def _entries_for(record: HistoricalChanges) -> list[AuditEntry]:
+    base = {
+        "when": record.history_date,
+        "who": record.history_user.get_username() if record.history_user else "system",
+        "action": _ACTIONS.get(record.history_type, record.history_type),
+        "model": str(record.instance._meta.verbose_name),
+        "object_id": record.instance.pk,
+    }
+    previous = record.prev_record
+    if previous is None:
+        fields = [f.name for f in record.instance_type._meta.fields if f.name not in ("id",)]
+        return [
+            AuditEntry(**base, field=name, before="", after=str(getattr(record, name, "")))
+            for name in fields
+            if getattr(record, name, None) not in (None, "")
+        ]
+    delta = record.diff_against(previous)
+    return [
+        AuditEntry(**base, field=change.field, before=str(change.old or ""), after=str(change.new or ""))
+        for change in delta.changes
+    ]
+
+
+def audit_entries(*, since: datetime | None = None, limit: int | None = None) -> list[AuditEntry]:
+    """Return audit entries across every audited model, newest first."""
+    records = []
+    for model in audited_models():
+        history = model.history.select_related("history_user").order_by("-history_date")
+        if since is not None:
+            history = history.filter(history_date__gte=since)
+        if limit is not None:
+            history = history[:limit]
+        records.extend(history)
+    records.sort(key=lambda record: record.history_date, reverse=True)
+    if limit is not None:
+        records = records[:limit]
+    entries = []
+    for record in records:
+        entries.extend(_entries_for(record))
+    return entries
+
+
+def audit_csv(entries: list[AuditEntry]) -> str:
+    """Serialise entries for export."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["when", "who", "action", "model", "object_id", "field", "before", "after"])
+    for entry in entries:
+        writer.writerow(
+            [
+                entry.when.isoformat(),
+                entry.who,
+                entry.action,
+                entry.model,
+                entry.object_id,
+                entry.field,
+                entry.before,
+                entry.after,
+            ]
+        )
+    return buffer.getvalue()

@@ -1,0 +1,124 @@
+"""The identifying-detail guard: no public text may contain a storyteller's identifying terms.
+
+Model ``clean()`` methods call ``check()`` whenever an object is (or stays) public, so the
+admin, the services and the privacy_audit command all apply the same rule.
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext as _
+from django.views.decorators.debug import sensitive_variables
+
+_SPACE = re.compile(r"\s+")
+
+
+def normalise(text: str) -> str:
+    """Fold text so that case, full/half width, invisible characters and spacing cannot hide a term."""
+    # NFKC folds full-width Latin and half-width forms and composes Hangul jamo into syllables.
+    folded = unicodedata.normalize("NFKC", text or "").casefold()
+    visible = "".join(char for char in folded if unicodedata.category(char) not in {"Cf", "Cc"} or char in "\n\t")
+    return _SPACE.sub(" ", visible)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One protected term found in one piece of public text."""
+
+    term: str
+    where: str
+    site_wide: bool = False
+
+    def message(self) -> str:
+        return _("“{term}” appears in {where}.").format(term=self.term, where=self.where)
+
+
+@sensitive_variables("terms", "folded_terms")
+def find_terms(texts: Iterable[tuple[str, str]], terms: Iterable[tuple[str, bool]]) -> list[Finding]:
+    """Return every match; ``texts`` yields (place, text) and ``terms`` yields (term, is_site_wide)."""
+    folded_terms = [(term, normalise(term).strip(), site_wide) for term, site_wide in terms]
+    findings = []
+    for where, text in texts:
+        haystack = normalise(text)
+        for term, folded, site_wide in folded_terms:
+            if folded and folded in haystack:
+                findings.append(Finding(term=term, where=where, site_wide=site_wide))
+    return findings
+
+
+def _translated(obj, fields: dict[str, str]) -> list[tuple[str, str]]:
+    texts = []
+    for field, label in fields.items():
+        for code, language in settings.LANGUAGES:
+            value = getattr(obj, f"{field}_{code}", "") or ""
+            texts.append((_("{field} ({language})").format(field=label, language=language), value))
+    return texts
+
+
+def public_texts(obj) -> list[tuple[str, str]]:
+    """Everything editors wrote that a reader of this object sees, in every language."""
+    from stories.models import Part, Story, Storyteller
+
+    if isinstance(obj, Part):
+        own = _translated(obj, {"title": _("part title"), "summary": _("part summary"), "body": _("part body")})
+        return own + public_texts(obj.story)
+    if isinstance(obj, Story):
+        own = _translated(obj, {"title": _("story title"), "summary": _("story summary")})
+        return own + public_texts(obj.storyteller)
+    if isinstance(obj, Storyteller):
+        return _translated(obj, {"pseudonym": _("pseudonym"), "bio": _("storyteller bio")})
+    raise TypeError(f"No public text is defined for {type(obj).__name__}")
+
+
+def _storyteller_of(obj):
+    from stories.models import Part, Story
+
+    if isinstance(obj, Part):
+        return obj.story.storyteller
+    if isinstance(obj, Story):
+        return obj.storyteller
+    return obj
+
+
+@sensitive_variables("identity", "terms")
+def protected_terms(storyteller) -> list[tuple[str, bool]]:
+    """Return the storyteller's identifying terms and the site-wide protected terms.
+
+    Raises IdentityKeyMissing when the terms cannot be read: the guard fails closed.
+    """
+    from stories.fields import identity_cipher
+    from stories.models import ProtectedTerm, StorytellerIdentity
+
+    identity_cipher()
+    terms = [(term, True) for term in ProtectedTerm.objects.values_list("term", flat=True)]
+    if storyteller.pk:
+        identity = StorytellerIdentity.objects.filter(storyteller=storyteller).first()
+        if identity is not None:
+            terms = [(term, False) for term in identity.terms()] + terms
+    return terms
+
+
+def findings_for(obj) -> list[Finding]:
+    """Check an object's public text against its storyteller's terms and the site-wide ones."""
+    return find_terms(public_texts(obj), protected_terms(_storyteller_of(obj)))
+
+
+def check(obj) -> None:
+    """Refuse, naming every match and where it is, to let identifying details become public."""
+    from stories.fields import IdentityKeyMissing
+
+    try:
+        findings = findings_for(obj)
+    except IdentityKeyMissing as error:
+        raise ValidationError(
+            _("The identity key is missing on this server, so the text cannot be checked for identifying details.")
+        ) from error
+    if findings:
+        raise ValidationError(
+            [_("This cannot be made public because it contains identifying details:")]
+            + [finding.message() for finding in findings]
+        )
