@@ -43,14 +43,19 @@ class TranslatorAccessMixin:
         if not self._is_translator_only(request):
             return readonly
         original = self.original_language(obj)
+        translated = translator.get_options_for_model(self.model).all_fields
         translatable = {
-            f"{name}_{code}"
-            for name in translator.get_options_for_model(self.model).fields
-            for code, _name in settings.LANGUAGES
-            if code != original
+            f"{name}_{code}" for name in translated for code, _name in settings.LANGUAGES if code != original
         }
         editable_fields = [
-            field.name for field in self.model._meta.get_fields() if getattr(field, "editable", False) and field.concrete
+            field.name
+            for field in self.model._meta.get_fields()
+            if getattr(field, "editable", False)
+            and field.concrete
+            and not field.auto_created
+            # modeltranslation expands an original field name into all its languages, so
+            # listing it here would lock (and drop from the form) every translation too.
+            and field.name not in translated
         ]
         return readonly + [name for name in editable_fields if name not in translatable and name not in readonly]
 
@@ -122,14 +127,17 @@ class StorytellerAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
         consent = obj.effective_consent()
         if consent is None:
             return _("No consent recorded")
-        languages = [
-            str(name)
-            for code, name in settings.LANGUAGES
-            if consent.is_active(language=code)
-        ]
+        languages = [str(name) for code, name in settings.LANGUAGES if consent.is_active(language=code)]
         if not languages:
             return _("Not public ({decision})").format(decision=consent.get_decision_display())
         return _("Public in: {languages}").format(languages=", ".join(languages))
+
+    def get_list_display(self, request):
+        # Whether and where a storyteller is public comes from their consent record,
+        # which only those who may view consent records should learn.
+        if request.user.has_perm("stories.view_consent"):
+            return super().get_list_display(request)
+        return [name for name in super().get_list_display(request) if name != "consent_status"]
 
     def get_inlines(self, request, obj):
         # Translators and editors never see the identity or consent inlines: the inline
@@ -137,6 +145,12 @@ class StorytellerAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
         if self._is_translator_only(request):
             return []
         return super().get_inlines(request, obj)
+
+    def construct_change_message(self, request, form, formsets, add=False):
+        # The history page is open to everyone who may view storytellers, and a ledger entry's
+        # name gives away the decision. The ledger records who added each entry and when.
+        formsets = [formset for formset in formsets or [] if formset.model is not Consent]
+        return super().construct_change_message(request, form, formsets, add)
 
     def save_formset(self, request, form, formset, change):
         if formset.model is not Consent:
@@ -259,8 +273,7 @@ class PartAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
             request,
             queryset,
             lambda part: services.part_set_status(part=part, status=Part.Status.IN_REVIEW),
-            lambda n: ngettext("%(count)d part sent to review.", "%(count)d parts sent to review.", n)
-            % {"count": n},
+            lambda n: ngettext("%(count)d part sent to review.", "%(count)d parts sent to review.", n) % {"count": n},
         )
 
     @admin.action(description=_("Archive selected parts"), permissions=["change"])
