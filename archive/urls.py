@@ -14,6 +14,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("sitemap.xml", cache_public_page(story_views.sitemap), name="sitemap"),
     path("robots.txt", story_views.robots_txt, name="robots"),
+    # Outside the language prefixes and outside MEDIA_URL: evidence is never a public file.
+    path("evidence/<int:pk>/", story_views.consent_evidence, name="evidence"),
 ]
 
 urlpatterns += i18n_patterns(

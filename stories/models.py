@@ -12,7 +12,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.debug import sensitive_variables
 
 from archive.richtext import render_markdown
 from stories import privacy
@@ -109,6 +111,7 @@ class StorytellerIdentity(models.Model):
     def __str__(self) -> str:
         return str(_("Identity of {pseudonym}").format(pseudonym=self.storyteller.pseudonym))
 
+    @method_decorator(sensitive_variables())
     def terms(self) -> list[str]:
         """Return the identifying terms, one per non-empty line."""
         if isinstance(self.identifying_terms, Sealed):
@@ -172,6 +175,7 @@ class Consent(models.Model):
         get_latest_by = ["recorded_at", "pk"]
         verbose_name = _("consent record")
         verbose_name_plural = _("consent records")
+        permissions = [("view_audit_trail", _("Can view and export the audit trail"))]
 
     def __str__(self) -> str:
         return str(

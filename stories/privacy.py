@@ -37,7 +37,7 @@ class Finding:
         return _("“{term}” appears in {where}.").format(term=self.term, where=self.where)
 
 
-@sensitive_variables("terms", "folded_terms")
+@sensitive_variables()
 def find_terms(texts: Iterable[tuple[str, str]], terms: Iterable[tuple[str, bool]]) -> list[Finding]:
     """Return every match; ``texts`` yields (place, text) and ``terms`` yields (term, is_site_wide)."""
     folded_terms = [(term, normalise(term).strip(), site_wide) for term, site_wide in terms]
@@ -84,7 +84,7 @@ def _storyteller_of(obj):
     return obj
 
 
-@sensitive_variables("identity", "terms")
+@sensitive_variables()
 def protected_terms(storyteller) -> list[tuple[str, bool]]:
     """Return the storyteller's identifying terms and the site-wide protected terms.
 
@@ -102,11 +102,13 @@ def protected_terms(storyteller) -> list[tuple[str, bool]]:
     return terms
 
 
+@sensitive_variables()
 def findings_for(obj) -> list[Finding]:
     """Check an object's public text against its storyteller's terms and the site-wide ones."""
     return find_terms(public_texts(obj), protected_terms(_storyteller_of(obj)))
 
 
+@sensitive_variables()
 def check(obj) -> None:
     """Refuse, naming every match and where it is, to let identifying details become public."""
     from stories.fields import IdentityKeyMissing

@@ -4,7 +4,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.sitemaps import views as sitemap_views
 from django.db.models import Model
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import translation
@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET
 from django.views.generic import DetailView, ListView, TemplateView
 
 from archive.i18n import language_links
-from stories.models import Part, Story, Theme
+from stories.models import ConsentEvidence, Part, Story, Theme
 from stories.sitemaps import SITEMAPS
 
 HOME_PART_COUNT = 6
@@ -51,9 +51,9 @@ class HomeView(TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         stories = Story.objects.public().select_related("storyteller")
-        context["newest_parts"] = Part.objects.public().select_related("story").order_by("-published_at")[
-            :HOME_PART_COUNT
-        ]
+        context["newest_parts"] = (
+            Part.objects.public().select_related("story").order_by("-published_at")[:HOME_PART_COUNT]
+        )
         context["featured_story"] = stories.filter(is_featured=True).first()
         in_progress = stories.filter(is_complete=False)
         if context["featured_story"]:
@@ -155,6 +155,27 @@ def part_preview(request: HttpRequest, pk: int) -> HttpResponse:
     context = part_context(part, parts)
     context["is_preview"] = True
     response = render(request, "stories/part_detail.html", context)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+@never_cache
+@require_GET
+def consent_evidence(request: HttpRequest, pk: int) -> HttpResponse:
+    """Serve a consent form or recording to consent officers; everyone else gets the plain 404."""
+    if not (
+        request.user.is_authenticated
+        and request.user.is_staff
+        and request.user.has_perm("stories.view_consentevidence")
+    ):
+        raise Http404
+    evidence = get_object_or_404(ConsentEvidence, pk=pk)
+    try:
+        handle = evidence.file.open("rb")
+    except FileNotFoundError as error:
+        raise Http404 from error
+    response = FileResponse(handle, as_attachment=True, filename=evidence.file.name.rsplit("/", 1)[-1])
+    response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
 

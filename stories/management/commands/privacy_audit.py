@@ -1,0 +1,50 @@
+"""Check everything currently public for identifying terms; exit non-zero on any finding."""
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from stories import privacy
+from stories.fields import IdentityKeyMissing
+from stories.models import Part, Story, Storyteller
+
+
+class Command(BaseCommand):
+    help = (
+        "Check every public part, story and storyteller, in every language, for identifying terms. "
+        "Exits with status 1 when anything is found, so it can run on a schedule."
+    )
+
+    def handle(self, *args, **options):
+        languages = [code for code, _name in settings.LANGUAGES]
+        parts = Part.objects.none()
+        stories = Story.objects.none()
+        for code in languages:
+            parts = parts | Part.objects.public(code)
+            stories = stories | Story.objects.public(code)
+        parts = parts.distinct().select_related("story__storyteller")
+        stories = stories.distinct().select_related("storyteller")
+        storytellers = Storyteller.objects.filter(stories__in=stories).distinct()
+
+        checked = 0
+        problems = 0
+        try:
+            for obj in [*storytellers, *stories, *parts]:
+                checked += 1
+                for finding in privacy.findings_for(obj):
+                    problems += 1
+                    # The matched term itself is never printed: this output ends up in logs and mail.
+                    kind = "a site-wide protected term" if finding.site_wide else "an identifying term"
+                    self.stdout.write(f"FOUND {kind} in {finding.where} of {self.describe(obj)}")
+        except IdentityKeyMissing as error:
+            raise CommandError("The identity key is missing, so identifying terms cannot be read.") from error
+
+        if problems:
+            raise CommandError(f"{problems} finding(s) in {checked} public objects. Fix them, or unpublish them.")
+        self.stdout.write(self.style.SUCCESS(f"No identifying terms found in {checked} public objects."))
+
+    def describe(self, obj) -> str:
+        if isinstance(obj, Part):
+            return f"part {obj.number} of story '{obj.story.slug}' (part id {obj.pk})"
+        if isinstance(obj, Story):
+            return f"story '{obj.slug}' (id {obj.pk})"
+        return f"storyteller id {obj.pk}"
