@@ -60,6 +60,13 @@ class Storyteller(models.Model):
         _("pseudonym"), max_length=80, help_text=_("The only name readers ever see. Never a real name.")
     )
     bio = models.TextField(_("short bio"), blank=True)
+    original_language = models.CharField(
+        _("original language"),
+        max_length=2,
+        choices=Language.choices,
+        default=Language.KOREAN,
+        help_text=_("The language the pseudonym and bio were first written in; the other is a translation."),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
