@@ -3,7 +3,7 @@
 import datetime
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Subquery
+from django.db.models import Exists, OuterRef, Q, Subquery
 from django.utils import timezone, translation
 
 # Which consent scope covers reading in each language.
@@ -17,6 +17,17 @@ def reading_language(language: str | None) -> str:
         # A language the site does not publish in has nothing public.
         return ""
     return code
+
+
+def in_language(code: str, *, original_field: str, model_label: str, pk_field: str) -> Q:
+    """Match objects readable in the language: it is their original, or an approved translation is live.
+
+    There is no fallback: text in a language that is neither original nor approved is never shown.
+    """
+    from translations.models import Translation
+
+    live = Translation.objects.live(code).for_model(model_label).filter(object_id=OuterRef(pk_field))
+    return Q(**{original_field: code}) | Exists(live)
 
 
 class ConsentQuerySet(models.QuerySet):
@@ -74,8 +85,21 @@ class PartQuerySet(models.QuerySet):
             published_at__lte=now,
             story__status=Story.Status.PUBLISHED,
             story__storyteller__in=Storyteller.objects.consenting(language=code, today=timezone.localdate(now)),
-            # No silent fallback: a part is public in a language only once it is written in it.
+            # No silent fallback: a part is public in a language only once it is written in it...
             **{f"title_{code}__gt": "", f"body_{code}__gt": "", f"story__title_{code}__gt": ""},
+        ).filter(
+            # ...and that text is the original or an approved translation, for the part, its story
+            # and its storyteller alike.
+            in_language(code, original_field="story__original_language", model_label="stories.part", pk_field="pk"),
+            in_language(
+                code, original_field="story__original_language", model_label="stories.story", pk_field="story_id"
+            ),
+            in_language(
+                code,
+                original_field="story__storyteller__original_language",
+                model_label="stories.storyteller",
+                pk_field="story__storyteller_id",
+            ),
         )
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from stories import services
 from stories.models import Consent, Part, Story, Storyteller, StorytellerIdentity
+from translations.services import translation_approve_all_existing
 
 _counter = itertools.count(1)
 
@@ -28,6 +29,12 @@ def _empty_cache():
 def now():
     """The moment tests treat as now; time-relative data is built from it."""
     return timezone.now()
+
+
+def approve_translations(obj):
+    """Approve the text an object already has in every language other than its original."""
+    translation_approve_all_existing(obj=obj, by=None)
+    return obj
 
 
 def make_storyteller(*, consent: dict | None = None, identity: dict | None = None, **fields) -> Storyteller:
@@ -53,7 +60,7 @@ def make_storyteller(*, consent: dict | None = None, identity: dict | None = Non
         **(consent or {}),
     }
     services.consent_record(storyteller=storyteller, recorded_by=None, **consent_fields)
-    return storyteller
+    return approve_translations(storyteller)
 
 
 def make_story(*, storyteller: Storyteller | None = None, **fields) -> Story:
@@ -69,7 +76,7 @@ def make_story(*, storyteller: Storyteller | None = None, **fields) -> Story:
         "original_language": "en",
     }
     defaults.update(fields)
-    return Story.objects.create(storyteller=storyteller or make_storyteller(), **defaults)
+    return approve_translations(Story.objects.create(storyteller=storyteller or make_storyteller(), **defaults))
 
 
 def make_part(*, story: Story | None = None, number: int | None = None, **fields) -> Part:
@@ -88,7 +95,7 @@ def make_part(*, story: Story | None = None, number: int | None = None, **fields
         "published_at": timezone.now() - datetime.timedelta(days=1),
     }
     defaults.update(fields)
-    return Part.objects.create(story=story, number=number, **defaults)
+    return approve_translations(Part.objects.create(story=story, number=number, **defaults))
 
 
 @pytest.fixture

@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "django.contrib.sitemaps",
     "simple_history",
     "stories",
+    "translations",
 ]
 
 MIDDLEWARE = [

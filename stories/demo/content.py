@@ -17,6 +17,7 @@ CONTENT_WARNINGS = [
 STORYTELLERS = [
     {
         "key": "dawn",
+        "original_language": "ko",
         "pseudonym_en": "Dawn",
         "pseudonym_ko": "새벽",
         "bio_en": "Dawn grew up in a mining town in the north. She now lives in Seoul, where she studies social work.",
@@ -30,6 +31,7 @@ STORYTELLERS = [
     },
     {
         "key": "pine",
+        "original_language": "en",
         "pseudonym_en": "Mr. Pine",
         "pseudonym_ko": "소나무 선생",
         "bio_en": "A former school teacher who reached South Korea in his sixties.",
@@ -43,6 +45,7 @@ STORYTELLERS = [
     },
     {
         "key": "river",
+        "original_language": "en",
         "pseudonym_en": "River",
         "pseudonym_ko": "강물",
         "bio_en": "River shared her story in 2024 and later asked for it to be taken down.",
@@ -73,6 +76,16 @@ STORIES = [
             {
                 "number": 1,
                 "days_ago": 40,
+                # The English translation was approved before Dawn added her last sentence, so it
+                # is shown as needing an update (and kept public meanwhile).
+                "body_ko_at_translation": (
+                    "내가 열아홉 살이 되던 겨울, 배급이 끊겼습니다. 어머니는 옥수수 한 줌을 두 번 끓이고는 "
+                    "자신은 벌써 먹었다고 말했습니다.\n\n"
+                    "시장에서 만난 한 아주머니가 강 건너편에 일자리가 있다고 했습니다. 식당 일이고 돈도 잘 "
+                    "준다고 했습니다. 그 말을 다 믿지는 않았습니다. 나는 남동생의 얼굴을 더 믿었습니다.\n\n"
+                    "> 얼음이 녹기 전에 돌아오겠다고 스스로에게 말했습니다.\n\n"
+                    "우리는 밤에 걸었습니다."
+                ),
                 "title_en": "The River in Winter",
                 "title_ko": "겨울의 강",
                 "summary_en": "The winter the rations stopped, and the night Dawn decided to cross.",
@@ -171,6 +184,8 @@ STORIES = [
             {
                 "number": 1,
                 "days_ago": 30,
+                # Its Korean translation is written and waiting for an editor's review.
+                "korean_in_review": True,
                 "title_en": "Arithmetic",
                 "title_ko": "산수",
                 "summary_en": "Mr. Pine taught children to count. Then he counted what was missing.",

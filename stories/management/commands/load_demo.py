@@ -16,6 +16,7 @@ from django.utils import timezone
 from stories import services
 from stories.demo.content import CONTENT_WARNINGS, STORIES, STORYTELLERS, THEMES
 from stories.models import Consent, ContentWarning, Part, Story, Storyteller, StorytellerIdentity, Theme
+from translations import services as translation_services
 
 DEMO_USERS = [
     ("demo-editor", "Editors"),
@@ -79,13 +80,34 @@ class Command(BaseCommand):
             story.save()
             story.themes.set(Theme.objects.filter(slug__in=data["themes"]))
             story.content_warnings.set(ContentWarning.objects.filter(slug__in=data["content_warnings"]))
+            translation_services.translation_approve_all_existing(obj=story, by=None)
             for part_data in data["parts"]:
-                fields = {key: value for key, value in part_data.items() if key != "days_ago"}
-                part = Part(story=story, **fields)
-                services.part_publish(part=part, at=now - datetime.timedelta(days=part_data["days_ago"]))
+                self.create_part(story, part_data, now)
+
+    def create_part(self, story: Story, data: dict, now) -> Part:
+        workflow_keys = {"days_ago", "body_ko_at_translation", "korean_in_review"}
+        fields = {key: value for key, value in data.items() if key not in workflow_keys}
+        korean = None
+        if data.get("korean_in_review"):
+            korean = {name: fields.pop(f"{name}_ko") for name in ("title", "summary", "body")}
+        final_body_ko = fields.get("body_ko")
+        if data.get("body_ko_at_translation"):
+            fields["body_ko"] = data["body_ko_at_translation"]
+        part = Part(story=story, **fields)
+        services.part_publish(part=part, at=now - datetime.timedelta(days=data["days_ago"]))
+        translation_services.translation_approve_all_existing(obj=part, by=None)
+        if data.get("body_ko_at_translation"):
+            # The storyteller added to her original after the translation was approved.
+            part.body_ko = final_body_ko
+            services.part_publish(part=part)
+        if korean:
+            translation_services.translation_save_draft(obj=part, language="ko", text=korean, by=None)
+            translation_services.translation_submit(obj=part, language="ko", by=None)
+        return part
 
     def create_storyteller(self, data: dict) -> Storyteller:
         storyteller = Storyteller(
+            original_language=data["original_language"],
             pseudonym_en=data["pseudonym_en"],
             pseudonym_ko=data["pseudonym_ko"],
             bio_en=data["bio_en"],
@@ -94,6 +116,7 @@ class Command(BaseCommand):
         storyteller.full_clean()
         storyteller.save()
         StorytellerIdentity.objects.create(storyteller=storyteller, **data["identity"])
+        translation_services.translation_approve_all_existing(obj=storyteller, by=None)
         consent = data["consent"]
         today = timezone.localdate()
         services.consent_record(

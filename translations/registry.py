@@ -1,0 +1,46 @@
+"""Which display text is translated with a review workflow, and what each object's original language is."""
+
+from dataclasses import dataclass
+
+from django.apps import apps
+from django.db import models
+
+
+@dataclass(frozen=True)
+class Translatable:
+    """One model whose display text goes through the translation workflow."""
+
+    label: str  # "app_label.model_name"
+    fields: tuple[str, ...]
+    # Dotted path from the object to the field holding its original language.
+    original_language_path: str
+
+    @property
+    def model(self) -> type[models.Model]:
+        return apps.get_model(self.label)
+
+    def original_language(self, obj: models.Model) -> str:
+        value = obj
+        for attribute in self.original_language_path.split("."):
+            value = getattr(value, attribute)
+        return value
+
+    def original_text(self, obj: models.Model) -> dict[str, str]:
+        """Return the original-language text of every translated field."""
+        language = self.original_language(obj)
+        return {field: getattr(obj, f"{field}_{language}") or "" for field in self.fields}
+
+    def text_in(self, obj: models.Model, language: str) -> dict[str, str]:
+        return {field: getattr(obj, f"{field}_{language}") or "" for field in self.fields}
+
+
+REGISTRY: dict[str, Translatable] = {
+    "stories.storyteller": Translatable("stories.storyteller", ("pseudonym", "bio"), "original_language"),
+    "stories.story": Translatable("stories.story", ("title", "summary"), "original_language"),
+    "stories.part": Translatable("stories.part", ("title", "summary", "body"), "story.original_language"),
+}
+
+
+def translatable_for(obj_or_model) -> Translatable:
+    """Return the registry entry for an object or model, or raise KeyError."""
+    return REGISTRY[obj_or_model._meta.label_lower]
