@@ -1,0 +1,66 @@
+"""An Atom feed of the newest parts, one per language, through the same visibility rule."""
+
+from django.conf import settings
+from django.contrib.syndication.views import Feed
+from django.urls import reverse
+from django.utils import translation
+from django.utils.feedgenerator import Atom1Feed
+from django.utils.translation import gettext as _
+
+from stories.models import Part
+from stories.views import only_in_other_languages
+
+FEED_LENGTH = 20
+
+
+class LatestPartsFeed(Feed):
+    feed_type = Atom1Feed
+
+    def title(self):
+        return _("Testimony archive: newest parts")
+
+    def subtitle(self):
+        return _("First-person stories of North Korean refugees, published with their consent.")
+
+    def link(self):
+        return reverse("stories:home")
+
+    def feed_url(self):
+        return reverse("stories:feed")
+
+    def items(self):
+        current = translation.get_language()
+        here = list(Part.objects.public(current).select_related("story").order_by("-published_at")[:FEED_LENGTH])
+        for part in here:
+            part.available_language = current
+        elsewhere = only_in_other_languages(
+            lambda code: Part.objects.public(code).select_related("story").order_by("-published_at"),
+            limit=FEED_LENGTH,
+        )
+        merged = sorted(here + elsewhere, key=lambda part: part.published_at, reverse=True)
+        return merged[:FEED_LENGTH]
+
+    def item_title(self, item):
+        with translation.override(item.available_language):
+            title = _("{story}: Part {number} — {title}").format(
+                story=item.story.title, number=item.number, title=item.title
+            )
+        if item.available_language != translation.get_language():
+            # Marked, never passed off as the reader's language.
+            language = dict(settings.LANGUAGES)[item.available_language]
+            return _("[Only in {language}] {title}").format(language=language, title=title)
+        return title
+
+    def item_description(self, item):
+        with translation.override(item.available_language):
+            return item.summary
+
+    def item_link(self, item):
+        with translation.override(item.available_language):
+            return item.get_absolute_url()
+
+    def item_pubdate(self, item):
+        return item.published_at
+
+    def item_updateddate(self, item):
+        return item.published_at
