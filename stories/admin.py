@@ -4,16 +4,17 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.forms import FileInput
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
-from modeltranslation.admin import TabbedTranslationAdmin, TranslationTabularInline
+from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInline, TranslationTabularInline
 from modeltranslation.translator import translator
 
 from stories import services
-from stories.models import Consent, ContentWarning, Part, Story, Storyteller, StorytellerIdentity, Theme
+from stories.models import Consent, ContentWarning, Part, Story, StoryImage, Storyteller, StorytellerIdentity, Theme
 
 
 class TranslatorAccessMixin:
@@ -217,6 +218,36 @@ class ScheduledFilter(admin.SimpleListFilter):
         return queryset
 
 
+class StoryImageInline(TranslationStackedInline):
+    """A part's photos. Each upload is checked and rebuilt from its pixels when saved; readers never get it."""
+
+    model = StoryImage
+    extra = 0
+    fields = [
+        "original",
+        "clean_copy",
+        "alt_text",
+        "caption",
+        "credit",
+        "shows_identifiable_person",
+        "obscured_areas",
+        "position",
+    ]
+    readonly_fields = ["clean_copy"]
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "original":
+            # A plain file input: the original has no URL to link to, by design.
+            kwargs["widget"] = FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"})
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    @admin.display(description=_("what readers see"))
+    def clean_copy(self, obj: StoryImage) -> str:
+        if not obj.rendition_key:
+            return "—"
+        return format_html('<img src="{}" alt="" width="240">', obj.smallest_url)
+
+
 @admin.register(Part)
 class PartAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
     list_display = ["__str__", "title", "status", "published_at", "preview_link"]
@@ -227,6 +258,7 @@ class PartAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
     readonly_fields = ["preview_link"]
     actions = ["publish_now", "send_to_review", "archive"]
     date_hierarchy = "published_at"
+    inlines = [StoryImageInline]
 
     def original_language(self, obj):
         return obj.story.original_language if obj else None

@@ -1,5 +1,6 @@
 """Storytellers, their consent, and the stories and parts they told."""
 
+import functools
 import math
 import pathlib
 import re
@@ -7,9 +8,12 @@ import uuid
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.core.validators import MinValueValidator
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
@@ -17,9 +21,9 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from archive.richtext import render_markdown
-from stories import privacy
+from stories import images, privacy
 from stories.fields import EncryptedTextField, IdentityKeyMissing, Sealed
-from stories.querysets import ConsentQuerySet, PartQuerySet, StoryQuerySet, StorytellerQuerySet
+from stories.querysets import ConsentQuerySet, PartQuerySet, StoryImageQuerySet, StoryQuerySet, StorytellerQuerySet
 
 
 class Language(models.TextChoices):
@@ -403,3 +407,239 @@ class Part(models.Model):
             and self.published_at is not None
             and self.published_at > timezone.now()
         )
+
+
+def image_original_upload_to(instance: "StoryImage", filename: str) -> str:
+    """Store an original under a random name; its extension comes from its content, never the upload's name."""
+    return images.random_name("image-originals", images.ALLOWED_FORMATS.get(instance.original_format, "bin"))
+
+
+class StoryImage(models.Model):
+    """A photo shown with a part: readers only ever get renditions rebuilt from its pixels, never the upload."""
+
+    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="images", verbose_name=_("part"))
+    # The upload as it came, kept out of every public path: in private storage, under a random name.
+    original = models.FileField(
+        _("photo"),
+        storage=private_storage,
+        upload_to=image_original_upload_to,
+        max_length=200,
+        help_text=_(
+            "JPEG, PNG or WebP. Location, camera details and every other hidden detail are removed; "
+            "readers only see copies rebuilt from the pixels."
+        ),
+    )
+    original_format = models.CharField(_("original format"), max_length=8, blank=True, editable=False)
+    alt_text = models.CharField(
+        _("alt text"),
+        max_length=300,
+        blank=True,
+        help_text=_("What the photo shows, for readers who cannot see it. Required in every language."),
+    )
+    caption = models.CharField(_("caption"), max_length=500, blank=True)
+    credit = models.CharField(_("credit"), max_length=200, blank=True)
+    shows_identifiable_person = models.BooleanField(
+        _("shows an identifiable person"),
+        default=True,
+        help_text=_(
+            "Readers see a photo of someone who could be recognised only while the storyteller's consent "
+            "covers photos. Untick only when nobody in it can be recognised."
+        ),
+    )
+    obscured_areas = models.JSONField(
+        _("areas to obscure"),
+        default=list,
+        blank=True,
+        help_text=_(
+            "Faces, tattoos, signs: each area is pixelated in every copy readers see. A list such as "
+            '[{"x": 0.1, "y": 0.2, "w": 0.25, "h": 0.3}], as fractions of the width (x, w) and height (y, h) '
+            "of the upright photo, measured from its top left corner."
+        ),
+    )
+    position = models.PositiveSmallIntegerField(_("position"), default=0)
+    rendition_key = models.CharField(_("rendition key"), max_length=32, blank=True, editable=False, db_index=True)
+    renditions = models.JSONField(_("renditions"), default=dict, blank=True, editable=False)
+    width = models.PositiveIntegerField(_("width"), default=0, editable=False)
+    height = models.PositiveIntegerField(_("height"), default=0, editable=False)
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = StoryImageQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("photo")
+        verbose_name_plural = _("photos")
+
+    def __str__(self) -> str:
+        return str(_("Photo #{number}").format(number=self.pk)) if self.pk else str(_("New photo"))
+
+    def save(self, *args, **kwargs) -> None:
+        # Clean once here, so that no request ever decodes an upload.
+        if self._needs_rendering():
+            self._store_renditions(self._clean_photo())
+            update_fields = kwargs.get("update_fields")
+            if update_fields is not None:
+                kwargs["update_fields"] = {
+                    *update_fields,
+                    *("original", "original_format", "rendition_key", "renditions", "width", "height"),
+                }
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        errors = {}
+        for code, language in settings.LANGUAGES:
+            if not (getattr(self, f"alt_text_{code}") or "").strip():
+                errors[f"alt_text_{code}"] = _(
+                    "Describe the photo for readers who cannot see it, in {language}."
+                ).format(language=language)
+        try:
+            images.parse_areas(self.obscured_areas)
+        except ValidationError as error:
+            errors["obscured_areas"] = error.messages
+        else:
+            if self.original and self._needs_rendering():
+                try:
+                    self._clean_photo()
+                except images.ImageRejected as error:
+                    errors["original"] = error.message
+        if errors:
+            raise ValidationError(errors)
+        part = self._part()
+        if part is not None and part.status == Part.Status.PUBLISHED and part.story_id:
+            privacy.check(self)
+
+    def is_public(self, language: str | None = None) -> bool:
+        """Say whether readers may see this photo, by the same rule as ``StoryImage.objects.public()``."""
+        return type(self).objects.public(language).filter(pk=self.pk).exists()
+
+    def rendition(self, *, width: int, extension: str) -> dict | None:
+        """Return the stored rendition of this width and format, if there is one."""
+        for item in self.renditions.get("items", []) if self.renditions else []:
+            if item["width"] == width and item["extension"] == extension:
+                return item
+        return None
+
+    def srcset(self, extension: str) -> str:
+        """The srcset of this photo's renditions in one format, in the active language's URLs."""
+        return ", ".join(f"{self._url(item)} {item['width']}w" for item in self._items(extension))
+
+    @property
+    def webp_srcset(self) -> str:
+        return self.srcset("webp")
+
+    @property
+    def jpeg_srcset(self) -> str:
+        return self.srcset("jpg")
+
+    @property
+    def fallback_url(self) -> str:
+        """The JPEG for browsers without srcset: the largest no wider than 960 pixels."""
+        items = self._items("jpg")
+        fitting = [item for item in items if item["width"] <= 960] or items[:1]
+        return self._url(fitting[-1]) if fitting else ""
+
+    @property
+    def smallest_url(self) -> str:
+        items = self._items("jpg")
+        return self._url(items[0]) if items else ""
+
+    def _items(self, extension: str) -> list[dict]:
+        items = self.renditions.get("items", []) if self.renditions else []
+        return sorted((item for item in items if item["extension"] == extension), key=lambda item: item["width"])
+
+    def _url(self, item: dict) -> str:
+        return reverse(
+            "story-image", kwargs={"key": self.rendition_key, "width": item["width"], "extension": item["extension"]}
+        )
+
+    def _part(self) -> "Part | None":
+        try:
+            return self.part
+        except Part.DoesNotExist:
+            return None
+
+    def _rendered_from(self) -> dict:
+        return {"original": self.original.name, "areas": images.parse_areas(self.obscured_areas)}
+
+    def _needs_rendering(self) -> bool:
+        if not self.original:
+            return False
+        if not self.original._committed:
+            return True
+        return not self.rendition_key or self.renditions.get("source") != self._rendered_from()
+
+    def _clean_photo(self) -> images.Prepared:
+        """Check and clean the photo, once per upload and set of areas; clean() and save() share the result."""
+        areas = images.parse_areas(self.obscured_areas)
+        fingerprint = (id(self.original.file) if not self.original._committed else self.original.name, repr(areas))
+        cached = getattr(self, "_cleaned_photo_cache", None)
+        if cached is not None and cached[0] == fingerprint:
+            return cached[1]
+        if self.original.size > images.MAX_UPLOAD_BYTES:
+            # Refused on its size alone, before a byte of it is read.
+            raise images.too_large()
+        if self.original._committed:
+            with private_storage().open(self.original.name, "rb") as handle:
+                data = handle.read()
+        else:
+            # A fresh upload: read it without closing it, as storing it comes next.
+            upload = self.original.file
+            upload.seek(0)
+            data = upload.read()
+            upload.seek(0)
+        prepared = images.render(data, areas=areas)
+        self._cleaned_photo_cache = (fingerprint, prepared)
+        return prepared
+
+    def _store_renditions(self, prepared: images.Prepared) -> None:
+        """Write the renditions (and a new original) to private storage; old files go once the change commits."""
+        storage = private_storage()
+        previous = type(self).objects.filter(pk=self.pk).values_list("original", "renditions").first()
+        if not self.original._committed:
+            self.original_format = prepared.inspection.format
+            self.original.save(self.original.name, self.original.file, save=False)
+        written = []
+        try:
+            for rendition in prepared.renditions:
+                name = storage.save(
+                    images.random_name("image-renditions", rendition.extension), ContentFile(rendition.data)
+                )
+                written.append(
+                    {
+                        "width": rendition.width,
+                        "height": rendition.height,
+                        "extension": rendition.extension,
+                        "name": name,
+                    }
+                )
+        except Exception:
+            for item in written:
+                storage.delete(item["name"])
+            raise
+        largest = max(written, key=lambda item: item["width"])
+        self.width, self.height = largest["width"], largest["height"]
+        # A new key on every rendering: copies cached under the old URLs are never served again.
+        self.rendition_key = uuid.uuid4().hex
+        self.renditions = {"source": self._rendered_from(), "items": written}
+        if previous:
+            old_original, old_renditions = previous
+            stale = [item["name"] for item in (old_renditions or {}).get("items", [])]
+            if old_original and old_original != self.original.name:
+                stale.append(old_original)
+            transaction.on_commit(functools.partial(_delete_private_files, stale))
+
+
+def _delete_private_files(names: list[str]) -> None:
+    storage = private_storage()
+    for name in names:
+        storage.delete(name)
+
+
+@receiver(post_delete, sender=StoryImage, dispatch_uid="story-image-files")
+def _delete_image_files(sender, instance: StoryImage, **kwargs) -> None:
+    """Remove a deleted photo's original and renditions once the deletion commits."""
+    names = [item["name"] for item in (instance.renditions or {}).get("items", [])]
+    if instance.original:
+        names.append(instance.original.name)
+    transaction.on_commit(functools.partial(_delete_private_files, names))

@@ -59,13 +59,23 @@ def _translated(obj, fields: dict[str, str]) -> list[tuple[str, str]]:
     return texts
 
 
+def _image_texts(image) -> list[tuple[str, str]]:
+    return _translated(
+        image, {"alt_text": _("photo alt text"), "caption": _("photo caption"), "credit": _("photo credit")}
+    )
+
+
 def public_texts(obj) -> list[tuple[str, str]]:
     """Everything editors wrote that a reader of this object sees, in every language."""
-    from stories.models import Part, Story, Storyteller
+    from stories.models import Part, Story, StoryImage, Storyteller
 
+    if isinstance(obj, StoryImage):
+        return _image_texts(obj) + public_texts(obj.part)
     if isinstance(obj, Part):
         own = _translated(obj, {"title": _("part title"), "summary": _("part summary"), "body": _("part body")})
-        return own + public_texts(obj.story)
+        # A photo's alt text, caption and credit are read (and read aloud) with the part.
+        photos = [text for image in obj.images.all() for text in _image_texts(image)] if obj.pk else []
+        return own + photos + public_texts(obj.story)
     if isinstance(obj, Story):
         own = _translated(obj, {"title": _("story title"), "summary": _("story summary")})
         return own + public_texts(obj.storyteller)
@@ -75,8 +85,10 @@ def public_texts(obj) -> list[tuple[str, str]]:
 
 
 def _storyteller_of(obj):
-    from stories.models import Part, Story
+    from stories.models import Part, Story, StoryImage
 
+    if isinstance(obj, StoryImage):
+        return obj.part.story.storyteller
     if isinstance(obj, Part):
         return obj.story.storyteller
     if isinstance(obj, Story):

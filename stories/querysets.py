@@ -123,3 +123,28 @@ class StoryQuerySet(models.QuerySet):
             language=code, today=timezone.localdate(now), scopes=("covers_advocacy",)
         )
         return self.public(code, now=now).filter(storyteller__in=consenting)
+
+
+class StoryImageQuerySet(models.QuerySet):
+    def public(self, language: str | None = None, *, now: datetime.datetime | None = None) -> "StoryImageQuerySet":
+        """Photos a reader may see in the language: cleaned, described in it, on a public part, consented to.
+
+        A photo marked as showing an identifiable person also needs the storyteller's consent to photos.
+        """
+        from stories.models import Part, Storyteller
+
+        code = reading_language(language)
+        if not code:
+            return self.none()
+        now = now or timezone.now()
+        photos_consented = Storyteller.objects.consenting(
+            language=code, today=timezone.localdate(now), scopes=("covers_photos",)
+        )
+        return self.filter(
+            Q(shows_identifiable_person=False) | Q(part__story__storyteller__in=photos_consented),
+            part__in=Part.objects.public(code, now=now),
+            # Renditions exist only once the upload has been cleaned; the original is never shown.
+            rendition_key__gt="",
+            # No silent fallback: an image without alt text in the language stays hidden in it.
+            **{f"alt_text_{code}__gt": ""},
+        )

@@ -9,7 +9,7 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from stories.models import Consent, Part, Story, Storyteller
+from stories.models import Consent, Part, Story, StoryImage, Storyteller
 
 
 def _save_versioned(obj: Part | Story, *, expected_version: int | None = None) -> None:
@@ -107,3 +107,11 @@ def consent_withdraw(*, storyteller: Storyteller, reason: str, recorded_by: Abst
         recorded_by=recorded_by,
         note=reason,
     )
+
+
+@transaction.atomic
+def story_image_save(*, image: StoryImage) -> StoryImage:
+    """Check a part's photo and store it with its cleaned renditions; a refused upload stores nothing."""
+    image.full_clean()
+    image.save()
+    return image

@@ -6,7 +6,7 @@ registered here.
 
 from modeltranslation.translator import TranslationOptions, register
 
-from stories.models import ContentWarning, Part, Story, Storyteller, Theme
+from stories.models import ContentWarning, Part, Story, StoryImage, Storyteller, Theme
 
 
 @register(Theme)
@@ -33,3 +33,9 @@ class StoryTranslationOptions(TranslationOptions):
 class PartTranslationOptions(TranslationOptions):
     # body_html and reading_minutes are derived from body on save, one per language.
     fields = ("title", "summary", "body", "body_html", "reading_minutes")
+
+
+@register(StoryImage)
+class StoryImageTranslationOptions(TranslationOptions):
+    # What readers see (or hear read aloud) with a photo; its areas and consent flag are not translated.
+    fields = ("alt_text", "caption", "credit")

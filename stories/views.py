@@ -3,17 +3,19 @@
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.sitemaps import views as sitemap_views
-from django.db.models import Model
+from django.db.models import Model, Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import translation
+from django.utils.http import quote_etag
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_safe
 from django.views.generic import DetailView, ListView, TemplateView
 
 from archive.i18n import language_links
-from stories.models import ConsentEvidence, Part, Story, Theme
+from stories import images
+from stories.models import ConsentEvidence, Part, Story, StoryImage, Theme, private_storage
 from stories.sitemaps import SITEMAPS
 
 HOME_PART_COUNT = 6
@@ -122,7 +124,10 @@ class PartDetailView(AlternatesMixin, DetailView):
 
     def get_object(self, queryset=None):
         return get_object_or_404(
-            Part.objects.public().select_related("story", "story__storyteller"),
+            Part.objects.public()
+            .select_related("story", "story__storyteller")
+            # One query for every photo of the part, however many there are.
+            .prefetch_related(Prefetch("images", queryset=StoryImage.objects.public(), to_attr="shown_images")),
             story__slug=self.kwargs["slug"],
             number=self.kwargs["number"],
         )
@@ -151,6 +156,8 @@ def part_preview(request: HttpRequest, pk: int) -> HttpResponse:
     ):
         raise Http404
     part = get_object_or_404(Part.objects.select_related("story", "story__storyteller"), pk=pk)
+    # Staff preview every cleaned photo of the part, whether or not readers may see it yet.
+    part.shown_images = [image for image in part.images.all() if image.rendition_key]
     parts = list(part.story.parts.order_by("number"))
     context = part_context(part, parts)
     context["is_preview"] = True
@@ -177,6 +184,41 @@ def consent_evidence(request: HttpRequest, pk: int) -> HttpResponse:
     response = FileResponse(handle, as_attachment=True, filename=evidence.file.name.rsplit("/", 1)[-1])
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+def _may_preview_photos(user) -> bool:
+    return bool(user.is_authenticated and user.is_staff and user.has_perm("stories.view_storyimage"))
+
+
+@require_safe
+def story_image(request: HttpRequest, key: str, width: int, extension: str) -> HttpResponse:
+    """Serve one cleaned rendition of a photo readers may see in this language; anything else is the plain 404.
+
+    Staff who may view photos also get the photos of parts that are not public, for previews, never cached.
+    """
+    image = StoryImage.objects.public().filter(rendition_key=key).first()
+    for_staff = False
+    if image is None and _may_preview_photos(request.user):
+        image = StoryImage.objects.filter(rendition_key=key).first()
+        for_staff = True
+    rendition = image.rendition(width=width, extension=extension) if image else None
+    if rendition is None:
+        raise Http404
+    try:
+        handle = private_storage().open(rendition["name"], "rb")
+    except FileNotFoundError as error:
+        raise Http404 from error
+    response = FileResponse(handle, content_type=images.RENDITION_FORMATS[extension][1])
+    if for_staff:
+        response["Cache-Control"] = "private, no-store"
+    else:
+        # Browsers and proxies may keep a copy but must ask again before each use, so a withdrawal
+        # reaches them at the next request; the unchanged photo then costs a 304, not a download.
+        response["Cache-Control"] = "no-cache"
+        response["ETag"] = quote_etag(f"{key}-{width}-{extension}")
+    # Search engines keep image thumbnails long after a page is gone; photos stay out of their indexes.
+    response["X-Robots-Tag"] = "noindex, noimageindex"
     return response
 
 

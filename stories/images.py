@@ -1,0 +1,317 @@
+"""Clean photos: check an upload by its content, then rebuild it from its pixels alone.
+
+Pure functions, bytes in and bytes out; nothing here touches the database or storage. An upload is
+accepted only when its first bytes and Pillow both say JPEG, PNG or WebP, its size and pixel count
+are within the ceilings (read from the header, before any pixel is decoded), and it decodes whole.
+Renditions are encoded from a fresh image that holds pixels and nothing else, so no EXIF, GPS, XMP,
+IPTC, ICC profile, comment or text chunk of the upload can survive into them.
+"""
+
+import io
+import json
+import math
+import struct
+import uuid
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from django.core.exceptions import ValidationError
+from django.utils.translation import gettext_lazy as _
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+# 20 MB holds any phone photo saved as JPEG or WebP, and most PNG screenshots; the web server in
+# front should refuse larger request bodies before they reach Django at all.
+MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# 50 megapixels covers 48-megapixel phone sensors. Checked from the header, before decoding; the
+# JPEG decoder then scales down while decoding, so a large photo never sits whole in memory.
+MAX_PIXELS = 50_000_000
+# No side longer than this, so a thin strip cannot pass the pixel ceiling and produce renditions
+# taller than WebP can encode (16383 pixels).
+MAX_SIDE = 12_000
+# Pillow's own decompression-bomb check, as a second line behind ours: it warns above this many
+# pixels (turned into an error below) and refuses outright above twice as many.
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+# Pillow format name: the extension an original is stored under.
+ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
+# Each rendition width, capped at the width of the photo itself.
+RENDITION_WIDTHS = (480, 960, 1600)
+# Rendition extension: (Pillow format, content type, encoder options).
+RENDITION_FORMATS = {
+    "webp": ("WEBP", "image/webp", {"quality": 80, "method": 4}),
+    "jpg": ("JPEG", "image/jpeg", {"quality": 82, "optimize": True, "progressive": True}),
+}
+# An obscured area keeps at most this many blocks along its longer side: a face or a sign becomes a
+# few flat patches of colour, from which no detail can be recovered.
+OBSCURE_BLOCKS = 5
+MAX_OBSCURED_AREAS = 50
+# Metadata a rendition must never carry; checked on every rendition before it leaves this module.
+_METADATA_KEYS = {"exif", "icc_profile", "xmp", "XML:com.adobe.xmp", "comment", "photoshop", "iptc"}
+
+
+class ImageRejected(Exception):
+    """An upload that is not an acceptable photo; ``message`` is shown to the editor."""
+
+    def __init__(self, message, code: str) -> None:
+        super().__init__(str(message))
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Inspection:
+    """What the header of an accepted upload says."""
+
+    format: str
+    width: int
+    height: int
+
+    @property
+    def extension(self) -> str:
+        return ALLOWED_FORMATS[self.format]
+
+
+@dataclass(frozen=True)
+class Rendition:
+    """One encoded rendition, ready to be stored."""
+
+    width: int
+    height: int
+    extension: str
+    data: bytes
+
+    @property
+    def content_type(self) -> str:
+        return RENDITION_FORMATS[self.extension][1]
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """The outcome of processing one upload: its format and every rendition."""
+
+    inspection: Inspection
+    renditions: list[Rendition]
+
+
+def _rejected_type() -> ImageRejected:
+    return ImageRejected(_("Upload a photo in JPEG, PNG or WebP format."), "image_type")
+
+
+def _rejected_damaged() -> ImageRejected:
+    return ImageRejected(
+        _("This image file is damaged or incomplete. Export it again and upload the new file."), "damaged"
+    )
+
+
+def _rejected_pixels() -> ImageRejected:
+    return ImageRejected(
+        _("This image is too large: at most {megapixels} megapixels and {side} pixels on its longest side.").format(
+            megapixels=MAX_PIXELS // 1_000_000, side=MAX_SIDE
+        ),
+        "too_many_pixels",
+    )
+
+
+def sniff(head: bytes) -> str | None:
+    """Name the format that a file's first bytes announce, if it is one we accept."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "JPEG"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "PNG"
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return "WEBP"
+    return None
+
+
+def _open(data: bytes, allowed: Iterable[str]) -> Image.Image:
+    """Open lazily, reading the header only; Pillow's bomb warning counts as a refusal."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            return Image.open(io.BytesIO(data), formats=list(allowed))
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise _rejected_pixels() from error
+        except UnidentifiedImageError as error:
+            raise _rejected_damaged() from error
+        except (OSError, SyntaxError, ValueError, EOFError, struct.error) as error:
+            raise _rejected_damaged() from error
+
+
+def inspect(data: bytes) -> Inspection:
+    """Check size, content type and pixel count from the header alone, without decoding pixels."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise too_large()
+    if not data:
+        raise ImageRejected(_("The file is empty."), "empty")
+    announced = sniff(data[:16])
+    if announced is None:
+        raise _rejected_type()
+    image = _open(data, [announced])
+    if image.format != announced:
+        raise _rejected_type()
+    width, height = image.size
+    if width < 1 or height < 1 or width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
+        raise _rejected_pixels()
+    return Inspection(format=image.format, width=width, height=height)
+
+
+def too_large() -> ImageRejected:
+    """The refusal for a file over the byte ceiling, for callers that check the size before reading."""
+    return ImageRejected(
+        _("This file is too large: at most {megabytes} MB.").format(megabytes=MAX_UPLOAD_BYTES // (1024 * 1024)),
+        "too_large",
+    )
+
+
+def _flatten(image: Image.Image) -> Image.Image:
+    """Return an RGB image, with any transparency laid on white and 16-bit greys scaled to 8 bits."""
+    if image.mode.startswith("I;16"):
+        image = image.convert("I")
+    if image.mode == "I":
+        image = image.point(lambda value: value * (1 / 256)).convert("L")
+    elif image.mode == "F":
+        image = image.convert("L")
+    if image.mode in {"RGBA", "LA", "PA", "La", "RGBa"} or (image.mode == "P" and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    return image.convert("RGB")
+
+
+def decode(data: bytes) -> Image.Image:
+    """Decode an accepted upload into an upright RGB image no wider than the largest rendition needs."""
+    inspection = inspect(data)
+    largest = max(RENDITION_WIDTHS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        image = _open(data, [inspection.format])
+        try:
+            if inspection.format == "JPEG":
+                # Let the JPEG decoder scale by 1/2, 1/4 or 1/8 while decoding, as long as both sides
+                # stay at least as wide as the largest rendition whichever way the photo is turned.
+                image.draft("RGB", (largest, largest))
+            # An animated PNG or WebP is reduced to its first frame.
+            image.seek(0)
+            image.load()
+            # Turn the pixels the way the camera's orientation tag says, before the tag is dropped.
+            upright = ImageOps.exif_transpose(image)
+            flat = _flatten(upright)
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+            raise _rejected_pixels() from error
+        except (OSError, SyntaxError, ValueError, EOFError, KeyError, IndexError, TypeError, struct.error) as error:
+            raise _rejected_damaged() from error
+    if flat.width > largest:
+        height = max(1, round(flat.height * largest / flat.width))
+        flat = flat.resize((largest, height), Image.Resampling.LANCZOS, reducing_gap=3.0)
+    return flat
+
+
+def parse_areas(value) -> list[dict[str, float]]:
+    """Validate areas to obscure: a list of {x, y, w, h}, each a fraction of the image's width or height."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError as error:
+            raise ValidationError(_("Enter the areas as a JSON list."), code="invalid") from error
+    example = '[{"x": 0.1, "y": 0.2, "w": 0.25, "h": 0.3}]'
+    if not isinstance(value, list):
+        raise ValidationError(_("Enter a list of areas, such as {example}.").format(example=example), code="invalid")
+    if len(value) > MAX_OBSCURED_AREAS:
+        raise ValidationError(
+            _("At most {count} areas can be obscured in one image.").format(count=MAX_OBSCURED_AREAS), code="invalid"
+        )
+    areas = []
+    for number, area in enumerate(value, start=1):
+        if not isinstance(area, Mapping) or set(area) != {"x", "y", "w", "h"}:
+            raise ValidationError(
+                _("Area {number} needs exactly x, y, w and h, such as {example}.").format(
+                    number=number, example=example
+                ),
+                code="invalid",
+            )
+        numbers = {key: area[key] for key in ("x", "y", "w", "h")}
+        if not all(
+            isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in numbers.values()
+        ):
+            raise ValidationError(_("Area {number}: x, y, w and h must be numbers.").format(number=number))
+        x, y, w, h = (float(numbers[key]) for key in ("x", "y", "w", "h"))
+        # A little tolerance, so that an area drawn to the very edge is not refused for rounding.
+        if not (0 <= x < 1 and 0 <= y < 1 and 0 < w <= 1 and 0 < h <= 1 and x + w <= 1.0001 and y + h <= 1.0001):
+            raise ValidationError(
+                _(
+                    "Area {number} must lie inside the image: x and y from 0 to 1, w and h above 0, "
+                    "x + w and y + h at most 1."
+                ).format(number=number),
+                code="invalid",
+            )
+        areas.append({"x": x, "y": y, "w": w, "h": h})
+    return areas
+
+
+def _box(area: Mapping[str, float], width: int, height: int) -> tuple[int, int, int, int]:
+    """Turn a relative area into pixels, rounding outwards so it is never smaller than drawn."""
+    left = max(0, math.floor(area["x"] * width))
+    top = max(0, math.floor(area["y"] * height))
+    right = min(width, max(left + 1, math.ceil((area["x"] + area["w"]) * width)))
+    bottom = min(height, max(top + 1, math.ceil((area["y"] + area["h"]) * height)))
+    return left, top, right, bottom
+
+
+def obscure(image: Image.Image, areas: Sequence[Mapping[str, float]]) -> Image.Image:
+    """Pixelate each area irreversibly: average it down to a few blocks, then blow them back up."""
+    result = image.copy()
+    for area in areas:
+        box = _box(area, result.width, result.height)
+        region = result.crop(box)
+        scale = OBSCURE_BLOCKS / max(region.size)
+        blocks = region.resize(
+            (max(1, round(region.width * scale)), max(1, round(region.height * scale))), Image.Resampling.BOX
+        )
+        result.paste(blocks.resize(region.size, Image.Resampling.NEAREST), box[:2])
+    return result
+
+
+def rebuild(image: Image.Image) -> Image.Image:
+    """Copy the pixels, and only the pixels, into a new image with no metadata of any kind."""
+    return Image.frombytes("RGB", image.size, image.convert("RGB").tobytes())
+
+
+def rendition_widths(width: int) -> list[int]:
+    """Each rendition width for an image this wide: the standard widths, capped at its own width."""
+    return sorted({min(candidate, width) for candidate in RENDITION_WIDTHS})
+
+
+def _encode(image: Image.Image, extension: str) -> bytes:
+    pillow_format, _content_type, options = RENDITION_FORMATS[extension]
+    buffer = io.BytesIO()
+    image.save(buffer, pillow_format, **options)
+    data = buffer.getvalue()
+    # Fail closed: refuse to hand back any rendition that carries metadata after all.
+    check = Image.open(io.BytesIO(data))
+    if _METADATA_KEYS & set(check.info) or check.getexif():
+        raise RuntimeError("A rendition carried metadata; nothing was stored.")
+    return data
+
+
+def render(data: bytes, *, areas: Sequence[Mapping[str, float]] = ()) -> Prepared:
+    """Check, decode, turn upright, obscure and rebuild an upload, then encode every rendition."""
+    inspection = inspect(data)
+    clean = rebuild(obscure(decode(data), parse_areas(list(areas))))
+    renditions = []
+    for width in rendition_widths(clean.width):
+        height = max(1, round(clean.height * width / clean.width))
+        sized = clean if width == clean.width else clean.resize((width, height), Image.Resampling.LANCZOS)
+        for extension in RENDITION_FORMATS:
+            renditions.append(
+                Rendition(width=width, height=height, extension=extension, data=_encode(sized, extension))
+            )
+    return Prepared(inspection=inspection, renditions=renditions)
+
+
+def random_name(folder: str, extension: str) -> str:
+    """A storage name that says nothing about the photo or who uploaded it."""
+    return f"{folder}/{uuid.uuid4().hex}.{extension}"
