@@ -26,8 +26,10 @@ def _excluded(model) -> list[str]:
 
 def audited_models() -> list:
     from stories.models import Consent, Part, Story, Storyteller, StorytellerIdentity
+    from translations.models import Translation
 
-    return [Consent, StorytellerIdentity, Storyteller, Story, Part]
+    # Translation keeps its own HistoricalRecords; it is listed so that approvals show in the trail.
+    return [Consent, StorytellerIdentity, Storyteller, Story, Part, Translation]
 
 
 def register_history() -> None:

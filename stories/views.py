@@ -1,9 +1,11 @@
 """The reading site: every query for readers goes through the public() querysets."""
 
+from collections.abc import Callable
+
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.sitemaps import views as sitemap_views
-from django.db.models import Model, Prefetch
+from django.db.models import Model, Prefetch, QuerySet
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -20,6 +22,49 @@ from stories.sitemaps import SITEMAPS
 
 HOME_PART_COUNT = 6
 HOME_STORY_COUNT = 6
+ELSEWHERE_STORY_COUNT = 12
+
+
+def only_in_other_languages(public: Callable[[str], QuerySet], *, limit: int | None = None) -> list[Model]:
+    """Return objects public in another language but not in the reader's, each tagged with that language.
+
+    Lists mark these instead of showing another language's text under the reader's label.
+    """
+    current = translation.get_language()
+    found: dict[int, Model] = {}
+    for code, name in settings.LANGUAGES:
+        if code == current:
+            continue
+        queryset = public(code).exclude(pk__in=public(current).values("pk"))
+        if limit is not None:
+            queryset = queryset[:limit]
+        for obj in queryset:
+            if obj.pk not in found:
+                obj.available_language = code
+                obj.available_language_name = name
+                found[obj.pk] = obj
+    return list(found.values())
+
+
+def not_in_this_language(request: HttpRequest, public: Callable[[str], QuerySet], template: str) -> HttpResponse:
+    """Tell a reader a page exists only in other languages, with links; 404 when it is public nowhere."""
+    current = translation.get_language()
+    versions = []
+    for code, name in settings.LANGUAGES:
+        if code == current:
+            continue
+        obj = public(code).first()
+        if obj is not None:
+            with translation.override(code):
+                versions.append({"code": code, "name": name, "url": obj.get_absolute_url(), "title": str(obj)})
+    if not versions:
+        raise Http404
+    context = {
+        "versions": versions,
+        "current_language_name": dict(settings.LANGUAGES)[current],
+        "language_links": language_links(request, {version["code"]: version["url"] for version in versions}),
+    }
+    return render(request, template, context, status=404)
 
 
 def public_urls(obj: Model) -> dict[str, str]:
@@ -61,6 +106,10 @@ class HomeView(TemplateView):
         if context["featured_story"]:
             in_progress = in_progress.exclude(pk=context["featured_story"].pk)
         context["stories_in_progress"] = in_progress[:HOME_STORY_COUNT]
+        context["elsewhere_parts"] = only_in_other_languages(
+            lambda code: Part.objects.public(code).select_related("story").order_by("-published_at"),
+            limit=HOME_PART_COUNT,
+        )
         return context
 
 
@@ -85,6 +134,11 @@ class StoryListView(ListView):
         context = super().get_context_data(**kwargs)
         context["themes"] = self.public_themes()
         context["current_theme"] = self.theme
+        if self.theme is None:
+            context["elsewhere_stories"] = only_in_other_languages(
+                lambda code: Story.objects.public(code).select_related("storyteller").order_by("-created_at"),
+                limit=ELSEWHERE_STORY_COUNT,
+            )
         return context
 
 
@@ -95,9 +149,22 @@ class StoryDetailView(AlternatesMixin, DetailView):
     def get_object(self, queryset=None):
         return get_object_or_404(Story.objects.public().select_related("storyteller"), slug=self.kwargs["slug"])
 
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            return not_in_this_language(
+                request,
+                lambda code: Story.objects.public(code).filter(slug=self.kwargs["slug"]),
+                "stories/story_not_in_language.html",
+            )
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["parts"] = Part.objects.public().filter(story=self.object).select_related("story").order_by("number")
+        context["elsewhere_parts"] = only_in_other_languages(
+            lambda code: Part.objects.public(code).filter(story=self.object).select_related("story").order_by("number")
+        )
         context["content_warnings"] = list(self.object.content_warnings.all())
         return context
 
@@ -132,6 +199,20 @@ class PartDetailView(AlternatesMixin, DetailView):
             number=self.kwargs["number"],
         )
 
+    def get(self, request, *args, **kwargs):
+        try:
+            return super().get(request, *args, **kwargs)
+        except Http404:
+            return not_in_this_language(
+                request,
+                lambda code: (
+                    Part.objects.public(code)
+                    .select_related("story")
+                    .filter(story__slug=self.kwargs["slug"], number=self.kwargs["number"])
+                ),
+                "stories/part_not_in_language.html",
+            )
+
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         parts = list(
@@ -143,6 +224,16 @@ class PartDetailView(AlternatesMixin, DetailView):
             .order_by("number")
         )
         context.update(part_context(self.object, parts))
+        context["elsewhere_parts"] = only_in_other_languages(
+            lambda code: (
+                Part.objects.public(code)
+                .filter(story=self.object.story)
+                .select_related("story")
+                .defer(*(f"body_{c}" for c, _name in settings.LANGUAGES))
+                .defer(*(f"body_html_{c}" for c, _name in settings.LANGUAGES))
+                .order_by("number")
+            )
+        )
         return context
 
 

@@ -16,6 +16,15 @@ _counter = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
+def _english_between_tests():
+    """Undo the language a request to a /ko/ page left active in this thread."""
+    from django.utils import translation
+
+    yield
+    translation.activate("en")
+
+
+@pytest.fixture(autouse=True)
 def _empty_cache():
     """Start every test with an empty cache, as the database starts empty."""
     from django.core.cache import cache

@@ -16,15 +16,17 @@ class TranslationForm(forms.Form):
         self.entry = entry
         for name in entry.fields:
             model_field = entry.model._meta.get_field(f"{name}_{language}")
+            # The untranslated field's name ("title"), not modeltranslation's "title [en]".
+            label = entry.model._meta.get_field(name).verbose_name
             if name in LONG_FIELDS:
                 field = forms.CharField(
-                    label=model_field.verbose_name,
+                    label=label,
                     required=False,
                     widget=forms.Textarea(attrs={"rows": 16 if name == "body" else 4, "lang": language}),
                 )
             else:
                 field = forms.CharField(
-                    label=model_field.verbose_name,
+                    label=label,
                     required=False,
                     max_length=model_field.max_length,
                     widget=forms.TextInput(attrs={"lang": language}),

@@ -21,6 +21,13 @@ def _require(user: AbstractBaseUser | None, permission: str) -> None:
         raise PermissionDenied(_("You do not have permission to do that."))
 
 
+def _save(translation: Translation, by: AbstractBaseUser | None, **kwargs) -> None:
+    """Save with the acting user recorded in the audit trail, even outside a request."""
+    if by is not None:
+        translation._history_user = by
+    translation.save(**kwargs)
+
+
 def _check_language(obj: models.Model, language: str) -> None:
     if language not in dict(settings.LANGUAGES):
         raise ValidationError(_("Unknown language."))
@@ -82,7 +89,7 @@ def translation_save_draft(
     translation.draft = draft
     translation.status = Translation.Status.DRAFT
     translation.full_clean()
-    translation.save()
+    _save(translation, by)
     return translation
 
 
@@ -104,7 +111,7 @@ def translation_submit(*, obj: models.Model, language: str, by: AbstractBaseUser
     translation.status = Translation.Status.IN_REVIEW
     translation.submitted_by = by
     translation.submitted_at = timezone.now()
-    translation.save()
+    _save(translation, by)
     return translation
 
 
@@ -116,7 +123,7 @@ def translation_return(*, obj: models.Model, language: str, by: AbstractBaseUser
     if translation.status != Translation.Status.IN_REVIEW:
         raise ValidationError(_("Only a translation in review can be returned."))
     translation.status = Translation.Status.DRAFT
-    translation.save()
+    _save(translation, by)
     return translation
 
 
@@ -137,7 +144,7 @@ def _approve(translation: Translation, obj: models.Model, text: dict[str, str], 
     translation.needs_update = False
     translation.approved_by = by
     translation.approved_at = timezone.now()
-    translation.save()
+    _save(translation, by)
     return translation
 
 
@@ -179,7 +186,7 @@ def translation_set_keep_public(
     _require(by, APPROVE)
     translation = translation_get(obj=obj, language=language, lock=True)
     translation.keep_public_while_updating = keep_public
-    translation.save()
+    _save(translation, by)
     return translation
 
 

@@ -146,7 +146,7 @@ def edit(request: HttpRequest, language: str, model: str, pk: int) -> HttpRespon
         for field in entry.fields:
             before = translation.approved_source.get(field, "")
             if before != original[field]:
-                changes.append({"field": field, "runs": word_diff(before, original[field])})
+                changes.append({"field": form.fields[field].label, "runs": word_diff(before, original[field])})
     context = {
         "obj": obj,
         "story": _story_of(obj),

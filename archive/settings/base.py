@@ -112,6 +112,8 @@ MODELTRANSLATION_ENABLE_FALLBACKS = False
 MODELTRANSLATION_FALLBACK_LANGUAGES: dict = {"default": ()}
 # Which language is required depends on each story's original language (checked in clean()).
 MODELTRANSLATION_REQUIRED_LANGUAGES: tuple = ()
+# modeltranslation's admin tabs need jQuery UI; serve our own copy rather than load it from a CDN.
+JQUERY_UI_URL = "vendor/jquery-ui/jquery-ui.min.js"
 
 STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -133,8 +135,9 @@ STORAGES = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 SECURE_CONTENT_TYPE_NOSNIFF = True
-# Story URLs must not travel to embassy or social sites when a reader follows a link.
-SECURE_REFERRER_POLICY = "no-referrer"
+# Story URLs must not travel to embassy or social sites when a reader follows a link. Not
+# "no-referrer": with it browsers send "Origin: null" on form posts, which fails CSRF checks.
+SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 
 # One strict policy for every reader-facing page: no inline code, no third parties.

@@ -116,6 +116,20 @@ def test_hidden_part_is_hidden_everywhere(client, part, now, case, language):
     assert story_response.status_code == 404
 
 
+def assert_only_elsewhere(client, part: Part, hidden_in: str, shown_in: str) -> None:
+    """Hidden in one language, public in another: readers get a notice pointing to the other version."""
+    assert not Part.objects.public(hidden_in).filter(pk=part.pk).exists()
+    response = client.get(url_in(part, hidden_in))
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert f'href="{url_in(part, shown_in)}"' in html
+    assert 'class="language-notice"' in html
+    # Nothing of the hidden language's text, and no link to its address, anywhere a reader looks.
+    listings = public_surfaces(client, hidden_in)
+    assert url_in(part, hidden_in) not in listings
+    assert client.get(url_in(part, shown_in)).status_code == 200
+
+
 @pytest.mark.parametrize(
     ("scope", "hidden_in", "shown_in"),
     [("covers_korean", "ko", "en"), ("covers_english", "en", "ko")],
@@ -123,15 +137,13 @@ def test_hidden_part_is_hidden_everywhere(client, part, now, case, language):
 def test_scope_without_a_language_hides_only_that_language(client, db, now, scope, hidden_in, shown_in):
     storyteller = make_storyteller(consent={scope: False})
     part = make_part(story=make_story(storyteller=storyteller))
-    assert_hidden_everywhere(client, part, hidden_in)
-    assert client.get(url_in(part, shown_in)).status_code == 200
+    assert_only_elsewhere(client, part, hidden_in, shown_in)
 
 
 def test_part_without_text_in_a_language_is_not_shown_in_that_language(client, story):
     part = make_part(story=story, title_ko="", body_ko="")
-    assert_hidden_everywhere(client, part, "ko")
+    assert_only_elsewhere(client, part, "ko", "en")
     response = client.get(url_in(part, "en"))
-    assert response.status_code == 200
     # The switcher must not lead the reader to a Korean page that does not exist.
     assert url_in(part, "ko") not in response.content.decode()
 

@@ -340,3 +340,16 @@ def test_dashboard_query_count_does_not_grow_with_the_archive(client, translator
 
 def test_staff_user_factory_is_used(db):
     assert make_staff("Translators").has_perm("translations.translate")
+
+
+def test_translation_approval_is_in_the_audit_trail(untranslated_part, translator, editor):
+    from stories import audit
+
+    translate_and_approve(untranslated_part, translator, editor)
+    entries = [entry for entry in audit.audit_entries() if entry.model == "translation"]
+    assert any(
+        entry.field == "status" and entry.after == "approved" and entry.who == editor.username for entry in entries
+    )
+    assert any(
+        entry.field == "status" and entry.after == "in_review" and entry.who == translator.username for entry in entries
+    )

@@ -1,0 +1,95 @@
+"""Korean readers meet untranslated parts with a notice, and a translator drafts and submits an update."""
+
+import json
+import os
+import re
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import DESKTOP, PHONE, screenshot, watch
+
+pytestmark = pytest.mark.browser
+
+PROFILE = "/stories/the-teacher-who-kept-counting/part-1/"
+
+
+def test_korean_reader_hits_an_untranslated_part_and_follows_the_notice(page: Page, demo):
+    for size_name, size in (("phone", PHONE), ("desktop", DESKTOP)):
+        page.set_viewport_size(size)
+        recorder = watch(page, demo)
+        recorder.expect_not_found(f"/ko{PROFILE}")
+
+        page.goto("/ko/stories/dawns-story/part-1/")
+        expect(page.locator("html")).to_have_attribute("lang", "ko")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("겨울의 강")
+
+        # A link someone shared to the Korean address of a part that is still in review.
+        page.goto(f"/ko{PROFILE}")
+        notice = page.locator(".language-notice")
+        expect(notice).to_contain_text("이 부분은 아직 한국어로 읽을 수 없습니다.")
+        expect(page.get_by_text("Arithmetic")).to_have_count(0)  # no English text under the Korean label
+        screenshot(page, f"translation-notice-ko-{size_name}")
+
+        notice.get_by_role("link", name=re.compile("영어로 읽기")).click()
+        expect(page).to_have_url(re.compile(rf"/en{PROFILE}$"))
+        expect(page.locator("html")).to_have_attribute("lang", "en")
+        expect(page.get_by_role("heading", level=1)).to_contain_text("Arithmetic")
+        screenshot(page, f"translation-notice-followed-en-{size_name}")
+
+        page.goto("/ko/")
+        elsewhere = page.locator(".elsewhere")
+        expect(elsewhere).to_contain_text("영어로만 제공")
+        expect(elsewhere.locator("a[lang=en]")).to_have_count(1)
+        screenshot(page, f"home-with-untranslated-ko-{size_name}")
+        recorder.assert_clean()
+
+
+def sign_in(page: Page, username: str, password: str, next_url: str) -> None:
+    page.goto(f"/admin/login/?next={next_url}")
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.locator("input[type=submit]").click()
+
+
+def test_translator_drafts_and_submits_an_update_of_a_stale_translation(page: Page, demo):
+    passwords = json.loads(open(os.environ["DEMO_CREDENTIALS_FILE"]).read())
+    page.set_viewport_size(DESKTOP)
+    recorder = watch(page, demo)
+    sign_in(page, "demo-translator", passwords["demo-translator"], "/ko/translate/")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("번역 작업 공간")
+    expect(page.locator("progress").first).to_be_visible()
+    screenshot(page, "workspace-dashboard-ko-desktop")
+
+    page.goto("/en/translate/en/")
+    dawn = page.locator("section.queue-story", has_text="Dawn's Story")
+    stale_row = dawn.locator("tr", has_text="Part 1")
+    expect(stale_row).to_contain_text("Needs update")
+    stale_row.get_by_role("link").click()
+
+    changes = page.locator(".changes")
+    expect(changes).to_be_visible()
+    expect(changes.locator("ins")).not_to_have_count(0)
+    original = page.locator(".side-by-side__column").first
+    expect(original).to_have_attribute("lang", "ko")
+    screenshot(page, "workspace-edit-en-desktop")
+
+    body = page.get_by_label("body")
+    body.fill(body.input_value() + " Its thin, high sound still comes back on nights when I cannot sleep.")
+    page.get_by_role("button", name="Save draft").click()
+    expect(page.locator(".messages")).to_contain_text("Draft saved")
+    expect(page.locator(".workspace-status")).to_contain_text("Draft")
+
+    page.get_by_role("button", name="Send for review").click()
+    expect(page.locator(".messages")).to_contain_text("Sent for review")
+    expect(page.locator(".workspace-status")).to_contain_text("In review")
+    # A translator never gets the editor's approve button.
+    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
+
+    page.set_viewport_size(PHONE)
+    screenshot(page, "workspace-edit-en-phone")
+    page.goto(page.url.replace("/en/translate/", "/ko/translate/"))
+    expect(page.locator(".workspace-status")).to_contain_text("검토 중")
+    screenshot(page, "workspace-edit-ko-phone")
+    recorder.assert_clean()
