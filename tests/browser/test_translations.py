@@ -3,6 +3,7 @@
 import json
 import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -53,7 +54,7 @@ def sign_in(page: Page, username: str, password: str, next_url: str) -> None:
 
 
 def test_translator_drafts_and_submits_an_update_of_a_stale_translation(page: Page, demo):
-    passwords = json.loads(open(os.environ["DEMO_CREDENTIALS_FILE"]).read())
+    passwords = json.loads(Path(os.environ["DEMO_CREDENTIALS_FILE"]).read_text())
     page.set_viewport_size(DESKTOP)
     recorder = watch(page, demo)
     sign_in(page, "demo-translator", passwords["demo-translator"], "/ko/translate/")
