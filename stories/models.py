@@ -31,6 +31,19 @@ class Language(models.TextChoices):
     KOREAN = "ko", _("Korean")
 
 
+def require_every_language(obj: models.Model, field: str) -> None:
+    """Short editorial labels have no review workflow: they must exist in every language at once."""
+    missing = {
+        f"{field}_{code}": _("Write this in {language} too: readers never see a label in another language.").format(
+            language=name
+        )
+        for code, name in settings.LANGUAGES
+        if not (getattr(obj, f"{field}_{code}") or "").strip()
+    }
+    if missing:
+        raise ValidationError(missing)
+
+
 class Theme(models.Model):
     name = models.CharField(_("name"), max_length=80)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
@@ -42,6 +55,9 @@ class Theme(models.Model):
 
     def __str__(self) -> str:
         return self.name or self.slug
+
+    def clean(self) -> None:
+        require_every_language(self, "name")
 
 
 class ContentWarning(models.Model):
@@ -55,6 +71,9 @@ class ContentWarning(models.Model):
 
     def __str__(self) -> str:
         return self.label or self.slug
+
+    def clean(self) -> None:
+        require_every_language(self, "label")
 
 
 class Storyteller(models.Model):

@@ -353,3 +353,17 @@ def test_translation_approval_is_in_the_audit_trail(untranslated_part, translato
     assert any(
         entry.field == "status" and entry.after == "in_review" and entry.who == translator.username for entry in entries
     )
+
+
+@pytest.mark.parametrize("model_name", ["theme", "contentwarning"])
+def test_labels_without_a_review_workflow_need_every_language(client, editor, model_name):
+    field = "name" if model_name == "theme" else "label"
+    client.force_login(editor)
+    response = client.post(
+        f"/admin/stories/{model_name}/add/", {f"{field}_en": "Only English", f"{field}_ko": "", "slug": "only-english"}
+    )
+    assert response.status_code == 200
+    assert "Write this in Korean too" in response.content.decode()
+    from stories.models import ContentWarning, Theme
+
+    assert not (Theme if model_name == "theme" else ContentWarning).objects.filter(slug="only-english").exists()
