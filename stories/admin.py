@@ -1,20 +1,46 @@
 """The back office for editors, translators and consent officers."""
 
+import dataclasses
+import datetime
+
 from django.conf import settings
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 from django.forms import FileInput
-from django.http import HttpRequest
-from django.urls import reverse
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import formats, timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
+from django.views.decorators.http import require_safe
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInline, TranslationTabularInline
 from modeltranslation.translator import translator
 
-from stories import services
-from stories.models import Consent, ContentWarning, Part, Story, StoryImage, Storyteller, StorytellerIdentity, Theme
+from stories import audit, privacy, services
+from stories.fields import identity_key_configured
+from stories.forms import ConsentEvidenceForm, VersionedInlineForm, VersionedModelForm, WithdrawConsentForm
+from stories.models import (
+    Consent,
+    ConsentEvidence,
+    ContentWarning,
+    Part,
+    ProtectedTerm,
+    Story,
+    StoryImage,
+    Storyteller,
+    StorytellerIdentity,
+    Theme,
+)
+
+# Consent officers see reviews coming up this many days ahead.
+REVIEW_NOTICE_DAYS = 30
+# The audit page shows this many of the latest saves; the CSV export holds the whole trail.
+AUDIT_PAGE_RECORDS = 50
 
 
 class TranslatorAccessMixin:
@@ -116,16 +142,82 @@ class ConsentInline(admin.TabularInline):
         return False
 
 
+class ConsentReviewFilter(admin.SimpleListFilter):
+    """Storytellers whose consent in force is given and is past its review date or soon will be."""
+
+    title = _("consent review")
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [
+            (
+                "due",
+                ngettext(
+                    "Due within %(days)d day or past due",
+                    "Due within %(days)d days or past due",
+                    REVIEW_NOTICE_DAYS,
+                )
+                % {"days": REVIEW_NOTICE_DAYS},
+            ),
+            ("overdue", _("Past due: not public")),
+        ]
+
+    def queryset(self, request, queryset):
+        today = timezone.localdate()
+        given = Consent.objects.effective().filter(decision=Consent.Decision.GIVEN)
+        if self.value() == "due":
+            due = given.filter(review_by__lte=today + datetime.timedelta(days=REVIEW_NOTICE_DAYS))
+        elif self.value() == "overdue":
+            due = given.filter(review_by__lt=today)
+        else:
+            return queryset
+        return queryset.filter(pk__in=due.values("storyteller_id"))
+
+
+def _public_part_count(storyteller: Storyteller) -> int:
+    """Count the storyteller's parts that readers can see now, in any language."""
+    public = set()
+    for code, _name in settings.LANGUAGES:
+        public.update(Part.objects.public(code).filter(story__storyteller=storyteller).values_list("pk", flat=True))
+    return len(public)
+
+
+def _audit_url(request: HttpRequest) -> str | None:
+    """Link to the audit trail for those allowed to read it."""
+    if request.user.has_perm("stories.view_audit_trail"):
+        return reverse("admin:stories_consent_audit")
+    return None
+
+
 @admin.register(Storyteller)
 class StorytellerAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
-    list_display = ["pseudonym", "consent_status"]
+    list_display = ["pseudonym", "consent_status", "consent_review"]
     # Search only ever looks at public display text, never the identity record.
     search_fields = ["pseudonym_en", "pseudonym_ko"]
     inlines = [StorytellerIdentityInline, ConsentInline]
 
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if not request.user.has_perm("stories.view_consent"):
+            return queryset
+        # The consent columns read the ledger loaded with the page, not one query per row.
+        in_force = Consent.objects.effective().filter(storyteller=OuterRef("pk"))
+        return queryset.annotate(
+            consent_decision=Subquery(in_force.values("decision")[:1]),
+            consent_review_by=Subquery(in_force.values("review_by")[:1]),
+        ).prefetch_related(
+            Prefetch("consents", queryset=Consent.objects.order_by("-recorded_at", "-pk"), to_attr="ledger")
+        )
+
+    @staticmethod
+    def _consent_in_force(obj: Storyteller) -> Consent | None:
+        if hasattr(obj, "ledger"):
+            return obj.ledger[0] if obj.ledger else None
+        return obj.effective_consent()
+
     @admin.display(description=_("consent in force"))
     def consent_status(self, obj: Storyteller) -> str:
-        consent = obj.effective_consent()
+        consent = self._consent_in_force(obj)
         if consent is None:
             return _("No consent recorded")
         languages = [str(name) for code, name in settings.LANGUAGES if consent.is_active(language=code)]
@@ -133,19 +225,125 @@ class StorytellerAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
             return _("Not public ({decision})").format(decision=consent.get_decision_display())
         return _("Public in: {languages}").format(languages=", ".join(languages))
 
+    @admin.display(description=_("review by"), ordering="consent_review_by")
+    def consent_review(self, obj: Storyteller) -> str:
+        review_by = getattr(obj, "consent_review_by", None)
+        if getattr(obj, "consent_decision", None) != Consent.Decision.GIVEN or review_by is None:
+            return "—"
+        today = timezone.localdate()
+        shown = formats.localize(review_by)
+        if review_by < today:
+            return format_html(
+                '<strong class="consent-review-overdue">{}</strong>',
+                _("{date}: past due, nothing is public").format(date=shown),
+            )
+        if review_by <= today + datetime.timedelta(days=REVIEW_NOTICE_DAYS):
+            days = (review_by - today).days
+            due = ngettext("due in %(days)d day", "due in %(days)d days", days) % {"days": days}
+            return _("{date}: {due}").format(date=shown, due=due)
+        return shown
+
     def get_list_display(self, request):
         # Whether and where a storyteller is public comes from their consent record,
         # which only those who may view consent records should learn.
         if request.user.has_perm("stories.view_consent"):
             return super().get_list_display(request)
-        return [name for name in super().get_list_display(request) if name != "consent_status"]
+        consent_columns = {"consent_status", "consent_review"}
+        return [name for name in super().get_list_display(request) if name not in consent_columns]
+
+    def get_list_filter(self, request):
+        if request.user.has_perm("stories.view_consent"):
+            return [*super().get_list_filter(request), ConsentReviewFilter]
+        return super().get_list_filter(request)
 
     def get_inlines(self, request, obj):
         # Translators and editors never see the identity or consent inlines: the inline
         # permission checks hide them, and for translators we drop them outright.
         if self._is_translator_only(request):
             return []
-        return super().get_inlines(request, obj)
+        inlines = super().get_inlines(request, obj)
+        if not identity_key_configured():
+            # Without the key the record is ciphertext: never shown, never saved over.
+            inlines = [inline for inline in inlines if inline is not StorytellerIdentityInline]
+        return inlines
+
+    def _may_withdraw(self, request: HttpRequest, obj: Storyteller) -> bool:
+        return request.user.has_perm("stories.add_consent") and self.has_view_permission(request, obj)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["identity_key_missing"] = (
+            not identity_key_configured()
+            and request.user.has_perm("stories.view_storytelleridentity")
+            and not self._is_translator_only(request)
+        )
+        if obj is not None and obj.pk and self._may_withdraw(request, obj):
+            consent = obj.effective_consent()
+            if consent is None or consent.decision != Consent.Decision.WITHDRAWN:
+                context["withdraw_url"] = reverse("admin:stories_storyteller_withdraw_consent", args=[obj.pk])
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"audit_url": _audit_url(request), **(extra_context or {})})
+
+    def get_urls(self):
+        withdraw = path(
+            "<path:object_id>/withdraw-consent/",
+            self.admin_site.admin_view(self.withdraw_consent_view),
+            name="stories_storyteller_withdraw_consent",
+        )
+        return [withdraw, *super().get_urls()]
+
+    def withdraw_consent_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Confirm and record a withdrawal of consent, with its reason, through the one service."""
+        storyteller = self.get_object(request, unquote(object_id))
+        if storyteller is None:
+            raise Http404
+        if not self._may_withdraw(request, storyteller):
+            raise PermissionDenied
+        change_url = reverse("admin:stories_storyteller_change", args=[storyteller.pk])
+        form = WithdrawConsentForm(request.POST) if request.method == "POST" else WithdrawConsentForm()
+        if request.method == "POST" and form.is_valid():
+            with transaction.atomic():
+                # Locked so that a double submit records one withdrawal, not two.
+                Storyteller.objects.select_for_update().filter(pk=storyteller.pk).first()
+                current = storyteller.effective_consent()
+                already = current is not None and current.decision == Consent.Decision.WITHDRAWN
+                if not already:
+                    services.consent_withdraw(
+                        storyteller=storyteller, reason=form.cleaned_data["reason"], recorded_by=request.user
+                    )
+            if already:
+                self.message_user(
+                    request,
+                    _("Consent of {pseudonym} was already withdrawn; nothing more was recorded.").format(
+                        pseudonym=storyteller.pseudonym
+                    ),
+                    messages.INFO,
+                )
+            else:
+                self.message_user(
+                    request,
+                    _(
+                        "Consent of {pseudonym} is withdrawn. Nothing of theirs is public any more, "
+                        "and scheduled parts went back to draft."
+                    ).format(pseudonym=storyteller.pseudonym),
+                    messages.SUCCESS,
+                )
+            return HttpResponseRedirect(change_url)
+        current = storyteller.effective_consent()
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Withdraw consent"),
+            "subtitle": storyteller.pseudonym,
+            "opts": self.opts,
+            "storyteller": storyteller,
+            "current_consent": current,
+            "already_withdrawn": current is not None and current.decision == Consent.Decision.WITHDRAWN,
+            "public_part_count": _public_part_count(storyteller),
+            "form": form,
+            "change_url": change_url,
+        }
+        return TemplateResponse(request, "admin/stories/storyteller/withdraw_consent.html", context)
 
     def construct_change_message(self, request, form, formsets, add=False):
         # The history page is open to everyone who may view storytellers, and a ledger entry's
@@ -173,16 +371,33 @@ class StorytellerAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
             )
 
 
-class PartInline(TranslationTabularInline):
+class OriginalLanguageFieldsMixin:
+    """Let the model require text in the object's original language, instead of always in English.
+
+    modeltranslation's admin makes the default language's field required whenever the original
+    field is; a Korean original has no English title. Story.clean() and Part.clean() require the
+    title in the original language, and the error lands on that language's field.
+    """
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and getattr(db_field, "translated_field", None) is not None:
+            formfield.required = False
+        return formfield
+
+
+class PartInline(OriginalLanguageFieldsMixin, TranslationTabularInline):
     model = Part
-    fields = ["number", "title", "status", "published_at"]
+    form = VersionedInlineForm
+    fields = ["number", "title", "status", "published_at", "opened_version"]
     extra = 0
     show_change_link = True
     ordering = ["number"]
 
 
 @admin.register(Story)
-class StoryAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
+class StoryAdmin(OriginalLanguageFieldsMixin, TranslatorAccessMixin, TabbedTranslationAdmin):
+    form = VersionedModelForm
     list_display = ["title", "storyteller", "status", "original_language", "is_complete", "is_featured"]
     list_filter = ["status", "original_language", "is_complete", "is_featured", "themes"]
     search_fields = ["title_en", "title_ko", "slug", "storyteller__pseudonym_en", "storyteller__pseudonym_ko"]
@@ -198,6 +413,20 @@ class StoryAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
         if self._is_translator_only(request):
             return {}
         return super().get_prepopulated_fields(request, obj)
+
+    def save_model(self, request, obj, form, change):
+        # The form already compared versions under a row lock; the service checks again as it saves.
+        services.story_save(story=obj, expected_version=form.cleaned_data.get("opened_version") if change else None)
+
+    def save_formset(self, request, form, formset, change):
+        if formset.model is not Part:
+            return super().save_formset(request, form, formset, change)
+        opened = {id(row.instance): row.cleaned_data.get("opened_version") for row in formset.forms}
+        for part in formset.save(commit=False):
+            services.part_save(part=part, expected_version=opened.get(id(part)) if part.pk else None)
+        for part in formset.deleted_objects:
+            part.delete()
+        formset.save_m2m()
 
 
 class ScheduledFilter(admin.SimpleListFilter):
@@ -249,7 +478,8 @@ class StoryImageInline(TranslationStackedInline):
 
 
 @admin.register(Part)
-class PartAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
+class PartAdmin(OriginalLanguageFieldsMixin, TranslatorAccessMixin, TabbedTranslationAdmin):
+    form = VersionedModelForm
     list_display = ["__str__", "title", "status", "published_at", "preview_link"]
     list_filter = ["status", ScheduledFilter, "story__status", "story"]
     list_select_related = ["story"]
@@ -262,6 +492,10 @@ class PartAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
 
     def original_language(self, obj):
         return obj.story.original_language if obj else None
+
+    def save_model(self, request, obj, form, change):
+        # The form already compared versions under a row lock; the service checks again as it saves.
+        services.part_save(part=obj, expected_version=form.cleaned_data.get("opened_version") if change else None)
 
     @admin.display(description=_("preview"))
     def preview_link(self, obj: Part) -> str:
@@ -316,3 +550,187 @@ class PartAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
             lambda part: services.part_set_status(part=part, status=Part.Status.ARCHIVED),
             lambda n: ngettext("%(count)d part archived.", "%(count)d parts archived.", n) % {"count": n},
         )
+
+
+# --- Consent officers' tools: the ledger, the audit trail, protected terms and evidence ----------
+
+
+def _formula_safe(value: str) -> str:
+    """Keep a spreadsheet from running a cell of the export as a formula."""
+    return f"'{value}" if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
+
+
+def _readable_entries(request: HttpRequest, entries: list[audit.AuditEntry]) -> list[audit.AuditEntry]:
+    """Hide the values of models the user may not view, and identity values this server cannot decrypt."""
+    hidden_models = {
+        str(model._meta.verbose_name)
+        for model in audit.audited_models()
+        if not request.user.has_perm(f"{model._meta.app_label}.view_{model._meta.model_name}")
+    }
+    sealed_models = set() if identity_key_configured() else {str(StorytellerIdentity._meta.verbose_name)}
+    readable = []
+    for entry in entries:
+        if entry.model in hidden_models:
+            entry = dataclasses.replace(entry, before=str(_("(hidden)")), after=str(_("(hidden)")))
+        elif entry.model in sealed_models:
+            sealed = str(_("(encrypted: the identity key is missing)"))
+            entry = dataclasses.replace(entry, before=entry.before and sealed, after=entry.after and sealed)
+        readable.append(entry)
+    return readable
+
+
+@admin.register(Consent)
+class ConsentAdmin(admin.ModelAdmin):
+    """Every storyteller's consent ledger, read-only: records are added on the storyteller's page."""
+
+    list_display = ["storyteller", "decision", "recorded_at", "review_by", "recorded_by"]
+    list_filter = ["decision"]
+    list_select_related = ["storyteller", "recorded_by"]
+    search_fields = ["storyteller__pseudonym_en", "storyteller__pseudonym_ko"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"audit_url": _audit_url(request), **(extra_context or {})})
+
+    def get_urls(self):
+        return [
+            path("audit/", self.admin_site.admin_view(require_safe(self.audit_view)), name="stories_consent_audit"),
+            path(
+                "audit/export/",
+                self.admin_site.admin_view(require_safe(self.audit_export_view)),
+                name="stories_consent_audit_export",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _require_audit_permission(self, request: HttpRequest) -> None:
+        if not request.user.has_perm("stories.view_audit_trail"):
+            raise PermissionDenied
+
+    def audit_view(self, request: HttpRequest) -> HttpResponse:
+        """Show the latest changes to consent, identity, storytellers, stories and parts."""
+        self._require_audit_permission(request)
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Audit trail"),
+            "opts": self.opts,
+            "entries": _readable_entries(request, audit.audit_entries(limit=AUDIT_PAGE_RECORDS)),
+            "record_limit": AUDIT_PAGE_RECORDS,
+            "export_url": reverse("admin:stories_consent_audit_export"),
+        }
+        return TemplateResponse(request, "admin/stories/audit_trail.html", context)
+
+    def audit_export_view(self, request: HttpRequest) -> HttpResponse:
+        """Download the whole audit trail as CSV."""
+        self._require_audit_permission(request)
+        entries = [
+            dataclasses.replace(
+                entry,
+                who=_formula_safe(entry.who),
+                model=_formula_safe(entry.model),
+                field=_formula_safe(entry.field),
+                before=_formula_safe(entry.before),
+                after=_formula_safe(entry.after),
+            )
+            for entry in _readable_entries(request, audit.audit_entries())
+        ]
+        response = HttpResponse(audit.audit_csv(entries), content_type="text/csv; charset=utf-8")
+        filename = f"audit-trail-{timezone.localdate().isoformat()}.csv"
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        response["Cache-Control"] = "private, no-store"
+        return response
+
+
+# The display text of each kind of published object, per language.
+_OWN_TEXT_FIELDS = {Storyteller: ("pseudonym", "bio"), Story: ("title", "summary"), Part: ("title", "summary", "body")}
+# How many places a warning names before it only counts the rest.
+_PLACES_NAMED = 10
+
+
+def _published_text_containing(term: str) -> list[str]:
+    """Name every published storyteller, story or part whose display text already contains the term."""
+    published = [
+        *Storyteller.objects.filter(stories__status=Story.Status.PUBLISHED).distinct(),
+        *Story.objects.filter(status=Story.Status.PUBLISHED),
+        *Part.objects.filter(status=Part.Status.PUBLISHED).select_related("story"),
+    ]
+    places = []
+    for obj in published:
+        texts = [
+            (f"{field}_{code}", getattr(obj, f"{field}_{code}") or "")
+            for field in _OWN_TEXT_FIELDS[type(obj)]
+            for code, _name in settings.LANGUAGES
+        ]
+        if privacy.find_terms(texts, [(term, True)]):
+            places.append(str(obj))
+    return places
+
+
+@admin.register(ProtectedTerm)
+class ProtectedTermAdmin(admin.ModelAdmin):
+    """Site-wide terms, such as the name of a safe house, that public text must never contain."""
+
+    list_display = ["term", "note"]
+    search_fields = ["term", "note"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # The guard checks text as it is saved; what is already published is checked here, once.
+        places = _published_text_containing(obj.term)
+        if places:
+            named = ", ".join(f"“{place}”" for place in places[:_PLACES_NAMED])
+            if len(places) > _PLACES_NAMED:
+                named = _("{named} and {count} more").format(named=named, count=len(places) - _PLACES_NAMED)
+            self.message_user(
+                request,
+                _("This term already appears in published text: {places}. Edit or unpublish them now.").format(
+                    places=named
+                ),
+                messages.WARNING,
+            )
+
+
+@admin.register(ConsentEvidence)
+class ConsentEvidenceAdmin(admin.ModelAdmin):
+    """Signed forms and recordings: stored privately, opened only through the permission-checked download."""
+
+    form = ConsentEvidenceForm
+    list_display = ["__str__", "storyteller", "consent_record", "uploaded_at", "download_link"]
+    list_select_related = ["consent__storyteller"]
+    search_fields = ["description", "consent__storyteller__pseudonym_en", "consent__storyteller__pseudonym_ko"]
+    add_fields = ["consent", "file", "description"]
+    # Never the file field itself: its widget would link to a storage URL instead of the checked view.
+    shown_fields = ["storyteller", "consent_record", "description", "uploaded_at", "download_link"]
+
+    def get_fields(self, request, obj=None):
+        return list(self.add_fields if obj is None else self.shown_fields)
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else list(self.shown_fields)
+
+    def has_change_permission(self, request, obj=None):
+        # Evidence stays as it was uploaded; a correction is a new upload.
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description=_("storyteller"))
+    def storyteller(self, obj: ConsentEvidence) -> str:
+        return str(obj.consent.storyteller)
+
+    @admin.display(description=_("consent record"), ordering="consent__recorded_at")
+    def consent_record(self, obj: ConsentEvidence) -> str:
+        return str(obj.consent)
+
+    @admin.display(description=_("file"))
+    def download_link(self, obj: ConsentEvidence) -> str:
+        return format_html('<a href="{}">{}</a>', reverse("evidence", kwargs={"pk": obj.pk}), _("Download"))

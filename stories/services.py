@@ -8,8 +8,19 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from modeltranslation.translator import translator
 
 from stories.models import Consent, Part, Story, StoryImage, Storyteller
+
+
+def _full_clean(obj: Part | Story) -> None:
+    """Validate an object the way its admin form does.
+
+    modeltranslation keeps each translated field's original column as a mirror of the active
+    language, so validating it would refuse a Korean original edited in an English session;
+    the per-language columns and the models' clean() carry the real rules.
+    """
+    obj.full_clean(exclude=list(translator.get_options_for_model(type(obj)).all_fields))
 
 
 def _save_versioned(obj: Part | Story, *, expected_version: int | None = None) -> None:
@@ -33,7 +44,7 @@ def part_publish(*, part: Part, at: datetime.datetime | None = None, expected_ve
     part.status = Part.Status.PUBLISHED
     part.published_at = at or part.published_at or timezone.now()
     # full_clean() runs the identifying-detail guard for anything published.
-    part.full_clean()
+    _full_clean(part)
     _save_versioned(part, expected_version=expected_version)
     return part
 
@@ -44,9 +55,28 @@ def part_set_status(*, part: Part, status: str, expected_version: int | None = N
     if status == Part.Status.PUBLISHED:
         return part_publish(part=part, expected_version=expected_version)
     part.status = status
-    part.full_clean()
+    _full_clean(part)
     _save_versioned(part, expected_version=expected_version)
     return part
+
+
+@transaction.atomic
+def part_save(*, part: Part, expected_version: int | None = None) -> Part:
+    """Save an editor's or translator's changes to a part, refused if someone saved it since they opened it.
+
+    Refused too when the part is (or stays) published and its public text contains an identifying term.
+    """
+    _full_clean(part)
+    _save_versioned(part, expected_version=expected_version)
+    return part
+
+
+@transaction.atomic
+def story_save(*, story: Story, expected_version: int | None = None) -> Story:
+    """Save changes to a story, refused if someone saved it since its editor opened it."""
+    _full_clean(story)
+    _save_versioned(story, expected_version=expected_version)
+    return story
 
 
 @transaction.atomic

@@ -507,7 +507,8 @@ def test_translator_sees_only_other_language_fields_as_inputs(client, translator
 
     form = open_form(client, admin_url("part", "change", draft_part.pk))
 
-    editable = {name for name in form.data if name not in {"csrfmiddlewaretoken"}}
+    # The hidden opened_version keeps a translator from saving over someone else's newer edit.
+    editable = {name for name in form.data if name not in {"csrfmiddlewaretoken", "opened_version"}}
     assert editable == {"title_ko", "summary_ko", "body_ko"}
     html = page_text(form.response)
     for name in ["title_ko", "summary_ko", "body_ko"]:
