@@ -23,6 +23,7 @@ urlpatterns += i18n_patterns(
     path("translate/", include("translations.urls")),
     # Photos are served only through this view, which applies the visibility rule for the language.
     path("photos/<slug:key>/<int:width>.<str:extension>", story_views.story_image, name="story-image"),
+    path("", include("advocacy.urls")),
     prefix_default_language=True,
 )
 

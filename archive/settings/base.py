@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "simple_history",
     "stories",
     "translations",
+    "advocacy",
 ]
 
 MIDDLEWARE = [
@@ -72,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "archive.context_processors.language_links",
+                "archive.context_processors.quick_exit",
             ],
         },
     },
@@ -146,6 +148,12 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 
+# Where the quick-exit button (and the Escape key) sends a reader who must hide the page at once: an
+# everyday page an onlooker would not look at twice. A weather search is plausible in every country and
+# language (the search engine answers in the reader's language) and says nothing about the archive. The
+# browser requests it only when a reader uses the button. See docs/reader-safety.md before changing it.
+QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.google.com/search?q=weather")
+
 LOGIN_URL = "admin:login"
 
 # Fernet keys that encrypt storytellers' identity records, newest first; older keys still decrypt,
@@ -167,6 +175,10 @@ LOGGING = {
 
 # Public pages are cached this long at most; any content change invalidates them at once.
 PUBLIC_PAGE_CACHE_SECONDS = int(os.environ.get("PUBLIC_PAGE_CACHE_SECONDS", "300"))
+
+# How many reverse proxies (load balancer, CDN) sit in front of the app servers and append the
+# address they received a request from to X-Forwarded-For. 0 trusts REMOTE_ADDR alone.
+ARCHIVE_TRUSTED_PROXY_COUNT = int(os.environ.get("ARCHIVE_TRUSTED_PROXY_COUNT", "0"))
 
 # Stories list this many entries a page.
 STORIES_PAGE_SIZE = 12

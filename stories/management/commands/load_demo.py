@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
 
+from advocacy.demo import load_demo_campaigns
 from stories import services
 from stories.demo.content import CONTENT_WARNINGS, STORIES, STORYTELLERS, THEMES
 from stories.models import Consent, ContentWarning, Part, Story, Storyteller, StorytellerIdentity, Theme
@@ -22,6 +23,7 @@ DEMO_USERS = [
     ("demo-editor", "Editors"),
     ("demo-translator", "Translators"),
     ("demo-consent-officer", "Consent officers"),
+    ("demo-campaign-manager", "Campaign managers"),
 ]
 
 
@@ -44,6 +46,7 @@ class Command(BaseCommand):
             raise CommandError("Refusing to load demo content with DEBUG off: this looks like a production site.")
         with transaction.atomic():
             self.load_content()
+            load_demo_campaigns()
             passwords = self.load_users()
         self.print_sign_in(passwords)
 

@@ -1,0 +1,287 @@
+"""The back office for campaign managers: campaigns, actions, recipients, subscribers and what readers did."""
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.contrib import admin, messages
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
+from django.db import models
+from django.http import HttpRequest, HttpResponse
+from django.template.loader import render_to_string
+from django.urls import path
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInline
+
+from advocacy import services
+from advocacy.models import Action, ActionCount, Campaign, CampaignStory, Country, Recipient, Subscriber
+from advocacy.querysets import VERIFICATION_DAYS
+from stories.models import Story
+
+logger = logging.getLogger(__name__)
+
+CHART_DAYS = 30
+CHART_HEIGHT = 120
+CHART_BAR_WIDTH = 14
+CHART_BAR_GAP = 4
+# One colour per kind of click, distinguishable for the common kinds of colour blindness (Okabe–Ito).
+CHART_COLOURS = {
+    ActionCount.Kind.LETTER_OPENED: "#0072B2",
+    ActionCount.Kind.LETTER_COPIED: "#56B4E9",
+    ActionCount.Kind.POST_SHARED: "#009E73",
+    ActionCount.Kind.POST_COPIED: "#8FD1B8",
+    ActionCount.Kind.DONATE_CLICKED: "#D55E00",
+    ActionCount.Kind.MONTHLY_CLICKED: "#E69F00",
+    ActionCount.Kind.SIGNED_UP: "#CC79A7",
+}
+
+
+def activity(campaign: Campaign, *, today: datetime.date | None = None, days: int = CHART_DAYS) -> dict:
+    """Per-day counts of each kind of click over the last ``days`` days, laid out as stacked bars."""
+    today = today or timezone.localdate()
+    start = today - datetime.timedelta(days=days - 1)
+    counts: dict[tuple[datetime.date, str], int] = {}
+    for day, kind, count in campaign.counts.filter(day__gte=start, day__lte=today).values_list("day", "kind", "count"):
+        counts[(day, kind)] = count
+    dates = [start + datetime.timedelta(days=offset) for offset in range(days)]
+    totals = [sum(counts.get((day, kind), 0) for kind in ActionCount.Kind.values) for day in dates]
+    peak = max(totals, default=0) or 1
+    bars = []
+    for index, day in enumerate(dates):
+        bottom = CHART_HEIGHT
+        segments = []
+        for kind in ActionCount.Kind:
+            count = counts.get((day, kind.value), 0)
+            if not count:
+                continue
+            height = max(1, round(count / peak * CHART_HEIGHT))
+            bottom -= height
+            segments.append(
+                {"y": bottom, "height": height, "colour": CHART_COLOURS[kind], "label": kind.label, "count": count}
+            )
+        bars.append(
+            {"day": day, "x": index * (CHART_BAR_WIDTH + CHART_BAR_GAP), "segments": segments, "total": totals[index]}
+        )
+    kinds = [
+        {
+            "label": kind.label,
+            "colour": CHART_COLOURS[kind],
+            "total": sum(counts.get((day, kind.value), 0) for day in dates),
+            "per_day": [counts.get((day, kind.value), 0) for day in dates],
+        }
+        for kind in ActionCount.Kind
+    ]
+    return {
+        "bars": bars,
+        "kinds": kinds,
+        "dates": dates,
+        "peak": max(totals, default=0),
+        "total": sum(totals),
+        "width": days * (CHART_BAR_WIDTH + CHART_BAR_GAP),
+        "height": CHART_HEIGHT,
+        "bar_width": CHART_BAR_WIDTH,
+        "days": days,
+    }
+
+
+class VerificationFilter(admin.SimpleListFilter):
+    title = _("address check")
+    parameter_name = "verification"
+
+    def lookups(self, request, model_admin):
+        return [("overdue", _("Not verified for over a year")), ("current", _("Verified within a year"))]
+
+    def queryset(self, request, queryset):
+        overdue = Recipient.objects.needing_verification()
+        if self.value() == "overdue":
+            return queryset.filter(pk__in=overdue)
+        if self.value() == "current":
+            return queryset.exclude(pk__in=overdue)
+        return queryset
+
+
+@admin.register(Country)
+class CountryAdmin(TabbedTranslationAdmin):
+    list_display = ["name", "code"]
+    search_fields = ["code", "name_en", "name_ko"]
+
+
+@admin.register(Recipient)
+class RecipientAdmin(TabbedTranslationAdmin):
+    list_display = ["label", "country", "kind", "email", "last_verified_on", "verified_recently"]
+    list_filter = [VerificationFilter, "kind", "country"]
+    list_select_related = ["country"]
+    search_fields = ["label_en", "label_ko", "email", "country__code", "country__name_en", "country__name_ko"]
+    autocomplete_fields = ["country"]
+    actions = ["mark_verified"]
+
+    @admin.display(description=_("verified within a year"), boolean=True)
+    def verified_recently(self, obj: Recipient) -> bool:
+        return not obj.needs_verification()
+
+    @admin.action(description=_("Mark selected addresses as verified today"), permissions=["change"])
+    def mark_verified(self, request, queryset):
+        for recipient in queryset:
+            services.recipient_mark_verified(recipient=recipient)
+        count = queryset.count()
+        self.message_user(
+            request,
+            ngettext("%(count)d address marked as verified.", "%(count)d addresses marked as verified.", count)
+            % {"count": count},
+            messages.SUCCESS,
+        )
+
+
+class ActionInline(TranslationStackedInline):
+    model = Action
+    extra = 0
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    ordering = ["position", "pk"]
+    autocomplete_fields = ["recipients"]
+    fields = [
+        "kind",
+        "position",
+        "heading",
+        "blurb",
+        "subject_template",
+        "body_template",
+        "post_template",
+        "button_label",
+        "url",
+        "recipients",
+        "overdue_recipients",
+    ]
+    readonly_fields = ["overdue_recipients"]
+
+    @admin.display(description=_("addresses to check"))
+    def overdue_recipients(self, obj: Action) -> str:
+        if not obj.pk:
+            return "—"
+        overdue = obj.recipients.needing_verification()
+        if not overdue:
+            return _("None: every address was verified within a year.")
+        return _("Not verified for over a year: {labels}").format(labels="; ".join(str(r) for r in overdue))
+
+
+class CampaignStoryInline(admin.TabularInline):
+    model = CampaignStory
+    extra = 0
+    autocomplete_fields = ["story"]
+    fields = ["story", "position", "shown_publicly"]
+    readonly_fields = ["shown_publicly"]
+    ordering = ["position", "pk"]
+
+    @admin.display(description=_("shown with the campaign in"))
+    def shown_publicly(self, obj: CampaignStory) -> str:
+        if not obj.pk:
+            return "—"
+        languages = [
+            str(name)
+            for code, name in settings.LANGUAGES
+            if Story.objects.public_for_advocacy(code).filter(pk=obj.story_id).exists()
+        ]
+        if not languages:
+            return _("Nowhere: the story is not public, or its teller has not agreed to its use in campaigns.")
+        return ", ".join(languages)
+
+
+@admin.register(Campaign)
+class CampaignAdmin(TabbedTranslationAdmin):
+    list_display = ["title", "status", "starts_on", "ends_on", "priority", "is_featured", "live_now"]
+    list_filter = ["status", "is_featured"]
+    search_fields = ["title_en", "title_ko", "slug"]
+    prepopulated_fields = {"slug": ("title_en",)}
+    inlines = [ActionInline, CampaignStoryInline]
+    readonly_fields = ["activity_chart"]
+    fieldsets = [
+        (None, {"fields": ["kicker", "title", "slug", "byline", "date", "summary", "body"]}),
+        (_("When and where it is shown"), {"fields": ["status", "starts_on", "ends_on", "priority", "is_featured"]}),
+        (_("What readers did"), {"fields": ["activity_chart"]}),
+    ]
+
+    @admin.display(description=_("live now"), boolean=True)
+    def live_now(self, obj: Campaign) -> bool:
+        return any(obj.is_live(code) for code, _name in settings.LANGUAGES)
+
+    @admin.display(description=_("clicks in the last 30 days"))
+    def activity_chart(self, obj: Campaign) -> str:
+        if not obj.pk:
+            return "—"
+        # Template output is escaped by the template engine; nothing here is marked safe by hand.
+        return render_to_string("advocacy/admin/activity_chart.html", activity(obj))
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            overdue = Recipient.objects.needing_verification().filter(actions__campaign_id=object_id).distinct()
+            count = overdue.count()
+            if count:
+                self.message_user(
+                    request,
+                    ngettext(
+                        "%(count)d address this campaign writes to has not been verified for over %(days)d days.",
+                        "%(count)d addresses this campaign writes to have not been verified for over %(days)d days.",
+                        count,
+                    )
+                    % {"count": count, "days": VERIFICATION_DAYS},
+                    messages.WARNING,
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(ActionCount)
+class ActionCountAdmin(admin.ModelAdmin):
+    """Read-only: counts are only ever added to by readers' clicks."""
+
+    list_display = ["day", "campaign", "kind", "count"]
+    list_filter = ["kind", "campaign"]
+    list_select_related = ["campaign"]
+    date_hierarchy = "day"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Subscriber)
+class SubscriberAdmin(admin.ModelAdmin):
+    """Subscribers join only by confirming their address; staff may look, export and remove."""
+
+    list_display = ["email", "language", "status", "requested_at", "confirmed_at"]
+    list_filter = ["status", "language"]
+    search_fields = ["email"]
+    readonly_fields = ["email", "language", "status", "requested_at", "confirmed_at", "unsubscribed_at"]
+    change_list_template = "advocacy/admin/subscriber_change_list.html"
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_urls(self):
+        export = path(
+            "export/",
+            staff_member_required(self.admin_site.admin_view(self.export_view)),
+            name="advocacy_subscriber_export",
+        )
+        return [export, *super().get_urls()]
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = {**(extra_context or {}), "can_export": request.user.has_perm("advocacy.export_subscriber")}
+        return super().changelist_view(request, extra_context)
+
+    def export_view(self, request: HttpRequest) -> HttpResponse:
+        """Download the confirmed subscribers as CSV for the mailing tool."""
+        if not request.user.has_perm("advocacy.export_subscriber"):
+            raise PermissionDenied
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="subscribers-{timezone.localdate().isoformat()}.csv"'
+        response["Cache-Control"] = "private, no-store"
+        count = services.subscribers_export_csv(out=response)
+        logger.info("Staff user %s exported %d confirmed subscribers", request.user.pk, count)
+        return response

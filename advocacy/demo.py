@@ -1,0 +1,281 @@
+"""Invented demo campaign: every person, office and address here is made up for this project.
+
+Addresses use the reserved example.org, example.net and example.com domains, so no demo letter can
+reach a real inbox.
+"""
+
+import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from advocacy.models import Action, Campaign, CampaignStory, Country, Recipient
+from stories.models import Story
+
+COUNTRIES = [
+    {"code": "US", "name_en": "United States", "name_ko": "미국"},
+    {"code": "GB", "name_en": "United Kingdom", "name_ko": "영국"},
+    {"code": "KR", "name_en": "South Korea", "name_ko": "대한민국"},
+    {"code": "CH", "name_en": "Switzerland", "name_ko": "스위스"},
+    {"code": "CA", "name_en": "Canada", "name_ko": "캐나다"},
+]
+
+# "verified_days_ago" over 365 shows campaign managers the flag for an address nobody has checked.
+RECIPIENTS = [
+    {
+        "email": "embassy-washington@example.org",
+        "country": "US",
+        "kind": Recipient.Kind.EMBASSY,
+        "label_en": "Embassy in Washington, DC",
+        "label_ko": "워싱턴 DC 대사관",
+        "verified_days_ago": 20,
+    },
+    {
+        "email": "consulate-newyork@example.org",
+        "country": "US",
+        "kind": Recipient.Kind.CONSULATE,
+        "label_en": "Consulate General in New York",
+        "label_ko": "뉴욕 총영사관",
+        "verified_days_ago": 20,
+    },
+    {
+        "email": "consulate-losangeles@example.org",
+        "country": "US",
+        "kind": Recipient.Kind.CONSULATE,
+        "label_en": "Consulate General in Los Angeles",
+        "label_ko": "로스앤젤레스 총영사관",
+        "verified_days_ago": 45,
+    },
+    {
+        "email": "un-mission-newyork@example.org",
+        "country": "US",
+        "kind": Recipient.Kind.UN_MISSION,
+        "label_en": "Permanent Mission to the United Nations, New York",
+        "label_ko": "뉴욕 유엔 대표부",
+        "verified_days_ago": 20,
+    },
+    {
+        "email": "embassy-london@example.net",
+        "country": "GB",
+        "kind": Recipient.Kind.EMBASSY,
+        "label_en": "Embassy in London",
+        "label_ko": "런던 대사관",
+        "verified_days_ago": 60,
+    },
+    {
+        "email": "consulate-manchester@example.net",
+        "country": "GB",
+        "kind": Recipient.Kind.CONSULATE,
+        "label_en": "Consulate General in Manchester",
+        "label_ko": "맨체스터 총영사관",
+        "verified_days_ago": 400,
+    },
+    {
+        "email": "embassy-seoul@example.com",
+        "country": "KR",
+        "kind": Recipient.Kind.EMBASSY,
+        "label_en": "Embassy in Seoul",
+        "label_ko": "서울 대사관",
+        "verified_days_ago": 10,
+    },
+    {
+        "email": "consulate-busan@example.com",
+        "country": "KR",
+        "kind": Recipient.Kind.CONSULATE,
+        "label_en": "Consulate General in Busan",
+        "label_ko": "부산 총영사관",
+        "verified_days_ago": 10,
+    },
+    {
+        "email": "un-mission-geneva@example.com",
+        "country": "CH",
+        "kind": Recipient.Kind.UN_MISSION,
+        "label_en": "Permanent Mission to the United Nations, Geneva",
+        "label_ko": "제네바 유엔 대표부",
+        "verified_days_ago": 30,
+    },
+    {
+        "email": "embassy-ottawa@example.com",
+        "country": "CA",
+        "kind": Recipient.Kind.EMBASSY,
+        "label_en": "Embassy in Ottawa",
+        "label_ko": "오타와 대사관",
+        "verified_days_ago": 90,
+    },
+]
+
+CAMPAIGN = {
+    "slug": "stop-forced-returns",
+    "kicker_en": "Urgent",
+    "kicker_ko": "긴급",
+    "title_en": "Refugees at risk of forced repatriation: write to the embassies now",
+    "title_ko": "강제북송 위기의 난민들: 지금 대사관에 편지를 보내 주세요",
+    "byline_en": "A call for action from our director",
+    "byline_ko": "대표가 드리는 행동 요청",
+    "summary_en": (
+        "A group of refugees, among them mothers and children, is held near a border and could be "
+        "sent back within days. Governments listen when many people write at once."
+    ),
+    "summary_ko": (
+        "어머니와 아이들을 포함한 난민들이 국경 근처에 구금되어 있으며, 며칠 안에 송환될 수 있습니다. "
+        "많은 사람이 한꺼번에 목소리를 내면 정부는 귀를 기울입니다."
+    ),
+    "body_en": (
+        "Our caseworkers have learned that a group of people who escaped North Korea has been detained "
+        "near a border. People who are sent back face interrogation, prison camps and worse; women who "
+        "were trafficked are punished again for having left.\n\n"
+        "**Forced return is not inevitable.** In the past, letters from around the world have delayed "
+        "returns long enough for people to reach safety. The government that holds them has embassies, "
+        "consulates and missions to the United Nations in many countries, and each of them reports the "
+        "letters it receives.\n\n"
+        "Please write today: choose the country you live in below, and send the letter to every address "
+        "listed. It takes five minutes.\n\n"
+        "*This campaign and everything in it is invented for the demo site.*"
+    ),
+    "body_ko": (
+        "저희 상담원들은 북한을 탈출한 사람들이 국경 근처에서 구금되었다는 소식을 들었습니다. 송환된 "
+        "사람들은 취조와 정치범수용소, 그보다 더한 일을 겪습니다. 인신매매 피해를 입은 여성들은 떠났다는 "
+        "이유로 다시 처벌받습니다.\n\n"
+        "**강제송환은 피할 수 없는 일이 아닙니다.** 과거에도 세계 곳곳에서 보낸 편지가 송환을 늦추어 "
+        "사람들이 안전한 곳에 닿을 수 있었습니다. 이들을 붙잡고 있는 정부는 여러 나라에 대사관과 "
+        "영사관, 유엔 대표부를 두고 있으며, 각 공관은 받은 편지를 본국에 보고합니다.\n\n"
+        "오늘 편지를 보내 주세요. 아래에서 사시는 나라를 고르고, 나오는 모든 주소로 편지를 보내시면 "
+        "됩니다. 5분이면 충분합니다.\n\n"
+        "*이 캠페인과 그 내용은 모두 데모 사이트를 위해 지어낸 것입니다.*"
+    ),
+}
+
+ACTIONS = [
+    {
+        "kind": Action.Kind.LETTER,
+        "heading_en": "Write to the embassies",
+        "heading_ko": "대사관에 편지 쓰기",
+        "blurb_en": "A short, polite letter is the most effective. Add a sentence of your own if you like.",
+        "blurb_ko": "짧고 정중한 편지가 가장 효과적입니다. 원하시면 직접 한 문장을 덧붙여 주세요.",
+        "subject_template_en": "Please do not return North Korean refugees",
+        "subject_template_ko": "탈북 난민을 강제송환하지 말아 주십시오",
+        "body_template_en": (
+            "Your Excellency,\n\n"
+            "I am writing about the refugees from North Korea who are detained in your country and may "
+            "soon be returned.\n\n"
+            "People who are sent back to North Korea face interrogation, imprisonment and torture. "
+            "Returning them would break the principle of non-refoulement, which your government has "
+            "promised to respect.\n\n"
+            "I respectfully ask your government to release them, to let them travel to a country of their "
+            "choice, and to allow the UN refugee agency to meet them.\n\n"
+            "Thank you for passing this letter on to your government.\n\n"
+            "Yours sincerely,\n"
+            "[Your name]\n"
+            "[Your town and country]"
+        ),
+        "body_template_ko": (
+            "대사님께,\n\n"
+            "귀국에 구금되어 곧 송환될 수 있는 탈북 난민들에 관해 편지를 드립니다.\n\n"
+            "북한으로 송환된 사람들은 취조와 구금, 고문을 겪습니다. 이들을 돌려보내는 것은 귀국 정부가 "
+            "존중하기로 약속한 강제송환 금지 원칙을 어기는 일입니다.\n\n"
+            "귀국 정부가 이들을 석방하고, 스스로 원하는 나라로 갈 수 있게 하며, 유엔난민기구가 이들을 "
+            "만날 수 있도록 허락해 주시기를 정중히 요청합니다.\n\n"
+            "이 편지를 귀국 정부에 전해 주시면 감사하겠습니다.\n\n"
+            "[이름]\n"
+            "[사는 곳]"
+        ),
+    },
+    {
+        "kind": Action.Kind.SOCIAL,
+        "heading_en": "Share on X",
+        "heading_ko": "X에 알리기",
+        "blurb_en": "The more people know, the harder it is to send them back quietly.",
+        "blurb_ko": "더 많은 사람이 알수록 조용히 돌려보내기 어려워집니다.",
+        "post_template_en": (
+            "Refugees who escaped North Korea are detained and could be sent back within days. "
+            "Forced return means prison camps and worse. Read their stories and write to the embassies:"
+        ),
+        "post_template_ko": (
+            "북한을 탈출한 난민들이 구금되어 며칠 안에 송환될 수 있습니다. "
+            "이들의 이야기를 읽고 대사관에 편지를 보내 주세요."
+        ),
+    },
+    {
+        "kind": Action.Kind.DONATE,
+        "heading_en": "Help with a gift today",
+        "heading_ko": "오늘 후원으로 함께해 주세요",
+        "blurb_en": "Your gift pays for safe houses, food and the long journey to safety.",
+        "blurb_ko": "후원금은 안전가옥과 식량, 그리고 안전한 곳까지의 긴 여정에 쓰입니다.",
+        "button_label_en": "Donate now",
+        "button_label_ko": "지금 후원하기",
+        "url": "https://donate.example.org/refugee-rescue",
+    },
+    {
+        "kind": Action.Kind.MONTHLY,
+        "heading_en": "Give every month",
+        "heading_ko": "매달 후원하기",
+        "blurb_en": "Monthly gifts let our caseworkers plan rescues ahead instead of waiting for funds.",
+        "blurb_ko": "정기 후원이 있으면 상담원들이 기금을 기다리지 않고 미리 구출을 계획할 수 있습니다.",
+        "button_label_en": "Become a monthly supporter",
+        "button_label_ko": "정기 후원자 되기",
+        "url": "https://donate.example.org/monthly",
+    },
+    {
+        "kind": Action.Kind.NEWSLETTER,
+        "heading_en": "Hear what happens next",
+        "heading_ko": "다음 소식 받기",
+        "blurb_en": "We will tell you how this campaign ends and when new stories are published.",
+        "blurb_ko": "이 캠페인이 어떻게 마무리되는지, 새 이야기가 언제 실리는지 알려 드립니다.",
+        "button_label_en": "Sign up",
+        "button_label_ko": "구독 신청",
+    },
+]
+
+# The demo serial, whose teller agreed to its use in campaigns.
+LINKED_STORIES = ["dawns-story"]
+
+
+@transaction.atomic
+def load_demo_campaigns() -> Campaign:
+    """Create the demo campaign, its recipients and actions once; later runs change nothing."""
+    today = timezone.localdate()
+    countries = {}
+    for data in COUNTRIES:
+        country, _created = Country.objects.get_or_create(code=data["code"], defaults=data)
+        countries[data["code"]] = country
+    recipients = []
+    for data in RECIPIENTS:
+        recipient = Recipient.objects.filter(email=data["email"]).first()
+        if recipient is None:
+            fields = {key: value for key, value in data.items() if key not in {"country", "verified_days_ago"}}
+            recipient = Recipient(
+                country=countries[data["country"]],
+                last_verified_on=today - datetime.timedelta(days=data["verified_days_ago"]),
+                **fields,
+            )
+            recipient.full_clean()
+            recipient.save()
+        recipients.append(recipient)
+
+    campaign = Campaign.objects.filter(slug=CAMPAIGN["slug"]).first()
+    if campaign is not None:
+        return campaign
+    campaign = Campaign(
+        **CAMPAIGN,
+        date=today - datetime.timedelta(days=3),
+        starts_on=today - datetime.timedelta(days=3),
+        ends_on=None,
+        priority=10,
+        status=Campaign.Status.PUBLISHED,
+        is_featured=True,
+    )
+    campaign.full_clean()
+    campaign.save()
+    for position, data in enumerate(ACTIONS):
+        action = Action(campaign=campaign, position=position, **data)
+        action.full_clean()
+        action.save()
+        if action.kind == Action.Kind.LETTER:
+            action.recipients.set(recipients)
+    for position, slug in enumerate(LINKED_STORIES):
+        story = Story.objects.filter(slug=slug).first()
+        if story is not None:
+            link = CampaignStory(campaign=campaign, story=story, position=position)
+            link.full_clean()
+            link.save()
+    return campaign

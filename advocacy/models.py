@@ -1,0 +1,374 @@
+"""Campaigns, their calls to action, the recipient directory, subscribers and anonymous action counts."""
+
+import datetime
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from advocacy.querysets import VERIFICATION_DAYS, CampaignQuerySet, RecipientQuerySet
+from advocacy.sharing import X_MAX_WEIGHTED_LENGTH, single_line, x_post_length
+from archive.richtext import render_markdown
+from stories.models import Language
+
+
+def require_some_language(obj: models.Model, name: str) -> None:
+    """Refuse an object whose translated field is empty in every language."""
+    if not any((getattr(obj, f"{name}_{code}") or "").strip() for code, _name in settings.LANGUAGES):
+        raise ValidationError({f"{name}_{settings.LANGUAGES[0][0]}": _("Fill this in for at least one language.")})
+
+
+class Country(models.Model):
+    """A country where letters can be sent, as readers pick it."""
+
+    code = models.CharField(
+        _("country code"),
+        max_length=2,
+        unique=True,
+        validators=[RegexValidator(r"^[A-Z]{2}$", _("Two capital letters, as in ISO 3166-1: US, GB, KR."))],
+        help_text=_("Two capital letters, as in ISO 3166-1: US, GB, KR."),
+    )
+    # Required in at least one language (clean), never in the active one only.
+    name = models.CharField(_("name"), max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("country")
+        verbose_name_plural = _("countries")
+
+    def __str__(self) -> str:
+        return self.name or self.code
+
+    def clean(self) -> None:
+        require_some_language(self, "name")
+
+
+class Recipient(models.Model):
+    """An office that receives letters, kept once and reused by every campaign that writes to it."""
+
+    class Kind(models.TextChoices):
+        EMBASSY = "embassy", _("Embassy")
+        CONSULATE = "consulate", _("Consulate")
+        UN_MISSION = "un_mission", _("Mission to the United Nations")
+
+    label = models.CharField(
+        _("label"), max_length=200, blank=True, help_text=_("For example: Embassy in Washington, DC.")
+    )
+    email = models.EmailField(_("email address"), unique=True)
+    country = models.ForeignKey(
+        Country,
+        on_delete=models.PROTECT,
+        related_name="recipients",
+        verbose_name=_("country"),
+        help_text=_("Where the office is: readers in this country are asked to write to it."),
+    )
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    last_verified_on = models.DateField(
+        _("last verified"),
+        default=timezone.localdate,
+        help_text=_("The day someone last checked that this address is right. Check again within a year."),
+    )
+    note = models.TextField(_("note"), blank=True, help_text=_("Where the address comes from. Staff only."))
+
+    objects = RecipientQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["country__code", "kind", "label"]
+        verbose_name = _("recipient")
+        verbose_name_plural = _("recipients")
+
+    def __str__(self) -> str:
+        return self.label or self.email
+
+    def clean(self) -> None:
+        require_some_language(self, "label")
+
+    def needs_verification(self, *, today: datetime.date | None = None) -> bool:
+        """Say whether nobody has checked the address for over a year."""
+        today = today or timezone.localdate()
+        return self.last_verified_on < today - datetime.timedelta(days=VERIFICATION_DAYS)
+
+
+class Campaign(models.Model):
+    """An urgent call for action, shown on its own page and beside the stories that show why it matters."""
+
+    class Status(models.TextChoices):
+        DRAFT = "draft", _("Draft")
+        PUBLISHED = "published", _("Published")
+        ARCHIVED = "archived", _("Archived")
+
+    kicker = models.CharField(_("kicker"), max_length=40, blank=True, help_text=_("A word above the title: Urgent."))
+    title = models.CharField(_("title"), max_length=200, blank=True)
+    slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    byline = models.CharField(
+        _("byline"), max_length=200, blank=True, help_text=_("For example: A call for action from our director.")
+    )
+    date = models.DateField(_("date"), default=timezone.localdate, help_text=_("The date readers see."))
+    summary = models.TextField(_("summary"), blank=True, help_text=_("One or two sentences, shown beside stories."))
+    body = models.TextField(_("body"), blank=True, help_text=_("Markdown. Rendered and cleaned when saved."))
+    body_html = models.TextField(_("rendered body"), blank=True, editable=False)
+    starts_on = models.DateField(_("first day"), default=timezone.localdate)
+    ends_on = models.DateField(
+        _("last day"),
+        null=True,
+        blank=True,
+        help_text=_("The campaign leaves every page by itself after this day. Leave empty to keep it running."),
+    )
+    priority = models.PositiveSmallIntegerField(_("priority"), default=0, help_text=_("Higher comes first."))
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
+    is_featured = models.BooleanField(
+        _("featured site-wide"),
+        default=False,
+        help_text=_("Shown beside every story that has no live campaign of its own."),
+    )
+    created_at = models.DateTimeField(_("created"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    objects = CampaignQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-priority", "-starts_on", "pk"]
+        verbose_name = _("campaign")
+        verbose_name_plural = _("campaigns")
+        indexes = [models.Index(fields=["status", "starts_on", "ends_on"], name="campaign_live_idx")]
+
+    def __str__(self) -> str:
+        return self.title or self.slug
+
+    def save(self, *args, **kwargs) -> None:
+        # Render once here, per language, so that no request ever renders Markdown.
+        for code, _name in settings.LANGUAGES:
+            setattr(self, f"body_html_{code}", render_markdown(getattr(self, f"body_{code}") or ""))
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and any(name.startswith("body") for name in update_fields):
+            kwargs["update_fields"] = {*update_fields, *(f"body_html_{code}" for code, _name in settings.LANGUAGES)}
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("advocacy:campaign", kwargs={"slug": self.slug})
+
+    def clean(self) -> None:
+        require_some_language(self, "title")
+        if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
+            raise ValidationError({"ends_on": _("The last day cannot come before the first day.")})
+
+    def is_live(self, language: str | None = None) -> bool:
+        """Say whether readers may see this campaign, by the same rule as ``Campaign.objects.live()``."""
+        return type(self).objects.live(language).filter(pk=self.pk).exists()
+
+
+class CampaignStory(models.Model):
+    """A story that shows why a campaign matters, linked by an editor."""
+
+    campaign = models.ForeignKey(
+        Campaign, on_delete=models.CASCADE, related_name="story_links", verbose_name=_("campaign")
+    )
+    story = models.ForeignKey(
+        "stories.Story", on_delete=models.CASCADE, related_name="campaign_links", verbose_name=_("story")
+    )
+    position = models.PositiveSmallIntegerField(
+        _("order"),
+        default=0,
+        help_text=_("Lower comes first, among the campaigns beside this story and the stories on the campaign page."),
+    )
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("story behind the campaign")
+        verbose_name_plural = _("stories behind the campaign")
+        constraints = [models.UniqueConstraint(fields=["campaign", "story"], name="campaign_story_unique")]
+
+    def __str__(self) -> str:
+        return str(_("{story} in {campaign}").format(story=self.story, campaign=self.campaign))
+
+
+def https_only(value: str) -> None:
+    if value and urlsplit(value).scheme.lower() != "https":
+        raise ValidationError(_("Use an https:// address."))
+
+
+class Action(models.Model):
+    """One thing a reader can do for a campaign, shown in the editors' order."""
+
+    class Kind(models.TextChoices):
+        LETTER = "letter", _("Letter")
+        SOCIAL = "social", _("Social media post")
+        DONATE = "donate", _("Donate")
+        MONTHLY = "monthly", _("Monthly giving")
+        NEWSLETTER = "newsletter", _("Newsletter sign-up")
+
+    # Which translated fields each kind needs before it can be shown in a language.
+    REQUIRED_TEXT = {
+        Kind.LETTER: ("subject_template", "body_template"),
+        Kind.SOCIAL: ("post_template",),
+        Kind.DONATE: ("button_label",),
+        Kind.MONTHLY: ("button_label",),
+        Kind.NEWSLETTER: (),
+    }
+    DEFAULT_HEADINGS = {
+        Kind.LETTER: _("Write to the embassies"),
+        Kind.SOCIAL: _("Share on social media"),
+        Kind.DONATE: _("Donate"),
+        Kind.MONTHLY: _("Give every month"),
+        Kind.NEWSLETTER: _("Get updates by email"),
+    }
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="actions", verbose_name=_("campaign"))
+    kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
+    position = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Lower comes first."))
+    heading = models.CharField(_("heading"), max_length=200, blank=True)
+    blurb = models.TextField(_("short text"), blank=True, help_text=_("Plain text shown under the heading."))
+    subject_template = models.CharField(
+        _("letter subject"), max_length=150, blank=True, help_text=_("Letters only. One line.")
+    )
+    body_template = models.TextField(
+        _("letter text"),
+        blank=True,
+        help_text=_(
+            "Letters only. Plain text; readers may send it as it is. A long letter is offered to copy "
+            "rather than opened in the reader's email app."
+        ),
+    )
+    post_template = models.TextField(
+        _("post text"),
+        blank=True,
+        help_text=_("Social posts only. The campaign link is added after it; together they must fit X's limit."),
+    )
+    button_label = models.CharField(
+        _("button label"), max_length=80, blank=True, help_text=_("Donate and monthly giving: Give now.")
+    )
+    url = models.URLField(
+        _("link"), blank=True, validators=[https_only], help_text=_("Donate and monthly giving: the giving page.")
+    )
+    recipients = models.ManyToManyField(
+        Recipient,
+        blank=True,
+        related_name="actions",
+        verbose_name=_("recipients"),
+        help_text=_("Letters only: the offices readers write to, grouped by country on the page."),
+    )
+
+    class Meta:
+        ordering = ["campaign", "position", "pk"]
+        verbose_name = _("action")
+        verbose_name_plural = _("actions")
+
+    def __str__(self) -> str:
+        return str(self.display_heading)
+
+    @property
+    def display_heading(self) -> str:
+        return self.heading or self.DEFAULT_HEADINGS.get(self.kind, "")
+
+    def clean(self) -> None:
+        errors: dict[str, list] = {}
+        languages = [code for code, _name in settings.LANGUAGES]
+        required = self.REQUIRED_TEXT.get(self.kind, ())
+        if required and not any(self.is_available(code) for code in languages):
+            for name in required:
+                errors.setdefault(f"{name}_{languages[0]}", []).append(
+                    _("This kind of action needs this text in at least one language.")
+                )
+        for code in languages:
+            filled = [name for name in required if (getattr(self, f"{name}_{code}") or "").strip()]
+            if filled:
+                for name in required:
+                    if name not in filled:
+                        errors.setdefault(f"{name}_{code}", []).append(
+                            _("Fill this in too, or leave this language empty.")
+                        )
+            subject = getattr(self, f"subject_template_{code}") or ""
+            if subject != single_line(subject):
+                errors.setdefault(f"subject_template_{code}", []).append(_("The subject must be one line of text."))
+            post = getattr(self, f"post_template_{code}") or ""
+            if self.kind == self.Kind.SOCIAL and post.strip():
+                length = x_post_length(post)
+                if length > X_MAX_WEIGHTED_LENGTH:
+                    errors.setdefault(f"post_template_{code}", []).append(
+                        _(
+                            "With the campaign link this post is {length} characters as X counts them "
+                            "(Korean letters count twice); the limit is {limit}."
+                        ).format(length=length, limit=X_MAX_WEIGHTED_LENGTH)
+                    )
+        if self.kind in {self.Kind.DONATE, self.Kind.MONTHLY} and not self.url:
+            errors.setdefault("url", []).append(_("Donate and monthly giving need a link."))
+        if errors:
+            raise ValidationError(errors)
+
+    def is_available(self, language: str) -> bool:
+        """Say whether the action has everything it needs to be shown in the language (no fallback)."""
+        if self.kind in {self.Kind.DONATE, self.Kind.MONTHLY} and not self.url:
+            return False
+        return all((getattr(self, f"{name}_{language}", "") or "").strip() for name in self.REQUIRED_TEXT[self.kind])
+
+    def count_kind(self) -> str | None:
+        """The counter a click on this action's link adds to, for kinds that link elsewhere."""
+        return {
+            self.Kind.SOCIAL: ActionCount.Kind.POST_SHARED,
+            self.Kind.DONATE: ActionCount.Kind.DONATE_CLICKED,
+            self.Kind.MONTHLY: ActionCount.Kind.MONTHLY_CLICKED,
+        }.get(self.kind)
+
+
+class ActionCount(models.Model):
+    """How many times readers did one thing for a campaign on one day. Nothing about who they were."""
+
+    class Kind(models.TextChoices):
+        LETTER_OPENED = "letter_opened", _("Letter opened in an email app")
+        LETTER_COPIED = "letter_copied", _("Letter copied")
+        POST_SHARED = "post_shared", _("Post shared on X")
+        POST_COPIED = "post_copied", _("Post copied")
+        DONATE_CLICKED = "donate_clicked", _("Donate clicked")
+        MONTHLY_CLICKED = "monthly_clicked", _("Monthly giving clicked")
+        SIGNED_UP = "signed_up", _("Signed up for the newsletter")
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="counts", verbose_name=_("campaign"))
+    day = models.DateField(_("day"))
+    kind = models.CharField(_("what readers did"), max_length=20, choices=Kind.choices)
+    count = models.PositiveIntegerField(_("count"), default=0)
+
+    class Meta:
+        ordering = ["-day", "campaign", "kind"]
+        verbose_name = _("action count")
+        verbose_name_plural = _("action counts")
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "day", "kind"], name="action_count_unique_per_day"),
+        ]
+
+    def __str__(self) -> str:
+        return str(
+            _("{campaign}, {day}: {kind} × {count}").format(
+                campaign=self.campaign, day=self.day.isoformat(), kind=self.get_kind_display(), count=self.count
+            )
+        )
+
+
+class Subscriber(models.Model):
+    """A newsletter subscription, confirmed by the address's owner before anything else is sent."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for confirmation")
+        CONFIRMED = "confirmed", _("Confirmed")
+        UNSUBSCRIBED = "unsubscribed", _("Unsubscribed")
+
+    email = models.EmailField(_("email address"), unique=True)
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices, default=Language.ENGLISH)
+    status = models.CharField(_("status"), max_length=14, choices=Status.choices, default=Status.PENDING)
+    requested_at = models.DateTimeField(_("last asked to confirm"), default=timezone.now)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    unsubscribed_at = models.DateTimeField(_("unsubscribed"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        verbose_name = _("newsletter subscriber")
+        verbose_name_plural = _("newsletter subscribers")
+        permissions = [("export_subscriber", _("Can export confirmed subscribers"))]
+
+    def __str__(self) -> str:
+        # Never the address: whatever prints a subscriber (logs, the admin's history) must not leak it.
+        return str(_("Subscriber {number}").format(number=self.pk or "—"))

@@ -1,0 +1,78 @@
+"""Per-client rate limits on the shared cache, and the client's address as seen through trusted proxies."""
+
+import ipaddress
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
+
+KEY_PREFIX = "advocacy:rate"
+
+
+def client_ip(request: HttpRequest) -> str:
+    """Return the address of the client that sent the request.
+
+    With no trusted proxy (``ARCHIVE_TRUSTED_PROXY_COUNT = 0``) that is REMOTE_ADDR and
+    X-Forwarded-For is ignored, since anyone can send it. Behind N trusted proxies, each of which
+    appends the address it received the request from, the client is the right-most entry that no
+    trusted proxy wrote: the N-th from the right. Entries further left were sent by the client
+    itself and are never believed.
+    """
+    remote = request.META.get("REMOTE_ADDR", "")
+    trusted = max(0, int(getattr(settings, "ARCHIVE_TRUSTED_PROXY_COUNT", 0)))
+    if trusted == 0:
+        return remote
+    forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if entry.strip()]
+    if not forwarded:
+        return remote
+    candidate = forwarded[-trusted] if len(forwarded) >= trusted else forwarded[0]
+    try:
+        return str(ipaddress.ip_address(candidate))
+    except ValueError:
+        return remote
+
+
+def client_key(request: HttpRequest) -> str:
+    """Return an opaque key for the client's network, so that no address is ever stored in the cache.
+
+    An IPv6 client usually holds a whole /64, so that is what is limited.
+    """
+    address = client_ip(request)
+    try:
+        parsed = ipaddress.ip_address(address)
+    except ValueError:
+        network = "unknown"
+    else:
+        network = str(ipaddress.ip_network(f"{parsed}/64", strict=False)) if parsed.version == 6 else str(parsed)
+    return salted_hmac("advocacy.ratelimit.client", network).hexdigest()[:32]
+
+
+def hit(*, scope: str, key: str, limit: int, window: int) -> bool:
+    """Count one attempt in the current window; return False once the key has used up its limit.
+
+    The counter lives in the shared cache (Redis in production), so every app server and process
+    sees the same count; ``incr`` is atomic there.
+    """
+    bucket = int(time.time() // window)
+    cache_key = f"{KEY_PREFIX}:{scope}:{key}:{bucket}"
+    cache.add(cache_key, 0, timeout=window + 1)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:
+        # The key expired between add and incr: this is the first attempt of a new window.
+        cache.add(cache_key, 1, timeout=window + 1)
+        count = 1
+    return count <= limit
+
+
+def allow_client(request: HttpRequest, *, scope: str, limit: int, window: int) -> bool:
+    """Count an attempt by this request's client and say whether it is within the limit."""
+    return hit(scope=scope, key=client_key(request), limit=limit, window=window)
+
+
+def allow_value(value: str, *, scope: str, limit: int, window: int) -> bool:
+    """Count an attempt about a value, such as an address, kept in the cache only as a keyed hash."""
+    key = salted_hmac(f"advocacy.ratelimit.{scope}", value).hexdigest()[:32]
+    return hit(scope=scope, key=key, limit=limit, window=window)

@@ -1,0 +1,29 @@
+"""Display text registered with django-modeltranslation.
+
+Only what readers see is translated: addresses, links, dates, statuses and counts are not.
+"""
+
+from modeltranslation.translator import TranslationOptions, register
+
+from advocacy.models import Action, Campaign, Country, Recipient
+
+
+@register(Country)
+class CountryTranslationOptions(TranslationOptions):
+    fields = ("name",)
+
+
+@register(Recipient)
+class RecipientTranslationOptions(TranslationOptions):
+    fields = ("label",)
+
+
+@register(Campaign)
+class CampaignTranslationOptions(TranslationOptions):
+    # body_html is derived from body on save, one per language.
+    fields = ("kicker", "title", "byline", "summary", "body", "body_html")
+
+
+@register(Action)
+class ActionTranslationOptions(TranslationOptions):
+    fields = ("heading", "blurb", "subject_template", "body_template", "post_template", "button_label")

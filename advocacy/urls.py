@@ -1,0 +1,17 @@
+from django.urls import path
+
+from advocacy import views
+from stories.caching import cache_public_page
+
+app_name = "advocacy"
+
+urlpatterns = [
+    path("act/<slug:slug>/", cache_public_page(views.CampaignDetailView.as_view()), name="campaign"),
+    path("act/<slug:slug>/go/<int:pk>/", views.action_go, name="go"),
+    path("act/<slug:slug>/count/", views.action_count, name="count"),
+    path("newsletter/", views.subscribe, name="subscribe"),
+    path("newsletter/sent/", views.SubscribeSentView.as_view(), name="subscribe-sent"),
+    path("newsletter/token/", views.csrf_token_json, name="csrf-token"),
+    path("newsletter/confirm/<str:token>/", views.confirm, name="confirm"),
+    path("newsletter/unsubscribe/<str:token>/", views.unsubscribe, name="unsubscribe"),
+]

@@ -1,0 +1,270 @@
+"""Campaign pages, the links that count what readers do, and the newsletter sign-up.
+
+Campaign pages are cached whole and shared by every reader, so they carry no CSRF token and set no
+cookie. The newsletter form gets its token from pages that are never cached: the sign-up page
+itself, or, where the form sits on a campaign page, ``csrf_token_json`` fetched by our script when
+the reader submits. Without JavaScript the campaign page links to the sign-up page instead.
+"""
+
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db.models import OuterRef, Subquery
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import translation
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.generic import DetailView, TemplateView
+
+from advocacy import ratelimit, services
+from advocacy.forms import SubscribeForm
+from advocacy.models import Action, ActionCount, Campaign, CampaignStory, Country, Recipient
+from advocacy.sharing import LetterLink, letter_link, multiline, single_line, x_intent_url
+from archive.i18n import language_links
+from stories.models import Story
+
+# Sign-up attempts one client network may make in SIGNUP_WINDOW seconds.
+SIGNUPS_PER_WINDOW = 5
+SIGNUP_WINDOW = 600
+# Counted clicks one client network may add a minute; more still work, they are just not counted.
+COUNTS_PER_MINUTE = 30
+
+# What our script may report with a beacon, and the action kind each belongs to.
+BEACON_KINDS = {
+    ActionCount.Kind.LETTER_OPENED: Action.Kind.LETTER,
+    ActionCount.Kind.LETTER_COPIED: Action.Kind.LETTER,
+    ActionCount.Kind.POST_COPIED: Action.Kind.SOCIAL,
+}
+
+
+def same_origin_referrer(response: HttpResponse) -> HttpResponse:
+    """Let a page's forms post to us, whatever the site-wide Referrer-Policy is.
+
+    Under no-referrer browsers send "Origin: null" with a form post, which Django's CSRF check
+    rightly refuses; same-origin sends our origin to us and still nothing to other sites.
+    """
+    response["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def private(response: HttpResponse) -> HttpResponse:
+    """Mark a newsletter page: it has forms, and nothing on it belongs in a search engine."""
+    response["X-Robots-Tag"] = "noindex"
+    return same_origin_referrer(response)
+
+
+def live_campaign(slug: str | None) -> Campaign | None:
+    return Campaign.objects.live().filter(slug=slug).first() if slug else None
+
+
+@dataclass
+class CountryLetters:
+    country: Country
+    links: list[tuple[Recipient, LetterLink]] = field(default_factory=list)
+
+
+def letter_context(action: Action) -> dict:
+    """The letter in the active language, and a link per recipient, grouped by country."""
+    subject = single_line(action.subject_template)
+    body = multiline(action.body_template)
+    countries: dict[int, CountryLetters] = {}
+    for recipient in action.recipients.all():
+        try:
+            link = letter_link(address=recipient.email, subject=subject, body=body)
+        except ValueError:
+            # An address that is not one (typed straight into the database) is left out, not a 500.
+            continue
+        group = countries.setdefault(recipient.country_id, CountryLetters(country=recipient.country))
+        group.links.append((recipient, link))
+    groups = sorted(countries.values(), key=lambda group: (str(group.country.name), group.country.code))
+    for group in groups:
+        group.links.sort(key=lambda pair: (list(Recipient.Kind).index(pair[0].kind), str(pair[0].label)))
+    return {
+        "subject": subject,
+        "body": body,
+        "countries": groups,
+        "carries_letter": all(link.carries_letter for group in groups for _recipient, link in group.links),
+    }
+
+
+def action_context(action: Action, *, campaign_url: str) -> dict:
+    item = {"action": action, "template": f"advocacy/includes/action_{action.kind}.html"}
+    if action.kind == Action.Kind.LETTER:
+        item["letter"] = letter_context(action)
+    elif action.kind == Action.Kind.SOCIAL:
+        item["post"] = f"{multiline(action.post_template)}\n{campaign_url}"
+    return item
+
+
+class CampaignDetailView(DetailView):
+    template_name = "advocacy/campaign_detail.html"
+    context_object_name = "campaign"
+
+    def get_object(self, queryset=None):
+        return get_object_or_404(Campaign.objects.live().with_actions(), slug=self.kwargs["slug"])
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        campaign = self.object
+        language = translation.get_language()
+        campaign_url = self.request.build_absolute_uri(campaign.get_absolute_url())
+        context["actions"] = [
+            action_context(action, campaign_url=campaign_url)
+            for action in campaign.actions.all()
+            if action.is_available(language)
+        ]
+        # Only stories whose tellers agreed to their use in campaigns, by the visibility rule.
+        position = CampaignStory.objects.filter(campaign=campaign, story=OuterRef("pk")).values("position")[:1]
+        context["stories"] = list(
+            Story.objects.public_for_advocacy(language)
+            .annotate(link_position=Subquery(position))
+            .filter(link_position__isnull=False)
+            .select_related("storyteller")
+            .order_by("link_position", "pk")
+        )
+        urls = {}
+        for code, _name in settings.LANGUAGES:
+            if code == language or Campaign.objects.live(code).filter(pk=campaign.pk).exists():
+                with translation.override(code):
+                    urls[code] = campaign.get_absolute_url()
+        context["canonical_url"] = campaign_url
+        context["hreflang_links"] = [
+            {"code": code, "url": self.request.build_absolute_uri(url)} for code, url in urls.items()
+        ]
+        context["language_links"] = language_links(self.request, urls)
+        context["subscribe_form"] = SubscribeForm(initial={"campaign": campaign.slug})
+        return context
+
+    def render_to_response(self, context, **response_kwargs):
+        return same_origin_referrer(super().render_to_response(context, **response_kwargs))
+
+
+@never_cache
+@require_GET
+def action_go(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
+    """Count a click on a share or giving link, then send the reader on. Works without JavaScript."""
+    action = get_object_or_404(
+        Action.objects.select_related("campaign"), pk=pk, campaign__slug=slug, campaign__in=Campaign.objects.live()
+    )
+    kind = action.count_kind()
+    if kind is None or not action.is_available(translation.get_language()):
+        raise Http404
+    if action.kind == Action.Kind.SOCIAL:
+        campaign_url = request.build_absolute_uri(action.campaign.get_absolute_url())
+        target = x_intent_url(text=action.post_template, url=campaign_url)
+    else:
+        target = action.url
+    if ratelimit.allow_client(request, scope="count", limit=COUNTS_PER_MINUTE, window=60):
+        services.action_count_add(campaign=action.campaign, kind=kind)
+    response = HttpResponseRedirect(target)
+    response["X-Robots-Tag"] = "noindex, nofollow"
+    return response
+
+
+# Exempt from CSRF on purpose: this endpoint uses no cookie or session, accepts nothing but the name
+# of a counter, and keeps nothing about the reader, so a forged request can do no more than the
+# reader's own click. Requiring a token would mean a token on every cached campaign page.
+@csrf_exempt
+@never_cache
+@require_POST
+def action_count(request: HttpRequest, slug: str) -> HttpResponse:
+    """Count a copy or an opened letter, reported by our script with a beacon."""
+    campaign = get_object_or_404(Campaign.objects.live(), slug=slug)
+    kind = request.POST.get("kind", "")
+    if kind not in BEACON_KINDS:
+        return HttpResponseBadRequest("unknown kind", content_type="text/plain")
+    if not campaign.actions.filter(kind=BEACON_KINDS[kind]).exists():
+        raise Http404
+    if ratelimit.allow_client(request, scope="count", limit=COUNTS_PER_MINUTE, window=60):
+        services.action_count_add(campaign=campaign, kind=kind)
+    return HttpResponse(status=204)
+
+
+@never_cache
+@require_GET
+def csrf_token_json(request: HttpRequest) -> JsonResponse:
+    """Hand our script a CSRF token (and set its cookie) for a form that sits on a cached page."""
+    return JsonResponse({"token": get_token(request)})
+
+
+def subscribe_page(request: HttpRequest, form: SubscribeForm, *, status: int = 200, error: str = "") -> HttpResponse:
+    campaign = live_campaign(form["campaign"].value())
+    context = {"form": form, "error": error, "campaign": campaign}
+    return private(render(request, "advocacy/subscribe.html", context, status=status))
+
+
+@never_cache
+@sensitive_post_parameters("email", "website")
+@require_http_methods(["GET", "POST"])
+def subscribe(request: HttpRequest) -> HttpResponse:
+    """The newsletter sign-up: double opt-in, the same answer for every address, rate-limited per client."""
+    if request.method == "GET":
+        return subscribe_page(request, SubscribeForm(initial={"campaign": request.GET.get("campaign", "")}))
+    form = SubscribeForm(request.POST)
+    if not ratelimit.allow_client(request, scope="newsletter", limit=SIGNUPS_PER_WINDOW, window=SIGNUP_WINDOW):
+        error = _("There have been too many sign-ups from your network. Please wait ten minutes and try again.")
+        return subscribe_page(request, form, status=429, error=error)
+    if not form.is_valid():
+        return subscribe_page(request, form, status=400)
+    if not form.is_robot():
+        try:
+            services.subscriber_request(
+                email=form.cleaned_data["email"],
+                language=translation.get_language(),
+                site_url=request.build_absolute_uri("/"),
+            )
+        except services.EmailNotSent:
+            error = _("We could not send the confirmation email just now. Please try again in a few minutes.")
+            return subscribe_page(request, form, status=503, error=error)
+        campaign = live_campaign(form.cleaned_data["campaign"])
+        if campaign is not None:
+            services.action_count_add(campaign=campaign, kind=ActionCount.Kind.SIGNED_UP)
+    return redirect("advocacy:subscribe-sent")
+
+
+class SubscribeSentView(TemplateView):
+    template_name = "advocacy/subscribe_sent.html"
+
+
+def link_page(request: HttpRequest, state: str, *, status: int = 200) -> HttpResponse:
+    return private(render(request, "advocacy/newsletter_link.html", {"state": state}, status=status))
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def confirm(request: HttpRequest, token: str) -> HttpResponse:
+    """Ask the reader to press a button to confirm; mail scanners that open links confirm nothing."""
+    try:
+        subscriber = services.subscriber_check_confirm_token(token=token)
+    except services.LinkExpired:
+        return link_page(request, "expired", status=400)
+    except services.LinkInvalid:
+        return link_page(request, "invalid", status=400)
+    if subscriber.status == subscriber.Status.CONFIRMED:
+        return link_page(request, "confirmed")
+    if request.method == "POST":
+        services.subscriber_confirm(token=token)
+        return link_page(request, "confirmed")
+    return link_page(request, "confirm")
+
+
+# Exempt from CSRF on purpose: the signed link is the authority, not a cookie, and mail programs
+# that offer one-click unsubscribe (RFC 8058) post to it without any token.
+@csrf_exempt
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """Ask the reader to press a button to unsubscribe, or unsubscribe at once on a one-click post."""
+    try:
+        services.subscriber_check_unsubscribe_token(token=token)
+    except services.LinkInvalid:
+        return link_page(request, "invalid", status=400)
+    if request.method == "POST":
+        services.subscriber_unsubscribe(token=token)
+        return link_page(request, "unsubscribed")
+    return link_page(request, "unsubscribe")
