@@ -1,5 +1,6 @@
 """Template context shared by every page."""
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from archive.i18n import language_links as build_language_links
@@ -8,3 +9,8 @@ from archive.i18n import language_links as build_language_links
 def language_links(request: HttpRequest) -> dict:
     """Offer the current page in every language; views with stricter rules override this."""
     return {"language_links": build_language_links(request)}
+
+
+def quick_exit(request: HttpRequest) -> dict:
+    """Give every page the neutral address its quick-exit control leaves for."""
+    return {"QUICK_EXIT_URL": settings.QUICK_EXIT_URL}
