@@ -555,6 +555,10 @@ class PartAdmin(OriginalLanguageFieldsMixin, TranslatorAccessMixin, TabbedTransl
 # --- Consent officers' tools: the ledger, the audit trail, protected terms and evidence ----------
 
 
+# The export keeps the trail's own words; the page shows them in the reader's language.
+_AUDIT_ACTIONS = {"created": _("Created"), "changed": _("Changed"), "deleted": _("Deleted")}
+
+
 def _formula_safe(value: str) -> str:
     """Keep a spreadsheet from running a cell of the export as a formula."""
     return f"'{value}" if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
@@ -622,7 +626,10 @@ class ConsentAdmin(admin.ModelAdmin):
             **self.admin_site.each_context(request),
             "title": _("Audit trail"),
             "opts": self.opts,
-            "entries": _readable_entries(request, audit.audit_entries(limit=AUDIT_PAGE_RECORDS)),
+            "entries": [
+                dataclasses.replace(entry, action=_AUDIT_ACTIONS.get(entry.action, entry.action))
+                for entry in _readable_entries(request, audit.audit_entries(limit=AUDIT_PAGE_RECORDS))
+            ],
             "record_limit": AUDIT_PAGE_RECORDS,
             "export_url": reverse("admin:stories_consent_audit_export"),
         }

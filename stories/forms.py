@@ -147,7 +147,9 @@ class VersionedModelForm(forms.ModelForm):
     a withdrawal can never save (and so never re-publish) afterwards.
     """
 
-    opened_version = forms.IntegerField(widget=forms.HiddenInput, required=False, min_value=1)
+    opened_version = forms.IntegerField(
+        label=_("version you opened"), widget=forms.HiddenInput, required=False, min_value=1
+    )
     # A row of an inline is checked only when its editor changed it, as only then is it saved.
     check_unchanged = True
 

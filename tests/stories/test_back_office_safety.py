@@ -17,11 +17,11 @@ from django.db import DatabaseError, connection, connections, transaction
 from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 
 from stories import services
 from stories.forms import changes_since
-from stories.models import Consent, ConsentEvidence, Part, ProtectedTerm, Story, StorytellerIdentity
+from stories.models import Consent, ConsentEvidence, Part, ProtectedTerm, Story, Storyteller, StorytellerIdentity
 from tests.conftest import make_part, make_staff, make_story, make_storyteller
 from tests.stories.test_back_office import admin_url, datetime_fields, form_errors, open_form, page_text
 from tests.stories.test_safety import reader_urls, url_in
@@ -229,6 +229,17 @@ def test_withdrawal_requires_the_csrf_token(consent_officer, teller):
     assert teller.effective_consent().decision == Consent.Decision.WITHDRAWN
 
 
+def test_a_korean_speaking_consent_officer_gets_the_withdrawal_page_in_korean(client, consent_officer, teller):
+    client.force_login(consent_officer)
+
+    response = client.get(withdraw_url(teller), headers={"accept-language": "ko"})
+    refused = client.post(withdraw_url(teller), {"reason": ""}, headers={"accept-language": "ko"})
+
+    assert '<html lang="ko"' in page_text(response)
+    assert "동의 철회" in page_text(response)
+    assert refused.context["form"].errors == {"reason": ["철회 사유를 기록하세요."]}
+
+
 def test_withdrawing_an_unknown_storyteller_is_not_found(client, consent_officer):
     client.force_login(consent_officer)
 
@@ -293,7 +304,7 @@ def test_review_column_marks_past_due_consent_as_not_public(client, consent_offi
 
     html = page_text(response)
     assert "Review by" in html
-    past = (today - datetime.timedelta(days=5)).strftime("%b. %-d, %Y").replace("May.", "May")
+    past = formats.localize(today - datetime.timedelta(days=5))
     assert f'<strong class="consent-review-overdue">{past}: past due, nothing is public</strong>' in html
     assert "due in 10 days" in html
     assert "due in 30 days" in html
@@ -365,19 +376,19 @@ def test_consent_officers_read_who_changed_what_in_the_audit_trail(client, conse
     assert response.status_code == 200
     rows = [row[1:] for row in audit_rows(response)]
     who_editor, who_officer = editor.get_username(), consent_officer.get_username()
-    assert [who_editor, "changed", f"part #{part.pk}", "status", "draft", "published"] in rows
+    assert [who_editor, "Changed", f"part #{part.pk}", "status", "draft", "published"] in rows
     identity = teller.identity.pk
     assert [
         who_officer,
-        "changed",
+        "Changed",
         f"storyteller identity #{identity}",
         "legal_name",
         LEGAL_NAME,
         NEW_LEGAL_NAME,
     ] in rows
     withdrawal = teller.effective_consent()
-    assert [who_officer, "created", f"consent record #{withdrawal.pk}", "decision", "", "withdrawn"] in rows
-    assert [who_officer, "created", f"consent record #{withdrawal.pk}", "note", "", WITHDRAWAL_REASON] in rows
+    assert [who_officer, "Created", f"consent record #{withdrawal.pk}", "decision", "", "withdrawn"] in rows
+    assert [who_officer, "Created", f"consent record #{withdrawal.pk}", "note", "", WITHDRAWAL_REASON] in rows
     assert f'href="{audit_export_url()}"' in page_text(response)
 
 
@@ -530,6 +541,8 @@ def test_storyteller_page_says_the_identity_key_is_missing_instead_of_showing_th
         response = client.get(admin_url("storyteller", "change", teller.pk))
         reader = Client().get(url_in(parts[0], "en"))
         raw = ciphertext.get()
+        # Public text cannot be checked without the terms, so a save fails closed with a clear reason.
+        saved = open_form(client, admin_url("storyteller", "change", teller.pk)).post(client, bio_en="New bio.")
 
     assert response.status_code == 200
     html = page_text(response)
@@ -539,6 +552,10 @@ def test_storyteller_page_says_the_identity_key_is_missing_instead_of_showing_th
     assert raw not in html
     assert LEGAL_NAME not in html
     assert reader.status_code == 200
+    assert saved.status_code == 200
+    assert "The identity key is missing on this server, so the text cannot be checked" in page_text(saved)
+    assert StorytellerIdentity.objects.get(pk=teller.identity.pk).legal_name == LEGAL_NAME
+    assert teller.bio_en == Storyteller.objects.get(pk=teller.pk).bio_en
     # With the key back, the record is shown again and nothing was lost.
     assert "The identity key is missing" not in page_text(client.get(admin_url("storyteller", "change", teller.pk)))
     assert StorytellerIdentity.objects.get(pk=teller.identity.pk).legal_name == LEGAL_NAME
@@ -674,6 +691,19 @@ def test_evidence_list_queries_do_not_grow_with_the_page(client, consent_officer
     with CaptureQueriesContext(connection) as many:
         client.get(admin_url("consentevidence", "changelist"))
 
+    assert len(many) == len(few)
+
+
+def test_consent_ledger_list_queries_do_not_grow_with_the_page(client, consent_officer, teller):
+    client.force_login(consent_officer)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(admin_url("consent", "changelist")).status_code == 200
+    for n in range(10):
+        services.consent_withdraw(storyteller=make_storyteller(), reason=f"Asked {n}.", recorded_by=consent_officer)
+    with CaptureQueriesContext(connection) as many:
+        response = client.get(admin_url("consent", "changelist"))
+
+    assert response.context["cl"].result_count == 21
     assert len(many) == len(few)
 
 
