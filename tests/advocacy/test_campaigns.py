@@ -262,7 +262,11 @@ def test_campaign_page_is_safe_to_cache_and_share(client, campaign):
     assert response["Referrer-Policy"] == "same-origin"
     assert "X-Robots-Tag" not in response  # a campaign is meant to be found
     assert " style=" not in html and "<style" not in html
-    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/js/advocacy.js" defer>']
+    scripts = re.findall(r"<script[^>]*>", html)
+    assert '<script src="/static/js/advocacy.js" defer>' in scripts
+    # Every script is a file of ours; none is inline.
+    assert all(re.fullmatch(r'<script src="/static/js/[\w.-]+\.js" defer>', tag) for tag in scripts)
+    assert html.count("<script") == len(scripts) == html.count("</script>")
 
 
 def test_campaign_page_is_served_from_the_page_cache(client, campaign, django_assert_num_queries):
