@@ -18,8 +18,10 @@ from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.utils import timezone, translation
 
 CONTENT_VERSION_KEY = "archive:content-version"
-# Apps whose changes can alter what a public page shows.
-CONTENT_APPS = frozenset({"stories", "advocacy"})
+# Apps whose changes can alter what a public page shows...
+CONTENT_APPS = frozenset({"stories", "translations", "advocacy"})
+# ...except models no public page shows: a newsletter sign-up must not empty the whole cache.
+NOT_CONTENT = frozenset({"advocacy.subscriber", "advocacy.actioncount"})
 
 
 def content_version() -> int:
@@ -42,7 +44,7 @@ def bump_content_version() -> None:
 
 
 def _content_changed(sender, **kwargs) -> None:
-    if sender._meta.app_label in CONTENT_APPS:
+    if sender._meta.app_label in CONTENT_APPS and sender._meta.label_lower not in NOT_CONTENT:
         # Bump now and again after commit: a page rendered from the old state between the
         # two is stored under the old version and never served after the commit.
         bump_content_version()

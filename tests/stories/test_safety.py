@@ -331,3 +331,14 @@ def test_audit_trail_is_append_only(part):
     services.part_set_status(part=part, status=Part.Status.DRAFT)
     assert Part.history.count() == count + 1
     assert Story.history.filter(id=part.story_id).exists()
+
+
+def test_only_content_changes_invalidate_cached_pages(db):
+    from advocacy.models import Subscriber
+    from stories.caching import _content_changed, content_version
+
+    before = content_version()
+    _content_changed(sender=Subscriber)
+    assert content_version() == before
+    _content_changed(sender=Part)
+    assert content_version() > before
