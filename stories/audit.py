@@ -54,7 +54,7 @@ class AuditEntry:
 _ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
 
 
-def _entries_for(record: HistoricalChanges) -> list[AuditEntry]:
+def _entries_for(record: HistoricalChanges, previous: HistoricalChanges | None) -> list[AuditEntry]:
     base = {
         "when": record.history_date,
         "who": record.history_user.get_username() if record.history_user else "system",
@@ -62,7 +62,6 @@ def _entries_for(record: HistoricalChanges) -> list[AuditEntry]:
         "model": str(record.instance._meta.verbose_name),
         "object_id": record.instance.pk,
     }
-    previous = record.prev_record
     if previous is None:
         fields = [f.name for f in record.instance_type._meta.fields if f.name not in ("id",)]
         return [
@@ -90,10 +89,31 @@ def audit_entries(*, since: datetime | None = None, limit: int | None = None) ->
     records.sort(key=lambda record: record.history_date, reverse=True)
     if limit is not None:
         records = records[:limit]
+    previous = _previous_records(records)
     entries = []
     for record in records:
-        entries.extend(_entries_for(record))
+        entries.extend(_entries_for(record, previous.get((type(record), record.history_id))))
     return entries
+
+
+def _previous_records(records: list[HistoricalChanges]) -> dict[tuple[type, int], HistoricalChanges]:
+    """Find each record's predecessor with one query per model, instead of one per record."""
+    by_model: dict[type, list[HistoricalChanges]] = {}
+    for record in records:
+        by_model.setdefault(type(record), []).append(record)
+    previous = {}
+    for history_model, model_records in by_model.items():
+        object_ids = {record.id for record in model_records}
+        latest = max(record.history_date for record in model_records)
+        chains: dict[int, list[HistoricalChanges]] = {}
+        for row in history_model.objects.filter(id__in=object_ids, history_date__lte=latest).order_by(
+            "history_date", "history_id"
+        ):
+            chains.setdefault(row.id, []).append(row)
+        for chain in chains.values():
+            for earlier, later in zip(chain, chain[1:], strict=False):
+                previous[(history_model, later.history_id)] = earlier
+    return previous
 
 
 def audit_csv(entries: list[AuditEntry]) -> str:

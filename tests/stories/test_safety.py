@@ -342,3 +342,12 @@ def test_only_content_changes_invalidate_cached_pages(db):
     assert content_version() == before
     _content_changed(sender=Part)
     assert content_version() > before
+
+
+@pytest.mark.parametrize("changes", [1, 20])
+def test_audit_trail_query_count_does_not_grow_with_history(part, django_assert_max_num_queries, changes):
+    for n in range(changes):
+        services.part_set_status(part=part, status=[Part.Status.ARCHIVED, Part.Status.DRAFT][n % 2])
+    with django_assert_max_num_queries(2 * len(audit.audited_models()) + 2):
+        entries = audit.audit_entries(limit=50)
+    assert entries
