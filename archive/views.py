@@ -1,5 +1,6 @@
 """Error pages that never echo the request back, so hidden and missing pages look alike."""
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, HttpResponseServerError
 from django.template import loader
 from django.views.decorators.csrf import requires_csrf_token
@@ -19,4 +20,5 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
 def server_error(request: HttpRequest) -> HttpResponse:
     """Render the error page without a request context, which could touch the database."""
     template = loader.get_template("500.html")
-    return HttpResponseServerError(template.render({"language_links": language_links(request, {})}))
+    context = {"language_links": language_links(request, {}), "QUICK_EXIT_URL": settings.QUICK_EXIT_URL}
+    return HttpResponseServerError(template.render(context))
