@@ -59,15 +59,17 @@ def _entries_for(record: HistoricalChanges, previous: HistoricalChanges | None) 
         "when": record.history_date,
         "who": record.history_user.get_username() if record.history_user else "system",
         "action": _ACTIONS.get(record.history_type, record.history_type),
-        "model": str(record.instance._meta.verbose_name),
-        "object_id": record.instance.pk,
+        # Not record.instance: rebuilding it loads the fields left out of the history from the live row.
+        "model": str(record.instance_type._meta.verbose_name),
+        "object_id": record.id,
     }
     if previous is None:
-        fields = [f.name for f in record.instance_type._meta.fields if f.name not in ("id",)]
+        # attname (storyteller_id, not storyteller) so that no related row is loaded per record.
+        values = {f.name: getattr(record, f.attname, None) for f in record.instance_type._meta.fields if f.name != "id"}
         return [
-            AuditEntry(**base, field=name, before="", after=str(getattr(record, name, "")))
-            for name in fields
-            if getattr(record, name, None) not in (None, "")
+            AuditEntry(**base, field=name, before="", after=str(value))
+            for name, value in values.items()
+            if value not in (None, "")
         ]
     delta = record.diff_against(previous)
     return [
