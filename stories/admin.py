@@ -6,6 +6,7 @@ import datetime
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
@@ -14,12 +15,11 @@ from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import formats, timezone
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInline, TranslationTabularInline
-from modeltranslation.translator import translator
 
 from stories import audit, privacy, services
 from stories.fields import identity_key_configured
@@ -36,6 +36,8 @@ from stories.models import (
     StorytellerIdentity,
     Theme,
 )
+from translations.models import Translation
+from translations.registry import translatable_for
 
 # Consent officers see reviews coming up this many days ahead.
 REVIEW_NOTICE_DAYS = 30
@@ -43,53 +45,68 @@ REVIEW_NOTICE_DAYS = 30
 AUDIT_PAGE_RECORDS = 50
 
 
-class TranslatorAccessMixin:
-    """Let holders of a ``translate_<model>`` permission edit translated display text and nothing else.
+class OriginalLanguageFieldsMixin:
+    """Let the model require text in the object's original language, instead of always in English.
 
-    A translator may change only the registered display fields in languages other than the
-    story's original; everything else, status and publication included, stays read-only.
+    modeltranslation's admin makes the default language's field required whenever the original
+    field is; a Korean original has no English title. Story.clean() and Part.clean() require the
+    title in the original language, and the error lands on that language's field.
     """
 
-    def _translate_permission(self) -> str:
-        return f"{self.opts.app_label}.translate_{self.opts.model_name}"
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if formfield is not None and getattr(db_field, "translated_field", None) is not None:
+            formfield.required = False
+        return formfield
 
-    def _is_translator_only(self, request: HttpRequest) -> bool:
-        return not super().has_change_permission(request) and request.user.has_perm(self._translate_permission())
 
-    def has_change_permission(self, request, obj=None):
-        return super().has_change_permission(request, obj) or request.user.has_perm(self._translate_permission())
+class TranslatedFieldsReadOnlyMixin:
+    """Keep text in languages other than the original out of the admin form.
 
-    def has_view_permission(self, request, obj=None):
-        return super().has_view_permission(request, obj) or request.user.has_perm(self._translate_permission())
+    A translation reaches readers only once an editor approves it in the translation workspace;
+    editing it here would publish it unreviewed. The form shows each translation's status and a
+    link to the workspace instead.
+    """
 
     def original_language(self, obj) -> str | None:
         return None
 
     def get_readonly_fields(self, request, obj=None):
         readonly = list(super().get_readonly_fields(request, obj))
-        if not self._is_translator_only(request):
-            return readonly
         original = self.original_language(obj)
-        translated = translator.get_options_for_model(self.model).all_fields
-        translatable = {
-            f"{name}_{code}" for name in translated for code, _name in settings.LANGUAGES if code != original
-        }
-        editable_fields = [
-            field.name
-            for field in self.model._meta.get_fields()
-            if getattr(field, "editable", False)
-            and field.concrete
-            and not field.auto_created
-            # modeltranslation expands an original field name into all its languages, so
-            # listing it here would lock (and drop from the form) every translation too.
-            and field.name not in translated
+        if original is None:
+            return readonly
+        locked = [
+            f"{name}_{code}"
+            for name in translatable_for(self.model).fields
+            for code, _name in settings.LANGUAGES
+            if code != original
         ]
-        return readonly + [name for name in editable_fields if name not in translatable and name not in readonly]
+        return readonly + [name for name in locked if name not in readonly] + ["translations"]
 
-    def get_actions(self, request):
-        if self._is_translator_only(request):
-            return {}
-        return super().get_actions(request)
+    @admin.display(description=_("translations"))
+    def translations(self, obj) -> str:
+        if obj is None or not obj.pk:
+            return "—"
+        original = self.original_language(obj)
+        content_type = ContentType.objects.get_for_model(obj)
+        records = {
+            record.language: record
+            for record in Translation.objects.filter(content_type=content_type, object_id=obj.pk)
+        }
+        rows = []
+        for code, name in settings.LANGUAGES:
+            if code == original:
+                continue
+            record = records.get(code)
+            status = Translation.Status(record.status).label if record else Translation.Status.MISSING.label
+            if record and record.needs_update:
+                status = _("{status}, needs update").format(status=status)
+            url = reverse("translations:edit", kwargs={"language": code, "model": obj._meta.model_name, "pk": obj.pk})
+            rows.append(
+                format_html('{}: {} — <a href="{}">{}</a>', name, status, url, _("open in the translation workspace"))
+            )
+        return format_html_join("", "<div>{}</div>", ((row,) for row in rows))
 
 
 @admin.register(Theme)
@@ -190,7 +207,7 @@ def _audit_url(request: HttpRequest) -> str | None:
 
 
 @admin.register(Storyteller)
-class StorytellerAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
+class StorytellerAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):
     list_display = ["pseudonym", "consent_status", "consent_review"]
     # Search only ever looks at public display text, never the identity record.
     search_fields = ["pseudonym_en", "pseudonym_ko"]
@@ -256,11 +273,12 @@ class StorytellerAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
             return [*super().get_list_filter(request), ConsentReviewFilter]
         return super().get_list_filter(request)
 
+    def original_language(self, obj):
+        return obj.original_language if obj else None
+
     def get_inlines(self, request, obj):
-        # Translators and editors never see the identity or consent inlines: the inline
-        # permission checks hide them, and for translators we drop them outright.
-        if self._is_translator_only(request):
-            return []
+        # Translators and editors never see the identity or consent inlines: the inlines'
+        # own permission checks hide them.
         inlines = super().get_inlines(request, obj)
         if not identity_key_configured():
             # Without the key the record is ciphertext: never shown, never saved over.
@@ -271,10 +289,8 @@ class StorytellerAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
         return request.user.has_perm("stories.add_consent") and self.has_view_permission(request, obj)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
-        context["identity_key_missing"] = (
-            not identity_key_configured()
-            and request.user.has_perm("stories.view_storytelleridentity")
-            and not self._is_translator_only(request)
+        context["identity_key_missing"] = not identity_key_configured() and request.user.has_perm(
+            "stories.view_storytelleridentity"
         )
         if obj is not None and obj.pk and self._may_withdraw(request, obj):
             consent = obj.effective_consent()
@@ -371,21 +387,6 @@ class StorytellerAdmin(TranslatorAccessMixin, TabbedTranslationAdmin):
             )
 
 
-class OriginalLanguageFieldsMixin:
-    """Let the model require text in the object's original language, instead of always in English.
-
-    modeltranslation's admin makes the default language's field required whenever the original
-    field is; a Korean original has no English title. Story.clean() and Part.clean() require the
-    title in the original language, and the error lands on that language's field.
-    """
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        formfield = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if formfield is not None and getattr(db_field, "translated_field", None) is not None:
-            formfield.required = False
-        return formfield
-
-
 class PartInline(OriginalLanguageFieldsMixin, TranslationTabularInline):
     model = Part
     form = VersionedInlineForm
@@ -396,7 +397,7 @@ class PartInline(OriginalLanguageFieldsMixin, TranslationTabularInline):
 
 
 @admin.register(Story)
-class StoryAdmin(OriginalLanguageFieldsMixin, TranslatorAccessMixin, TabbedTranslationAdmin):
+class StoryAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):
     form = VersionedModelForm
     list_display = ["title", "storyteller", "status", "original_language", "is_complete", "is_featured"]
     list_filter = ["status", "original_language", "is_complete", "is_featured", "themes"]
@@ -410,9 +411,9 @@ class StoryAdmin(OriginalLanguageFieldsMixin, TranslatorAccessMixin, TabbedTrans
         return obj.original_language if obj else None
 
     def get_prepopulated_fields(self, request, obj=None):
-        if self._is_translator_only(request):
-            return {}
-        return super().get_prepopulated_fields(request, obj)
+        # Only while adding: a published slug is part of readers' links, and on an existing
+        # story the English title may be a read-only translation.
+        return super().get_prepopulated_fields(request, obj) if obj is None else {}
 
     def save_model(self, request, obj, form, change):
         # The form already compared versions under a row lock; the service checks again as it saves.
@@ -478,7 +479,7 @@ class StoryImageInline(TranslationStackedInline):
 
 
 @admin.register(Part)
-class PartAdmin(OriginalLanguageFieldsMixin, TranslatorAccessMixin, TabbedTranslationAdmin):
+class PartAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):
     form = VersionedModelForm
     list_display = ["__str__", "title", "status", "published_at", "preview_link"]
     list_filter = ["status", ScheduledFilter, "story__status", "story"]

@@ -99,12 +99,15 @@ class Storyteller(models.Model):
         ordering = ["pseudonym"]
         verbose_name = _("storyteller")
         verbose_name_plural = _("storytellers")
-        permissions = [("translate_storyteller", _("Can translate storyteller display text"))]
 
     def __str__(self) -> str:
         return self.pseudonym
 
     def clean(self) -> None:
+        if not (getattr(self, f"pseudonym_{self.original_language}") or "").strip():
+            raise ValidationError(
+                {f"pseudonym_{self.original_language}": _("The pseudonym in the original language is required.")}
+            )
         if self.pk:
             privacy.check(self)
 
@@ -305,7 +308,6 @@ class Story(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("story")
         verbose_name_plural = _("stories")
-        permissions = [("translate_story", _("Can translate story display text"))]
 
     def __str__(self) -> str:
         return self.title or self.slug
@@ -373,7 +375,6 @@ class Part(models.Model):
         ordering = ["story", "number"]
         verbose_name = _("part")
         verbose_name_plural = _("parts")
-        permissions = [("translate_part", _("Can translate part display text"))]
         constraints = [
             models.UniqueConstraint(fields=["story", "number"], name="part_number_unique_in_story"),
             models.CheckConstraint(condition=models.Q(number__gte=1), name="part_number_positive"),

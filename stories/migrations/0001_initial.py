@@ -48,7 +48,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'storyteller',
                 'verbose_name_plural': 'storytellers',
                 'ordering': ['pseudonym'],
-                'permissions': [('translate_storyteller', 'Can translate storyteller display text')],
+                
             },
         ),
         migrations.CreateModel(
@@ -91,7 +91,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'story',
                 'verbose_name_plural': 'stories',
                 'ordering': ['-created_at'],
-                'permissions': [('translate_story', 'Can translate story display text')],
+                
             },
         ),
         migrations.CreateModel(
@@ -162,7 +162,7 @@ class Migration(migrations.Migration):
                 'verbose_name': 'part',
                 'verbose_name_plural': 'parts',
                 'ordering': ['story', 'number'],
-                'permissions': [('translate_part', 'Can translate part display text')],
+                
                 'indexes': [models.Index(fields=['status', 'published_at'], name='part_status_published_idx')],
                 'constraints': [models.UniqueConstraint(fields=('story', 'number'), name='part_number_unique_in_story'), models.CheckConstraint(condition=models.Q(('number__gte', 1)), name='part_number_positive')],
             },

@@ -12,9 +12,8 @@ GROUP_PERMISSIONS = {
         "stories.view_storyteller", "stories.change_storyteller",
     ],
     "Translators": [
-        "stories.view_story", "stories.translate_story",
-        "stories.view_part", "stories.translate_part",
-        "stories.view_storyteller", "stories.translate_storyteller",
+        # Translations are edited in the translation workspace (translations.translate).
+        "stories.view_story", "stories.view_part", "stories.view_storyteller",
         "stories.view_theme", "stories.view_contentwarning",
     ],
     "Consent officers": [

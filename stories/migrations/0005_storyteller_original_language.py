@@ -4,20 +4,31 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stories', '0004_audit_permission'),
+        ("stories", "0004_audit_permission"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='historicalstoryteller',
-            name='original_language',
-            field=models.CharField(choices=[('en', 'English'), ('ko', 'Korean')], default='ko', help_text='The language the pseudonym and bio were first written in; the other is a translation.', max_length=2, verbose_name='original language'),
+            model_name="historicalstoryteller",
+            name="original_language",
+            field=models.CharField(
+                choices=[("en", "English"), ("ko", "Korean")],
+                default="ko",
+                help_text="The language the pseudonym and bio were first written in; the other is a translation.",
+                max_length=2,
+                verbose_name="original language",
+            ),
         ),
         migrations.AddField(
-            model_name='storyteller',
-            name='original_language',
-            field=models.CharField(choices=[('en', 'English'), ('ko', 'Korean')], default='ko', help_text='The language the pseudonym and bio were first written in; the other is a translation.', max_length=2, verbose_name='original language'),
+            model_name="storyteller",
+            name="original_language",
+            field=models.CharField(
+                choices=[("en", "English"), ("ko", "Korean")],
+                default="ko",
+                help_text="The language the pseudonym and bio were first written in; the other is a translation.",
+                max_length=2,
+                verbose_name="original language",
+            ),
         ),
     ]

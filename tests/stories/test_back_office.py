@@ -11,7 +11,7 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from stories.models import Consent, Part, Story, Storyteller, StorytellerIdentity
+from stories.models import Consent, Part, Story, Storyteller
 from tests.conftest import make_part, make_staff, make_story, make_storyteller
 
 # Invented details standing in for a storyteller's real identity; none may reach editors or translators.
@@ -487,12 +487,13 @@ def test_editor_changes_storyteller_display_text_but_not_identity(client, editor
         "consents-0-recorded_at_1": "10:00:00",
     }
 
-    response = form.post(client, pseudonym_en="Morning Lark Rising", **forged)
+    # The storyteller's original language is Korean, so the Korean pseudonym is the editable one.
+    response = form.post(client, pseudonym_ko="떠오르는 종달새", **forged)
 
     assert response.status_code == 302
     secret_storyteller.refresh_from_db()
     identity.refresh_from_db()
-    assert secret_storyteller.pseudonym_en == "Morning Lark Rising"
+    assert secret_storyteller.pseudonym_ko == "떠오르는 종달새"
     assert identity.legal_name == LEGAL_NAME
     assert identity.caseworker_notes == CASEWORKER_NOTE
     assert secret_storyteller.consents.count() == 1
@@ -502,122 +503,67 @@ def test_editor_changes_storyteller_display_text_but_not_identity(client, editor
 # --- Translators touch only the languages a story was not written in --------------------------
 
 
-def test_translator_sees_only_other_language_fields_as_inputs(client, translator, draft_part):
+@pytest.mark.parametrize("model", ["part", "story", "storyteller"])
+def test_translator_sees_display_text_read_only_and_is_sent_to_the_workspace(client, translator, draft_part, model):
+    obj = {"part": draft_part, "story": draft_part.story, "storyteller": draft_part.story.storyteller}[model]
     client.force_login(translator)
 
-    form = open_form(client, admin_url("part", "change", draft_part.pk))
+    response = client.get(admin_url(model, "change", obj.pk))
 
-    # The hidden opened_version keeps a translator from saving over someone else's newer edit.
-    editable = {name for name in form.data if name not in {"csrfmiddlewaretoken", "opened_version"}}
-    assert editable == {"title_ko", "summary_ko", "body_ko"}
-    html = page_text(form.response)
-    for name in ["title_ko", "summary_ko", "body_ko"]:
-        assert html.count(f'name="{name}"') == 1
+    assert response.status_code == 200
+    html = page_text(response)
+    # A view-only page: no inputs for any text, in any language.
+    for name in ["title_en", "title_ko", "body_ko", "summary_ko", "pseudonym_en", "pseudonym_ko", "status"]:
+        assert f'name="{name}"' not in html
+    if obj._meta.model_name != "storyteller" or obj.original_language != "ko":
+        assert "/en/translate/ko/" in html or "/en/translate/en/" in html
 
 
-def test_translator_can_translate_part_into_korean(client, translator, draft_part):
+@pytest.mark.parametrize("model", ["part", "story", "storyteller"])
+def test_translator_cannot_save_anything_through_the_admin(client, translator, draft_part, model):
+    obj = {"part": draft_part, "story": draft_part.story, "storyteller": draft_part.story.storyteller}[model]
     client.force_login(translator)
-    form = open_form(client, admin_url("part", "change", draft_part.pk))
 
-    response = form.post(client, title_ko="새 제목", body_ko="새로 번역한 **본문**.")
+    response = client.post(admin_url(model, "change", obj.pk), {"title_ko": "번역", "pseudonym_ko": "번역"})
 
-    assert response.status_code == 302
-    draft_part.refresh_from_db()
-    assert draft_part.title_ko == "새 제목"
-    assert draft_part.body_ko == "새로 번역한 **본문**."
-    assert "<strong>본문</strong>" in draft_part.body_html_ko
-
-
-def test_translator_cannot_change_part_status_or_original_text(client, translator, draft_part, now):
-    before = Part.objects.get(pk=draft_part.pk)
-    client.force_login(translator)
-    form = open_form(client, admin_url("part", "change", draft_part.pk))
-
-    response = form.post(
-        client,
-        title_ko="번역된 제목",
-        status=Part.Status.PUBLISHED,
-        title_en="Retitled by a translator",
-        body_en="Rewritten by a translator.",
-        number="9",
-        story=str(make_story(slug="elsewhere").pk),
-        **datetime_fields("published_at", now),
+    assert response.status_code == 403
+    type(obj).objects.get(pk=obj.pk)  # still there, unchanged below
+    assert (
+        not type(obj)
+        .objects.filter(pk=obj.pk, **{"title_ko" if model != "storyteller" else "pseudonym_ko": "번역"})
+        .exists()
     )
+
+
+def test_editor_cannot_publish_a_translation_unreviewed_through_the_admin(client, editor, draft_part):
+    before = Part.objects.get(pk=draft_part.pk)
+    client.force_login(editor)
+    form = open_form(client, admin_url("part", "change", draft_part.pk))
+
+    # The English original is editable; the Korean translation is not, and a forged value is ignored.
+    assert "title_en" in form.data
+    assert not {"title_ko", "summary_ko", "body_ko"} & set(form.data)
+    assert f"/en/translate/ko/part/{draft_part.pk}/" in page_text(form.response)
+    response = form.post(client, title_en="A new English title", title_ko="검토 안 된 번역")
 
     assert response.status_code == 302
     part = Part.objects.get(pk=draft_part.pk)
-    assert part.title_ko == "번역된 제목"
-    assert part.status == before.status == Part.Status.DRAFT
-    assert part.published_at is None
-    assert part.title_en == before.title_en
-    assert part.body_en == before.body_en
-    assert part.body_html_en == before.body_html_en
-    assert part.number == before.number
-    assert part.story_id == before.story_id
+    assert part.title_en == "A new English title"
+    assert part.title_ko == before.title_ko
 
 
-def test_translator_edits_english_text_of_a_korean_original_story(client, translator, korean_story):
-    other_teller = make_storyteller()
-    client.force_login(translator)
+def test_editor_edits_the_original_text_of_a_korean_original_story(client, editor, korean_story):
+    client.force_login(editor)
     form = open_form(client, admin_url("story", "change", korean_story.pk))
 
-    assert {"title_en", "summary_en"} <= set(form.data)
-    assert not {"title_ko", "summary_ko", "slug", "status", "storyteller", "original_language"} & set(form.data)
-    response = form.post(
-        client,
-        title_en="Letters from the Mountain",
-        title_ko="바뀐 제목",
-        slug="changed-slug",
-        status=Story.Status.ARCHIVED,
-        storyteller=str(other_teller.pk),
-        original_language="en",
-    )
+    assert {"title_ko", "summary_ko"} <= set(form.data)
+    assert not {"title_en", "summary_en"} & set(form.data)
+    response = form.post(client, title_ko="산에서 온 편지", title_en="Forged English title")
 
     assert response.status_code == 302
     korean_story.refresh_from_db()
-    assert korean_story.title_en == "Letters from the Mountain"
-    assert korean_story.title_ko == "산의 편지"
-    assert korean_story.slug == "mountain-letters"
-    assert korean_story.status == Story.Status.PUBLISHED
-    assert korean_story.storyteller_id != other_teller.pk
-    assert korean_story.original_language == "ko"
-
-
-def test_translator_cannot_change_parts_through_the_story_page(client, translator, editor, draft_part):
-    client.force_login(editor)
-    editor_form = open_form(client, admin_url("story", "change", draft_part.story.pk))
-    client.force_login(translator)
-    translator_form = open_form(client, admin_url("story", "change", draft_part.story.pk))
-    rows = {name: value for name, value in editor_form.data.items() if name.startswith("parts-")}
-    index = next(
-        name.split("-")[1] for name, value in rows.items() if name.endswith("-id") and value == str(draft_part.pk)
-    )
-
-    response = translator_form.post(
-        client, **{**rows, f"parts-{index}-status": Part.Status.PUBLISHED, f"parts-{index}-title_en": "Forged"}
-    )
-
-    assert response.status_code == 302
-    draft_part.refresh_from_db()
-    assert draft_part.status == Part.Status.DRAFT
-    assert draft_part.title_en == "Across the Ice"
-
-
-def test_translator_changes_storyteller_display_text_only(client, translator, secret_storyteller):
-    client.force_login(translator)
-    form = open_form(client, admin_url("storyteller", "change", secret_storyteller.pk))
-
-    assert set(form.data) - {"csrfmiddlewaretoken"} == {"pseudonym_en", "pseudonym_ko", "bio_en", "bio_ko"}
-    response = form.post(
-        client,
-        pseudonym_ko="새벽 종달새",
-        **{"identity-TOTAL_FORMS": "1", "identity-INITIAL_FORMS": "1", "identity-0-legal_name": "Forged"},
-    )
-
-    assert response.status_code == 302
-    secret_storyteller.refresh_from_db()
-    assert secret_storyteller.pseudonym_ko == "새벽 종달새"
-    assert StorytellerIdentity.objects.get(storyteller=secret_storyteller).legal_name == LEGAL_NAME
+    assert korean_story.title_ko == "산에서 온 편지"
+    assert korean_story.title_en != "Forged English title"
 
 
 def test_translator_has_no_admin_actions(client, translator, draft_part):
@@ -864,7 +810,7 @@ def test_consent_officer_records_a_new_storyteller_with_identity_and_consent(cli
         covers_english="on",
     )
 
-    response = form.post(client, pseudonym_en="Quiet Heron")
+    response = form.post(client, pseudonym_en="Quiet Heron", original_language="en")
 
     assert response.status_code == 302, form_errors(response)
     teller = Storyteller.objects.get(pseudonym_en="Quiet Heron")
