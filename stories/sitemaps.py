@@ -60,6 +60,3 @@ class PartSitemap(PublicObjectSitemap):
 
     def lastmod(self, item):
         return item.published_at
-
-
-SITEMAPS = {"pages": StaticPageSitemap, "stories": StorySitemap, "parts": PartSitemap}

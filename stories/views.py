@@ -18,7 +18,6 @@ from django.views.generic import DetailView, ListView, TemplateView
 from archive.i18n import language_links
 from stories import images
 from stories.models import ConsentEvidence, Part, Story, StoryImage, Theme, private_storage
-from stories.sitemaps import SITEMAPS
 
 HOME_PART_COUNT = 6
 HOME_STORY_COUNT = 6
@@ -316,6 +315,8 @@ def story_image(request: HttpRequest, key: str, width: int, extension: str) -> H
 @require_GET
 def sitemap(request: HttpRequest) -> HttpResponse:
     """Serve the sitemap of every public page in both languages."""
+    from archive.sitemaps import SITEMAPS
+
     return sitemap_views.sitemap(request, sitemaps=SITEMAPS)
 
 

@@ -331,3 +331,20 @@ def test_unknown_or_malformed_campaign_urls_answer_404_not_500(client, campaign)
         "/en/act/no-such-campaign/go/1/",
     ):
         assert client.get(url).status_code == 404, url
+
+
+def test_sitemap_lists_live_campaigns_only_in_their_languages(client, db):
+    live = make_campaign()
+    english_only = make_campaign(title_ko="", kicker_ko="", summary_ko="", body_ko="")
+    ended = make_campaign(
+        ends_on=timezone.localdate() - datetime.timedelta(days=1),
+        starts_on=timezone.localdate() - datetime.timedelta(days=5),
+    )
+    draft = make_campaign(status=Campaign.Status.DRAFT)
+    sitemap = client.get("/sitemap.xml").content.decode()
+    assert f"http://testserver{url_in(live, 'en')}" in sitemap
+    assert f"http://testserver{url_in(live, 'ko')}" in sitemap
+    assert f"http://testserver{url_in(english_only, 'en')}" in sitemap
+    assert f"http://testserver{url_in(english_only, 'ko')}" not in sitemap
+    for hidden in (ended, draft):
+        assert hidden.slug not in sitemap

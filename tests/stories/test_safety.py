@@ -18,6 +18,7 @@ from django.views.debug import ExceptionReporter
 from stories import audit, privacy, services
 from stories.fields import IdentityKeyMissing, Sealed
 from stories.models import Consent, ConsentEvidence, Part, ProtectedTerm, Story, StorytellerIdentity
+from tests.advocacy.conftest import make_campaign
 from tests.conftest import make_part, make_story, make_storyteller
 
 SENTINEL = "Zq7-SENTINEL-칠성"
@@ -28,8 +29,10 @@ def url_in(obj, language):
         return obj.get_absolute_url()
 
 
-def reader_urls(parts):
-    urls = ["/en/", "/ko/", "/en/stories/", "/ko/stories/", "/sitemap.xml", "/robots.txt"]
+def reader_urls(parts, campaigns=()):
+    urls = ["/en/", "/ko/", "/en/stories/", "/ko/stories/", "/en/feed/", "/ko/feed/", "/sitemap.xml", "/robots.txt"]
+    for campaign in campaigns:
+        urls += [url_in(campaign, "en"), url_in(campaign, "ko")]
     for part in parts:
         for language in ("en", "ko"):
             urls += [url_in(part, language), url_in(part.story, language)]
@@ -43,7 +46,8 @@ def test_withdrawal_hides_everything_at_the_next_request_with_the_cache_on(clien
     story = make_story(storyteller=storyteller)
     parts = [make_part(story=story) for _ in range(3)]
     other = make_part()  # someone else's story stays public
-    urls = reader_urls(parts)
+    campaign = make_campaign(stories=[story, other.story])
+    urls = reader_urls(parts, [campaign])
     etags = {}
     for url in urls:
         response = client.get(url)
@@ -60,7 +64,8 @@ def test_withdrawal_hides_everything_at_the_next_request_with_the_cache_on(clien
                 assert client.get(url).status_code == 404
                 # A reader holding an old ETag gets the 404, never a 304 for the old page.
                 assert client.get(url, headers={"if-none-match": etags[url]}).status_code == 404
-    for listing in ("/en/", "/ko/", "/en/stories/", "/ko/stories/", "/sitemap.xml"):
+    listings = ("/en/", "/ko/", "/en/stories/", "/ko/stories/", "/en/feed/", "/ko/feed/", "/sitemap.xml")
+    for listing in (*listings, url_in(campaign, "en"), url_in(campaign, "ko")):
         html = client.get(listing).content.decode()
         assert story.slug not in html
         assert storyteller.pseudonym_en not in html and storyteller.pseudonym_ko not in html
@@ -240,10 +245,11 @@ def test_sentinel_in_every_private_field_never_reaches_a_public_response(client,
     )
     story = make_story(storyteller=storyteller)
     parts = [make_part(story=story) for _ in range(2)]
+    campaign = make_campaign(stories=[story])
     consent = storyteller.effective_consent()
     ConsentEvidence.objects.create(consent=consent, description=SENTINEL, file=ContentFile(SENTINEL, name="form.txt"))
     caplog.set_level(logging.DEBUG)
-    urls = reader_urls(parts) + ["/en/no-such-page/", "/ko/stories/no-such-story/part-1/", "/evidence/1/"]
+    urls = reader_urls(parts, [campaign]) + ["/en/no-such-page/", "/ko/stories/no-such-story/part-1/", "/evidence/1/"]
     for url in urls:
         response = client.get(url)
         assert response.status_code in (200, 404), url
