@@ -28,6 +28,10 @@ run: setup
 test: setup
 	$(PY) -m pytest
 
+# Throughput of the reader pages in one process, cold and cached; measured, never asserted in tests.
+bench: setup
+	$(MANAGE) bench
+
 # Needs GNU gettext (xgettext) installed, as Django's makemessages does.
 messages: venv
 	$(MANAGE) makemessages -l ko --no-location --no-obsolete --ignore=.venv --ignore=tests
