@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from django.core.management import call_command
+from django.db import connections
 from playwright.sync_api import Browser, BrowserType, ConsoleMessage, Page, Playwright, Request, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -72,6 +73,9 @@ def playwright(demo: str, _pw_api_request_contexts) -> Iterator[Playwright]:
     if _pw_api_request_contexts:
         _pw_api_request_contexts.instrument(pw)
     yield pw
+    # Close, while the loop still runs, any connection the test opened from this context: once the
+    # loop stops it is out of reach, and PostgreSQL then refuses to drop the test database.
+    connections.close_all()
     pw.stop()
 
 
