@@ -16,6 +16,15 @@ FEED_LENGTH = 20
 class LatestPartsFeed(Feed):
     feed_type = Atom1Feed
 
+    def __call__(self, request, *args, **kwargs):
+        response = super().__call__(request, *args, **kwargs)
+        # Last-Modified is the newest part's date, which a withdrawal of an older story does not
+        # change: a reader's If-Modified-Since would get a 304 and keep the withdrawn entries.
+        # The ETag, taken from the content, changes with every withdrawal instead.
+        del response.headers["Last-Modified"]
+        response.headers["Cache-Control"] = "no-cache"
+        return response
+
     def title(self):
         return _("Testimony archive: newest parts")
 

@@ -4,6 +4,7 @@ Model ``clean()`` methods call ``check()`` whenever an object is (or stays) publ
 admin, the services and the privacy_audit command all apply the same rule.
 """
 
+import html
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -43,11 +44,30 @@ def find_terms(texts: Iterable[tuple[str, str]], terms: Iterable[tuple[str, bool
     folded_terms = [(term, normalise(term).strip(), site_wide) for term, site_wide in terms]
     findings = []
     for where, text in texts:
-        haystack = normalise(text)
+        haystacks = readings(text)
         for term, folded, site_wide in folded_terms:
-            if folded and folded in haystack:
+            if folded and any(folded in haystack for haystack in haystacks):
                 findings.append(Finding(term=term, where=where, site_wide=site_wide))
     return findings
+
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+def readings(text: str) -> set[str]:
+    """Every way a reader may meet this text, folded: as written, and as rendered from Markdown.
+
+    Markup can split a term in the source while the page shows it whole ("Kim Sun**hee**",
+    "Kim Sun&#104;ee", "혜*산*"), so the guard also reads the text with tags removed and
+    character references decoded, once with tags dropped and once with tags as spaces.
+    """
+    from archive.richtext import render_markdown
+
+    variants = {text or ""}
+    for markup in (text or "", render_markdown(text or "")):
+        variants.add(html.unescape(_TAG.sub("", markup)))
+        variants.add(html.unescape(_TAG.sub(" ", markup)))
+    return {normalise(variant) for variant in variants}
 
 
 def _translated(obj, fields: dict[str, str]) -> list[tuple[str, str]]:
@@ -84,7 +104,8 @@ def public_texts(obj) -> list[tuple[str, str]]:
     raise TypeError(f"No public text is defined for {type(obj).__name__}")
 
 
-def _storyteller_of(obj):
+def storyteller_of(obj):
+    """Return whose identifying terms apply to an object's public text."""
     from stories.models import Part, Story, StoryImage
 
     if isinstance(obj, StoryImage):
@@ -117,22 +138,31 @@ def protected_terms(storyteller) -> list[tuple[str, bool]]:
 @sensitive_variables()
 def findings_for(obj) -> list[Finding]:
     """Check an object's public text against its storyteller's terms and the site-wide ones."""
-    return find_terms(public_texts(obj), protected_terms(_storyteller_of(obj)))
+    return find_terms(public_texts(obj), protected_terms(storyteller_of(obj)))
 
 
 @sensitive_variables()
-def check(obj) -> None:
-    """Refuse, naming every match and where it is, to let identifying details become public."""
+def check_texts(texts: list[tuple[str, str]], storyteller, *, refusal: str) -> None:
+    """Refuse, naming every match and where it is, when any of the texts holds a protected term.
+
+    Fails closed: without the identity key the terms cannot be read, so nothing passes.
+    """
     from stories.fields import IdentityKeyMissing
 
     try:
-        findings = findings_for(obj)
+        findings = find_terms(texts, protected_terms(storyteller))
     except IdentityKeyMissing as error:
         raise ValidationError(
             _("The identity key is missing on this server, so the text cannot be checked for identifying details.")
         ) from error
     if findings:
-        raise ValidationError(
-            [_("This cannot be made public because it contains identifying details:")]
-            + [finding.message() for finding in findings]
-        )
+        raise ValidationError([refusal] + [finding.message() for finding in findings])
+
+
+def check(obj) -> None:
+    """Refuse to let an object whose public text holds identifying details be (or stay) public."""
+    check_texts(
+        public_texts(obj),
+        storyteller_of(obj),
+        refusal=_("This cannot be made public because it contains identifying details:"),
+    )

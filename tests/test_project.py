@@ -36,6 +36,17 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "SECRET_KEY must be set" in result.stderr
 
 
+def test_production_refuses_to_start_without_a_shared_cache():
+    result = run_python(
+        "import archive.settings.production",
+        SECRET_KEY="x" * 50,
+        ALLOWED_HOSTS="archive.example.org",
+        DATABASE_URL="postgres://user@db.example.org/archive",
+    )
+    assert result.returncode != 0
+    assert "REDIS_URL must point at the shared Redis cache" in result.stderr
+
+
 def test_production_reads_its_configuration_from_the_environment():
     result = run_python(
         "import archive.settings.production as s; "
@@ -43,6 +54,7 @@ def test_production_reads_its_configuration_from_the_environment():
         SECRET_KEY="x" * 50,
         ALLOWED_HOSTS="archive.example.org,www.archive.example.org",
         DATABASE_URL="postgres://user@db.example.org/archive",
+        REDIS_URL="redis://cache.example.org:6379/0",
         DEBUG="false",
     )
     assert result.returncode == 0, result.stderr
@@ -90,3 +102,17 @@ def test_demo_content_shows_the_rule(db, tmp_path, monkeypatch):
 def test_load_demo_refuses_to_run_on_a_site_without_debug(db):
     with pytest.raises(CommandError):
         call_command("load_demo", verbosity=0)
+
+
+def test_production_gives_up_on_a_stalled_mail_server():
+    environment = {
+        "SECRET_KEY": "x" * 50,
+        "ALLOWED_HOSTS": "archive.example.org",
+        "DATABASE_URL": "postgres://user@db.example.org/archive",
+        "REDIS_URL": "redis://cache.example.org:6379/0",
+    }
+    code = "import archive.settings.production as s; print(s.EMAIL_TIMEOUT)"
+    default = run_python(code, **environment)
+    assert default.returncode == 0, default.stderr
+    assert default.stdout.strip() == "10"
+    assert run_python(code, EMAIL_TIMEOUT="3", **environment).stdout.strip() == "3"

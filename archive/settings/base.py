@@ -48,6 +48,8 @@ MIDDLEWARE = [
     "archive.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
+    # After the locale, so the answer is in the reader's language; before anything reads the data.
+    "archive.middleware.RejectNulBytesMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -165,6 +167,9 @@ CACHES = {
         "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
     }
 }
+
+# Error reports mask identity, consent and subscriber fields whatever view they were posted to.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "archive.reporting.ArchiveExceptionReporterFilter"
 
 LOGGING = {
     "version": 1,

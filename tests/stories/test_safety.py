@@ -357,3 +357,125 @@ def test_audit_trail_query_count_does_not_grow_with_history(part, django_assert_
     with django_assert_max_num_queries(2 * len(audit.audited_models()) + 2):
         entries = audit.audit_entries(limit=50)
     assert entries
+
+
+@pytest.mark.parametrize(
+    ("field", "text"),
+    [
+        ("body_en", "Kim Sun**hee** was there."),
+        ("body_en", "Kim Sun&#104;ee was there."),
+        ("body_en", "Kim Sun<b></b>hee was there."),
+        ("body_en", "[Kim](https://example.org) [Sunhee](https://example.org)"),
+        ("body_ko", "혜*산*에서 왔다."),
+        ("body_ko", "혜&#49328;에서 왔다."),
+        ("title_en", "Kim Sun&#x68;ee"),
+    ],
+)
+def test_markup_cannot_split_an_identifying_term_past_the_guard(guarded_story, field, text):
+    part = make_part(story=guarded_story, status=Part.Status.DRAFT)
+    setattr(part, field, text)
+    with pytest.raises(ValidationError, match="identifying details"):
+        services.part_publish(part=part)
+
+
+def test_feed_readers_revalidating_after_a_withdrawal_get_the_new_feed(client, storyteller):
+    older = make_part(
+        story=make_story(storyteller=storyteller), published_at=timezone.now() - datetime.timedelta(days=9)
+    )
+    make_part(published_at=timezone.now() - datetime.timedelta(days=1))  # someone else's, newer
+    first = client.get("/en/feed/")
+    assert "Last-Modified" not in first
+    assert older.story.slug in first.content.decode()
+    services.consent_withdraw(storyteller=storyteller, reason="Withdrawn.", recorded_by=None)
+    again = client.get(
+        "/en/feed/",
+        headers={"if-modified-since": "Wed, 21 Oct 2099 07:28:00 GMT", "if-none-match": first["ETag"]},
+    )
+    assert again.status_code == 200
+    assert older.story.slug not in again.content.decode()
+
+
+def test_error_reports_mask_identity_posted_to_any_view(rf):
+    request = rf.post(
+        "/admin/stories/storyteller/1/change/",
+        {
+            "identity-0-legal_name": SENTINEL,
+            "identity-0-caseworker_notes": SENTINEL,
+            "identity-0-identifying_terms": SENTINEL,
+            "consents-0-note": SENTINEL,
+            "reason": SENTINEL,
+            "status": "draft",
+        },
+    )
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        email = ExceptionReporter(request, *sys.exc_info(), is_email=True).get_traceback_text()
+        page = ExceptionReporter(request, *sys.exc_info()).get_traceback_html()
+    for report in (email, page):
+        assert "boom" in report
+        assert SENTINEL not in report
+    assert "draft" in email  # harmless fields stay readable for whoever debugs
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "data"),
+    [
+        ("get", "/en/stories/?theme=%00", None),
+        ("get", "/ko/stories/?page=%00", None),
+        ("get", "/en/?q=a%00b", None),
+        ("post", "/en/stories/", {"x": "a\x00b"}),
+    ],
+)
+def test_nul_bytes_anywhere_answer_the_plain_404(client, db, method, path, data):
+    response = getattr(client, method)(path, data) if data else getattr(client, method)(path)
+    assert response.status_code == 404
+    assert 'class="site-main"' in response.content.decode()  # the site's own 404 page, in either language
+
+
+@pytest.fixture
+def shared_redis_cache(settings):
+    """Use the Redis server production shares between app servers, under a key prefix of this run's own."""
+    import os
+    import uuid
+
+    import redis
+
+    location = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    try:
+        redis.Redis.from_url(location, socket_connect_timeout=1).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI needs the Redis server at {location}")
+        pytest.skip(f"no Redis server at {location}")
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": location,
+            "KEY_PREFIX": f"archive-test-{uuid.uuid4().hex}",
+        }
+    }
+    from django.core.cache import cache
+
+    yield cache
+    cache.clear()
+
+
+def test_withdrawal_reaches_pages_cached_in_the_shared_redis_cache(client, storyteller, shared_redis_cache):
+    part = make_part(story=make_story(storyteller=storyteller))
+    url = url_in(part, "ko")
+    first = client.get(url)
+    assert first.status_code == 200
+    assert type(shared_redis_cache._cache).__name__ == "RedisCacheClient"
+    assert shared_redis_cache.get(caching_key_for(client, url)) is not None
+    services.consent_withdraw(storyteller=storyteller, reason="Withdrawn.", recorded_by=None)
+    assert client.get(url).status_code == 404
+
+
+def caching_key_for(client, url):
+    from django.test import RequestFactory
+
+    from stories.caching import page_key
+
+    with translation.override(url.split("/")[1]):
+        return page_key(RequestFactory().get(url))
