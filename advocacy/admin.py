@@ -213,9 +213,11 @@ class CampaignAdmin(TabbedTranslationAdmin):
         # Template output is escaped by the template engine; nothing here is marked safe by hand.
         return render_to_string("advocacy/admin/activity_chart.html", activity(obj))
 
-    def change_view(self, request, object_id, form_url="", extra_context=None):
-        if request.method == "GET":
-            overdue = Recipient.objects.needing_verification().filter(actions__campaign_id=object_id).distinct()
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # Here rather than in change_view: Django has by now turned the URL's id into a campaign the
+        # user may see, or answered for a junk or unknown id itself.
+        if change and obj is not None and request.method == "GET":
+            overdue = Recipient.objects.needing_verification().filter(actions__campaign=obj).distinct()
             count = overdue.count()
             if count:
                 self.message_user(
@@ -228,7 +230,7 @@ class CampaignAdmin(TabbedTranslationAdmin):
                     % {"count": count, "days": VERIFICATION_DAYS},
                     messages.WARNING,
                 )
-        return super().change_view(request, object_id, form_url, extra_context)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
 
 @admin.register(ActionCount)

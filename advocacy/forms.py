@@ -2,9 +2,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from advocacy.services import normalize_email
-
-# An address starting with one of these is valid but would run as a formula in a spreadsheet export.
-_UNSAFE_STARTS = ("=", "+", "-", "@")
+from archive.spreadsheets import FORMULA_STARTS
 
 
 class SubscribeForm(forms.Form):
@@ -30,7 +28,8 @@ class SubscribeForm(forms.Form):
 
     def clean_email(self) -> str:
         email = normalize_email(self.cleaned_data["email"])
-        if email.startswith(_UNSAFE_STARTS):
+        # Valid, but it would run as a formula in a spreadsheet export.
+        if email.startswith(FORMULA_STARTS):
             raise forms.ValidationError(_("Enter an email address such as name@example.org."))
         return email
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from advocacy.querysets import VERIFICATION_DAYS, CampaignQuerySet, RecipientQuerySet
 from advocacy.sharing import X_MAX_WEIGHTED_LENGTH, single_line, x_post_length
 from archive.richtext import render_markdown
-from stories.models import Language
+from stories.models import Language, require_every_language
 
 
 def require_some_language(obj: models.Model, name: str) -> None:
@@ -33,7 +33,7 @@ class Country(models.Model):
         validators=[RegexValidator(r"^[A-Z]{2}$", _("Two capital letters, as in ISO 3166-1: US, GB, KR."))],
         help_text=_("Two capital letters, as in ISO 3166-1: US, GB, KR."),
     )
-    # Required in at least one language (clean), never in the active one only.
+    # Required in every language (clean): readers pick their country from this name in their own language.
     name = models.CharField(_("name"), max_length=100, blank=True)
 
     class Meta:
@@ -45,7 +45,7 @@ class Country(models.Model):
         return self.name or self.code
 
     def clean(self) -> None:
-        require_some_language(self, "name")
+        require_every_language(self, "name")
 
 
 class Recipient(models.Model):
@@ -86,7 +86,7 @@ class Recipient(models.Model):
         return self.label or self.email
 
     def clean(self) -> None:
-        require_some_language(self, "label")
+        require_every_language(self, "label")
 
     def needs_verification(self, *, today: datetime.date | None = None) -> bool:
         """Say whether nobody has checked the address for over a year."""

@@ -22,6 +22,7 @@ from django.utils import timezone, translation
 from advocacy import ratelimit
 from advocacy.models import ActionCount, Campaign, Recipient, Subscriber
 from advocacy.sharing import single_line
+from archive.spreadsheets import formula_safe
 
 logger = logging.getLogger(__name__)
 
@@ -202,14 +203,6 @@ def subscriber_unsubscribe(*, token: str) -> Subscriber | None:
     return subscriber
 
 
-# A spreadsheet would run a cell that starts with one of these as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_STARTS) else value
-
-
 def subscribers_export_csv(*, out: TextIO) -> int:
     """Write the confirmed subscribers as CSV for the mailing tool; return how many were written."""
     writer = csv.writer(out)
@@ -217,6 +210,6 @@ def subscribers_export_csv(*, out: TextIO) -> int:
     count = 0
     rows = Subscriber.objects.filter(status=Subscriber.Status.CONFIRMED).order_by("confirmed_at", "pk")
     for email, language, confirmed_at in rows.values_list("email", "language", "confirmed_at").iterator():
-        writer.writerow([_cell(email), language, confirmed_at.isoformat() if confirmed_at else ""])
+        writer.writerow([formula_safe(email), language, confirmed_at.isoformat() if confirmed_at else ""])
         count += 1
     return count

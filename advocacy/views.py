@@ -9,6 +9,8 @@ the reader submits. Without JavaScript the campaign page links to the sign-up pa
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
 from django.db.models import OuterRef, Subquery
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
 from django.middleware.csrf import get_token
@@ -27,6 +29,7 @@ from advocacy.models import Action, ActionCount, Campaign, CampaignStory, Countr
 from advocacy.sharing import LetterLink, letter_link, multiline, single_line, x_intent_url
 from archive.i18n import language_links
 from stories.models import Story
+from stories.querysets import reading_language
 
 # Sign-up attempts one client network may make in SIGNUP_WINDOW seconds.
 SIGNUPS_PER_WINDOW = 5
@@ -58,7 +61,17 @@ def private(response: HttpResponse) -> HttpResponse:
     return same_origin_referrer(response)
 
 
+def valid_slug(value: str | None) -> str:
+    """Return the value if it is a slug, else "", so that nothing else a reader sends reaches the database."""
+    try:
+        validate_slug(value or "")
+    except ValidationError:
+        return ""
+    return value
+
+
 def live_campaign(slug: str | None) -> Campaign | None:
+    slug = valid_slug(slug)
     return Campaign.objects.live().filter(slug=slug).first() if slug else None
 
 
@@ -68,12 +81,21 @@ class CountryLetters:
     links: list[tuple[Recipient, LetterLink]] = field(default_factory=list)
 
 
+def written_in(obj: Country | Recipient, field: str, language: str) -> bool:
+    """Say whether the field has text in the language itself, never by fallback."""
+    return bool((getattr(obj, f"{field}_{language}", "") or "").strip())
+
+
 def letter_context(action: Action) -> dict:
     """The letter in the active language, and a link per recipient, grouped by country."""
+    language = reading_language(None)
     subject = single_line(action.subject_template)
     body = multiline(action.body_template)
     countries: dict[int, CountryLetters] = {}
     for recipient in action.recipients.all():
+        if not (written_in(recipient, "label", language) and written_in(recipient.country, "name", language)):
+            # Saved before both languages were required: left out rather than shown blank or in another language.
+            continue
         try:
             link = letter_link(address=recipient.email, subject=subject, body=body)
         except ValueError:
@@ -204,7 +226,7 @@ def subscribe_page(request: HttpRequest, form: SubscribeForm, *, status: int = 2
 def subscribe(request: HttpRequest) -> HttpResponse:
     """The newsletter sign-up: double opt-in, the same answer for every address, rate-limited per client."""
     if request.method == "GET":
-        return subscribe_page(request, SubscribeForm(initial={"campaign": request.GET.get("campaign", "")}))
+        return subscribe_page(request, SubscribeForm(initial={"campaign": valid_slug(request.GET.get("campaign"))}))
     form = SubscribeForm(request.POST)
     if not ratelimit.allow_client(request, scope="newsletter", limit=SIGNUPS_PER_WINDOW, window=SIGNUP_WINDOW):
         error = _("There have been too many sign-ups from your network. Please wait ten minutes and try again.")

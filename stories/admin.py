@@ -21,6 +21,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInline, TranslationTabularInline
 
+from archive.spreadsheets import formula_safe
 from stories import audit, privacy, services
 from stories.fields import identity_key_configured
 from stories.forms import ConsentEvidenceForm, VersionedInlineForm, VersionedModelForm, WithdrawConsentForm
@@ -560,11 +561,6 @@ class PartAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, Tabb
 _AUDIT_ACTIONS = {"created": _("Created"), "changed": _("Changed"), "deleted": _("Deleted")}
 
 
-def _formula_safe(value: str) -> str:
-    """Keep a spreadsheet from running a cell of the export as a formula."""
-    return f"'{value}" if value[:1] in {"=", "+", "-", "@", "\t", "\r"} else value
-
-
 def _readable_entries(request: HttpRequest, entries: list[audit.AuditEntry]) -> list[audit.AuditEntry]:
     """Hide the values of models the user may not view, and identity values this server cannot decrypt."""
     hidden_models = {
@@ -642,11 +638,11 @@ class ConsentAdmin(admin.ModelAdmin):
         entries = [
             dataclasses.replace(
                 entry,
-                who=_formula_safe(entry.who),
-                model=_formula_safe(entry.model),
-                field=_formula_safe(entry.field),
-                before=_formula_safe(entry.before),
-                after=_formula_safe(entry.after),
+                who=formula_safe(entry.who),
+                model=formula_safe(entry.model),
+                field=formula_safe(entry.field),
+                before=formula_safe(entry.before),
+                after=formula_safe(entry.after),
             )
             for entry in _readable_entries(request, audit.audit_entries())
         ]

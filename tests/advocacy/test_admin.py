@@ -2,6 +2,7 @@
 
 import datetime
 
+import pytest
 from django.utils import timezone
 
 from advocacy.models import Action, Recipient
@@ -110,3 +111,12 @@ def test_campaign_manager_creates_a_campaign_with_actions_and_stories_in_the_adm
     assert campaign.body_html_en == "<p>Background with <strong>emphasis</strong>.</p>"
     assert campaign.actions.get().post_template_ko == "이야기를 읽고 행동해 주세요:"
     assert client.get("/en/act/write-today/").status_code == 200
+
+
+@pytest.mark.parametrize("object_id", ["abc", "999999"])
+def test_a_junk_or_unknown_campaign_id_is_answered_as_django_does_not_a_500(client, db, object_id):
+    client.force_login(make_staff("Campaign managers"))
+    response = client.get(f"/admin/advocacy/campaign/{object_id}/change/")
+    assert response.status_code == 302 and response["Location"] == "/admin/"
+    page = client.get(response["Location"]).content.decode()
+    assert f"Campaign with ID “{object_id}” doesn’t exist. Perhaps it was deleted?" in page

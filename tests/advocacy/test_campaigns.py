@@ -6,11 +6,12 @@ from urllib.parse import unquote
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from advocacy.models import Action, Campaign, Recipient
+from advocacy.models import Action, Campaign, Country, Recipient
 from stories import services as story_services
 from stories.models import Consent
 from tests.advocacy.conftest import make_action, make_campaign, make_country, make_recipient
@@ -133,6 +134,41 @@ def test_an_address_broken_in_the_database_is_left_out_not_a_500(client, campaig
     assert response.status_code == 200
     assert "mailto:good@example.org" in response.content.decode()
     assert "spy@example.net" not in response.content.decode()
+
+
+@pytest.mark.parametrize("missing", ["en", "ko"])
+def test_countries_and_offices_need_their_names_in_every_language(db, missing):
+    names = {"name_en": "France", "name_ko": "프랑스", f"name_{missing}": ""}
+    with pytest.raises(ValidationError) as country_error:
+        Country(code="FR", **names).full_clean()
+    assert set(country_error.value.message_dict) == {f"name_{missing}"}
+    labels = {"label_en": "Embassy in Paris", "label_ko": "파리 대사관", f"label_{missing}": "  "}
+    with pytest.raises(ValidationError) as recipient_error:
+        make_recipient(**labels)
+    assert set(recipient_error.value.message_dict) == {f"label_{missing}"}
+
+
+def test_an_office_or_country_not_written_in_a_language_is_left_out_of_its_page(client, campaign):
+    # Saved before every language was required, so straight into the database, past clean().
+    france = Country.objects.create(code="FR", name_en="France", name_ko="")
+    paris = make_recipient(country=france, email="paris@example.org")
+    english_only = make_recipient(email="english-only@example.org")
+    korean_only = make_recipient(email="korean-only@example.org")
+    Recipient.objects.filter(pk=english_only.pk).update(label_en="English-only office", label_ko="")
+    Recipient.objects.filter(pk=korean_only.pk).update(label_en="", label_ko="한국어 공관")
+    make_action(campaign=campaign, kind=Action.Kind.LETTER, recipients=[paris, english_only, korean_only])
+
+    pages = {code: client.get(url_in(campaign, code)).content.decode() for code in ("en", "ko")}
+    for html in pages.values():
+        assert re.search(r"<option value=\"\w*\">\s*</option>", html) is None
+        assert '<summary class="recipients__summary"></summary>' not in html
+        assert '<span class="recipient__label"></span>' not in html
+    assert "paris@example.org" in pages["en"] and '<option value="FR">France</option>' in pages["en"]
+    assert "english-only@example.org" in pages["en"] and "English-only office" in pages["en"]
+    assert "korean-only@example.org" not in pages["en"]
+    assert "paris@example.org" not in pages["ko"] and 'data-country="FR"' not in pages["ko"]
+    assert "english-only@example.org" not in pages["ko"] and "English-only office" not in pages["ko"]
+    assert "korean-only@example.org" in pages["ko"] and "한국어 공관" in pages["ko"]
 
 
 def test_body_is_rendered_and_cleaned_on_save_not_per_request(client, monkeypatch, db):

@@ -11,7 +11,9 @@ import time
 import pytest
 from django.core import mail, signing
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from advocacy import services
 from advocacy.models import ActionCount, Campaign, Subscriber
@@ -235,6 +237,20 @@ def test_a_sign_up_from_a_campaign_is_counted_without_the_address(client, db):
     assert list(ActionCount.objects.values_list("campaign", "kind", "count")) == [
         (campaign.pk, ActionCount.Kind.SIGNED_UP, 1)
     ]
+
+
+@pytest.mark.parametrize("junk", ["\x00", "a\x00b", "no/such campaign"])
+def test_a_campaign_that_is_not_a_slug_never_reaches_the_database(client, db, settings, junk):
+    # PostgreSQL refuses a NUL byte in a query with a server error. The site-wide middleware that
+    # turns those away is left out here, so that this view is shown to be safe on its own.
+    settings.MIDDLEWARE = [name for name in settings.MIDDLEWARE if not name.endswith("RejectNulBytesMiddleware")]
+    make_campaign()
+    with CaptureQueriesContext(connection) as queries:
+        page = client.get("/en/newsletter/", {"campaign": junk})
+        refused = sign_up(client, data={"campaign": junk})
+    assert page.status_code == 200 and refused.status_code == 400
+    assert not [query for query in queries if "advocacy_campaign" in query["sql"]]
+    assert not Subscriber.objects.exists() and not ActionCount.objects.exists()
 
 
 def test_subscriber_never_prints_its_address(db):
