@@ -396,6 +396,14 @@ class PartInline(OriginalLanguageFieldsMixin, TranslationTabularInline):
     show_change_link = True
     ordering = ["number"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # obj is the story: its parts' titles in other languages are translations, edited and
+        # approved in the translation workspace, never published from here.
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is None:
+            return readonly
+        return readonly + [f"title_{code}" for code, _name in settings.LANGUAGES if code != obj.original_language]
+
 
 @admin.register(Story)
 class StoryAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):

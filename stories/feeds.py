@@ -43,8 +43,7 @@ class LatestPartsFeed(Feed):
         for part in here:
             part.available_language = current
         elsewhere = only_in_other_languages(
-            lambda code: Part.objects.public(code).select_related("story").order_by("-published_at"),
-            limit=FEED_LENGTH,
+            Part, lambda parts: parts.select_related("story").order_by("-published_at"), limit=FEED_LENGTH
         )
         merged = sorted(here + elsewhere, key=lambda part: part.published_at, reverse=True)
         return merged[:FEED_LENGTH]

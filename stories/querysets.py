@@ -61,6 +61,13 @@ class ConsentQuerySet(models.QuerySet):
 
 
 class StorytellerQuerySet(models.QuerySet):
+    def withdrawn(self) -> "StorytellerQuerySet":
+        """Storytellers whose consent in force is a withdrawal: nobody works on their text any more."""
+        from stories.models import Consent
+
+        ended = Consent.objects.effective().filter(decision=Consent.Decision.WITHDRAWN)
+        return self.filter(pk__in=ended.values("storyteller_id"))
+
     def consenting(
         self, *, language: str | None = None, today: datetime.date | None = None, scopes: tuple[str, ...] = ()
     ) -> "StorytellerQuerySet":
@@ -71,7 +78,38 @@ class StorytellerQuerySet(models.QuerySet):
         return self.filter(pk__in=active.values("storyteller_id"))
 
 
-class PartQuerySet(models.QuerySet):
+class AwaitingTranslationMixin:
+    """Find what readers of one language may be pointed to in another while its translation is missing."""
+
+    # Path from the queryset's model to its storyteller.
+    storyteller_path = ""
+
+    def awaiting_translation(
+        self, language: str | None, *, available_in: str, now: datetime.datetime | None = None
+    ) -> models.QuerySet:
+        """Public in ``available_in`` but not yet in ``language``, although consent covers both.
+
+        Only a missing translation may be pointed out to readers. Anything kept from their
+        language for any other reason (consent that does not cover it, above all) stays exactly
+        like a page that never existed.
+        """
+        from stories.models import Storyteller
+
+        code = reading_language(language)
+        if not code or code == available_in:
+            return self.none()
+        now = now or timezone.now()
+        consenting = Storyteller.objects.consenting(language=code, today=timezone.localdate(now))
+        return (
+            self.public(available_in, now=now)
+            .exclude(pk__in=self.model.objects.public(code, now=now).values("pk"))
+            .filter(**{f"{self.storyteller_path}__in": consenting})
+        )
+
+
+class PartQuerySet(AwaitingTranslationMixin, models.QuerySet):
+    storyteller_path = "story__storyteller"
+
     def public(self, language: str | None = None, *, now: datetime.datetime | None = None) -> "PartQuerySet":
         """Parts a reader may see in the language: published, due, and consented to."""
         from stories.models import Story, Storyteller
@@ -103,7 +141,9 @@ class PartQuerySet(models.QuerySet):
         )
 
 
-class StoryQuerySet(models.QuerySet):
+class StoryQuerySet(AwaitingTranslationMixin, models.QuerySet):
+    storyteller_path = "storyteller"
+
     def public(self, language: str | None = None, *, now: datetime.datetime | None = None) -> "StoryQuerySet":
         """Stories a reader may see in the language: at least one of their parts is public."""
         from stories.models import Part

@@ -11,6 +11,7 @@ from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import translation
 from django.utils.http import quote_etag
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 from django.views.generic import DetailView, ListView, TemplateView
@@ -24,17 +25,16 @@ HOME_STORY_COUNT = 6
 ELSEWHERE_STORY_COUNT = 12
 
 
-def only_in_other_languages(public: Callable[[str], QuerySet], *, limit: int | None = None) -> list[Model]:
-    """Return objects public in another language but not in the reader's, each tagged with that language.
-
-    Lists mark these instead of showing another language's text under the reader's label.
+def only_in_other_languages(
+    model: type[Model], refine: Callable[[QuerySet], QuerySet] = lambda queryset: queryset, *, limit: int | None = None
+) -> list[Model]:
+    """Return objects whose translation into the reader's language is missing, each tagged with a language
+    it can be read in. Lists mark these instead of showing another language's text under the reader's label.
     """
     current = translation.get_language()
     found: dict[int, Model] = {}
     for code, name in settings.LANGUAGES:
-        if code == current:
-            continue
-        queryset = public(code).exclude(pk__in=public(current).values("pk"))
+        queryset = refine(model.objects.awaiting_translation(current, available_in=code))
         if limit is not None:
             queryset = queryset[:limit]
         for obj in queryset:
@@ -45,25 +45,32 @@ def only_in_other_languages(public: Callable[[str], QuerySet], *, limit: int | N
     return list(found.values())
 
 
-def not_in_this_language(request: HttpRequest, public: Callable[[str], QuerySet], template: str) -> HttpResponse:
-    """Tell a reader a page exists only in other languages, with links; 404 when it is public nowhere."""
+def not_in_this_language(request: HttpRequest, model: type[Model], message: str, **lookup) -> HttpResponse:
+    """Tell a reader a page is not translated into their language yet, with links to the versions that exist.
+
+    Anything hidden from their language for another reason answers the plain 404.
+    """
     current = translation.get_language()
     versions = []
-    for code, name in settings.LANGUAGES:
-        if code == current:
-            continue
-        obj = public(code).first()
-        if obj is not None:
-            with translation.override(code):
-                versions.append({"code": code, "name": name, "url": obj.get_absolute_url(), "title": str(obj)})
+    for obj in only_in_other_languages(model, lambda queryset: queryset.filter(**lookup)):
+        with translation.override(obj.available_language):
+            versions.append(
+                {
+                    "code": obj.available_language,
+                    "name": obj.available_language_name,
+                    "url": obj.get_absolute_url(),
+                    "title": str(obj),
+                }
+            )
     if not versions:
         raise Http404
     context = {
         "versions": versions,
+        "message": message.format(language=dict(settings.LANGUAGES)[current]),
         "current_language_name": dict(settings.LANGUAGES)[current],
         "language_links": language_links(request, {version["code"]: version["url"] for version in versions}),
     }
-    return render(request, template, context, status=404)
+    return render(request, "stories/not_in_language.html", context, status=404)
 
 
 def public_urls(obj: Model) -> dict[str, str]:
@@ -106,8 +113,7 @@ class HomeView(TemplateView):
             in_progress = in_progress.exclude(pk=context["featured_story"].pk)
         context["stories_in_progress"] = in_progress[:HOME_STORY_COUNT]
         context["elsewhere_parts"] = only_in_other_languages(
-            lambda code: Part.objects.public(code).select_related("story").order_by("-published_at"),
-            limit=HOME_PART_COUNT,
+            Part, lambda parts: parts.select_related("story").order_by("-published_at"), limit=HOME_PART_COUNT
         )
         return context
 
@@ -135,7 +141,8 @@ class StoryListView(ListView):
         context["current_theme"] = self.theme
         if self.theme is None:
             context["elsewhere_stories"] = only_in_other_languages(
-                lambda code: Story.objects.public(code).select_related("storyteller").order_by("-created_at"),
+                Story,
+                lambda stories: stories.select_related("storyteller").order_by("-created_at"),
                 limit=ELSEWHERE_STORY_COUNT,
             )
         return context
@@ -153,16 +160,14 @@ class StoryDetailView(AlternatesMixin, DetailView):
             return super().get(request, *args, **kwargs)
         except Http404:
             return not_in_this_language(
-                request,
-                lambda code: Story.objects.public(code).filter(slug=self.kwargs["slug"]),
-                "stories/story_not_in_language.html",
+                request, Story, _("This story is not yet available in {language}."), slug=self.kwargs["slug"]
             )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["parts"] = Part.objects.public().filter(story=self.object).select_related("story").order_by("number")
         context["elsewhere_parts"] = only_in_other_languages(
-            lambda code: Part.objects.public(code).filter(story=self.object).select_related("story").order_by("number")
+            Part, lambda parts: parts.filter(story=self.object).select_related("story").order_by("number")
         )
         context["content_warnings"] = list(self.object.content_warnings.all())
         return context
@@ -182,6 +187,17 @@ def part_context(part: Part, parts: list[Part]) -> dict:
         "opening_parts": [p for p in earlier if p.number <= 2],
         "content_warnings": list(part.story.content_warnings.all()),
     }
+
+
+def table_of_contents(parts: QuerySet, story: Story) -> QuerySet:
+    """A story's parts in order, without the bodies a table of contents never shows."""
+    return (
+        parts.filter(story=story)
+        .select_related("story")
+        .defer(*(f"body_{code}" for code, _name in settings.LANGUAGES))
+        .defer(*(f"body_html_{code}" for code, _name in settings.LANGUAGES))
+        .order_by("number")
+    )
 
 
 class PartDetailView(AlternatesMixin, DetailView):
@@ -204,34 +220,18 @@ class PartDetailView(AlternatesMixin, DetailView):
         except Http404:
             return not_in_this_language(
                 request,
-                lambda code: (
-                    Part.objects.public(code)
-                    .select_related("story")
-                    .filter(story__slug=self.kwargs["slug"], number=self.kwargs["number"])
-                ),
-                "stories/part_not_in_language.html",
+                Part,
+                _("This part is not yet available in {language}."),
+                story__slug=self.kwargs["slug"],
+                number=self.kwargs["number"],
             )
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        parts = list(
-            Part.objects.public()
-            .filter(story=self.object.story)
-            .select_related("story")
-            .defer(*(f"body_{code}" for code, _name in settings.LANGUAGES))
-            .defer(*(f"body_html_{code}" for code, _name in settings.LANGUAGES))
-            .order_by("number")
-        )
+        parts = list(table_of_contents(Part.objects.public(), self.object.story))
         context.update(part_context(self.object, parts))
         context["elsewhere_parts"] = only_in_other_languages(
-            lambda code: (
-                Part.objects.public(code)
-                .filter(story=self.object.story)
-                .select_related("story")
-                .defer(*(f"body_{c}" for c, _name in settings.LANGUAGES))
-                .defer(*(f"body_html_{c}" for c, _name in settings.LANGUAGES))
-                .order_by("number")
-            )
+            Part, lambda others: table_of_contents(others, self.object.story)
         )
         return context
 
@@ -242,7 +242,7 @@ def part_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """Show staff a part through the reader's template, whatever its status, marked as a preview."""
     if not (
         request.user.is_staff
-        and (request.user.has_perm("stories.view_part") or request.user.has_perm("stories.translate_part"))
+        and (request.user.has_perm("stories.view_part") or request.user.has_perm("translations.translate"))
     ):
         raise Http404
     part = get_object_or_404(Part.objects.select_related("story", "story__storyteller"), pk=pk)

@@ -16,8 +16,8 @@ class TranslationForm(forms.Form):
         self.entry = entry
         for name in entry.fields:
             model_field = entry.model._meta.get_field(f"{name}_{language}")
-            # The untranslated field's name ("title"), not modeltranslation's "title [en]".
-            label = entry.model._meta.get_field(name).verbose_name
+            # The untranslated field's name ("Title"), not modeltranslation's "title [en]".
+            label = entry.field_label(name)
             if name in LONG_FIELDS:
                 field = forms.CharField(
                     label=label,

@@ -40,6 +40,8 @@ class Translation(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.MISSING)
     # Work in progress lives here; readers only ever see text an editor approved.
     draft = models.JSONField(_("draft"), default=dict, blank=True)
+    # The original the draft was translated from, so approval knows whether it is already stale.
+    draft_source = models.JSONField(_("original of the draft"), default=dict, blank=True)
     # The original text as it was when this translation was approved, to tell when it is stale.
     approved_source = models.JSONField(_("original at approval"), default=dict, blank=True)
     needs_update = models.BooleanField(_("needs update"), default=False)

@@ -108,7 +108,7 @@ def story_import(*, story: Story, language: str, content: bytes, by: AbstractBas
             continue
         item, field = items[entry.msgctxt]
         if item.entry.original_text(item.obj)[field] != entry.msgid:
-            changed.append(_("{item}: {field}").format(item=item.label, field=field))
+            changed.append(_("{item}: {field}").format(item=item.label, field=item.entry.field_label(field)))
             continue
         if entry.msgstr and not entry.fuzzy:
             updates.setdefault(entry.msgctxt.rsplit(":", 1)[0], (item, {}))[1][field] = entry.msgstr

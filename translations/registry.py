@@ -4,6 +4,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.db import models
+from django.utils.text import capfirst
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ class Translatable:
 
     def text_in(self, obj: models.Model, language: str) -> dict[str, str]:
         return {field: getattr(obj, f"{field}_{language}") or "" for field in self.fields}
+
+    def field_label(self, field: str) -> str:
+        """The field's name for people, in the active language ("Title", "본문")."""
+        return capfirst(self.model._meta.get_field(field).verbose_name)
 
 
 REGISTRY: dict[str, Translatable] = {

@@ -43,35 +43,26 @@ def translation_get(*, obj: models.Model, language: str, lock: bool = False) -> 
     return translation
 
 
-def _storyteller_of(obj: models.Model):
-    from stories.models import Part, Story
-
-    if isinstance(obj, Part):
-        return obj.story.storyteller
-    if isinstance(obj, Story):
-        return obj.storyteller
-    return obj
-
-
 def _guard(obj: models.Model, language: str, text: dict[str, str]) -> None:
     """Apply the identifying-detail guard to a language version before it is approved."""
-    from stories.fields import IdentityKeyMissing
-
+    entry = translatable_for(obj)
     language_name = dict(settings.LANGUAGES)[language]
     texts = [
-        (_("{field} ({language})").format(field=field, language=language_name), value) for field, value in text.items()
+        (_("{field} ({language})").format(field=entry.field_label(field), language=language_name), value)
+        for field, value in text.items()
     ]
-    try:
-        findings = privacy.find_terms(texts, privacy.protected_terms(_storyteller_of(obj)))
-    except IdentityKeyMissing as error:
-        raise ValidationError(
-            _("The identity key is missing on this server, so the text cannot be checked for identifying details.")
-        ) from error
-    if findings:
-        raise ValidationError(
-            [_("This translation cannot be approved because it contains identifying details:")]
-            + [finding.message() for finding in findings]
-        )
+    privacy.check_texts(
+        texts,
+        privacy.storyteller_of(obj),
+        refusal=_("This translation cannot be approved because it contains identifying details:"),
+    )
+
+
+def _locked(obj: models.Model, language: str, by: AbstractBaseUser | None, permission: str) -> Translation:
+    """Check who acts and on which language, then lock the translation record for the change."""
+    _require(by, permission)
+    _check_language(obj, language)
+    return translation_get(obj=obj, language=language, lock=True)
 
 
 @transaction.atomic
@@ -79,14 +70,14 @@ def translation_save_draft(
     *, obj: models.Model, language: str, text: dict[str, str], by: AbstractBaseUser | None
 ) -> Translation:
     """Save a translator's work in progress; readers keep seeing the last approved version."""
-    _require(by, TRANSLATE)
-    _check_language(obj, language)
+    translation = _locked(obj, language, by, TRANSLATE)
     entry = translatable_for(obj)
-    translation = translation_get(obj=obj, language=language, lock=True)
     draft = {field: (text.get(field) or "").strip() for field in entry.fields}
     if translation.status == Translation.Status.APPROVED and draft == entry.text_in(obj, language):
         return translation  # nothing changed since approval
     translation.draft = draft
+    # What the translator is translating from: approval compares it with the original then.
+    translation.draft_source = entry.original_text(obj)
     translation.status = Translation.Status.DRAFT
     translation.full_clean()
     _save(translation, by)
@@ -96,15 +87,15 @@ def translation_save_draft(
 @transaction.atomic
 def translation_submit(*, obj: models.Model, language: str, by: AbstractBaseUser | None) -> Translation:
     """Send a draft to an editor for review."""
-    _require(by, TRANSLATE)
-    _check_language(obj, language)
-    translation = translation_get(obj=obj, language=language, lock=True)
+    translation = _locked(obj, language, by, TRANSLATE)
     if translation.status != Translation.Status.DRAFT:
         raise ValidationError(_("Only a draft can be sent for review."))
     entry = translatable_for(obj)
     if not translation.draft.get(entry.fields[0]):
         raise ValidationError(
-            _("Translate at least the {field} before sending it for review.").format(field=entry.fields[0])
+            _("Translate at least the {field} before sending it for review.").format(
+                field=entry.field_label(entry.fields[0])
+            )
         )
     if "body" in entry.fields and not translation.draft.get("body"):
         raise ValidationError(_("Translate the body before sending it for review."))
@@ -118,8 +109,7 @@ def translation_submit(*, obj: models.Model, language: str, by: AbstractBaseUser
 @transaction.atomic
 def translation_return(*, obj: models.Model, language: str, by: AbstractBaseUser | None) -> Translation:
     """Send a translation in review back to the translator as a draft."""
-    _require(by, APPROVE)
-    translation = translation_get(obj=obj, language=language, lock=True)
+    translation = _locked(obj, language, by, APPROVE)
     if translation.status != Translation.Status.IN_REVIEW:
         raise ValidationError(_("Only a translation in review can be returned."))
     translation.status = Translation.Status.DRAFT
@@ -135,13 +125,18 @@ def _publish_text(obj: models.Model, language: str, text: dict[str, str]) -> Non
     obj.save(update_fields=[f"{field}_{language}" for field in entry.fields])
 
 
-def _approve(translation: Translation, obj: models.Model, text: dict[str, str], by) -> Translation:
+def _approve(
+    translation: Translation, obj: models.Model, text: dict[str, str], source: dict[str, str], by
+) -> Translation:
+    """Publish ``text``, a translation of the original as it was in ``source``."""
     _guard(obj, translation.language, text)
     _publish_text(obj, translation.language, text)
     translation.status = Translation.Status.APPROVED
     translation.draft = {}
-    translation.approved_source = translatable_for(obj).original_text(obj)
-    translation.needs_update = False
+    translation.draft_source = {}
+    translation.approved_source = source
+    # If the original changed while the translation waited for review, it is stale at once.
+    translation.needs_update = source != translatable_for(obj).original_text(obj)
     translation.approved_by = by
     translation.approved_at = timezone.now()
     _save(translation, by)
@@ -151,21 +146,19 @@ def _approve(translation: Translation, obj: models.Model, text: dict[str, str], 
 @transaction.atomic
 def translation_approve(*, obj: models.Model, language: str, by: AbstractBaseUser | None) -> Translation:
     """Approve a translation in review: check it for identifying details, then make it the public text."""
-    _require(by, APPROVE)
-    _check_language(obj, language)
-    translation = translation_get(obj=obj, language=language, lock=True)
+    translation = _locked(obj, language, by, APPROVE)
     if translation.status != Translation.Status.IN_REVIEW:
         raise ValidationError(_("Only a translation in review can be approved."))
-    return _approve(translation, obj, dict(translation.draft), by)
+    source = translation.draft_source or translatable_for(obj).original_text(obj)
+    return _approve(translation, obj, dict(translation.draft), source, by)
 
 
 @transaction.atomic
 def translation_approve_existing(*, obj: models.Model, language: str, by: AbstractBaseUser | None) -> Translation:
     """Approve the text already stored in a language, as set-up and imports of reviewed text do."""
-    _require(by, APPROVE)
-    _check_language(obj, language)
-    translation = translation_get(obj=obj, language=language, lock=True)
-    return _approve(translation, obj, translatable_for(obj).text_in(obj, language), by)
+    translation = _locked(obj, language, by, APPROVE)
+    entry = translatable_for(obj)
+    return _approve(translation, obj, entry.text_in(obj, language), entry.original_text(obj), by)
 
 
 @transaction.atomic
@@ -183,8 +176,7 @@ def translation_set_keep_public(
     *, obj: models.Model, language: str, keep_public: bool, by: AbstractBaseUser | None
 ) -> Translation:
     """Decide whether a stale approved translation stays public until its update is approved."""
-    _require(by, APPROVE)
-    translation = translation_get(obj=obj, language=language, lock=True)
+    translation = _locked(obj, language, by, APPROVE)
     translation.keep_public_while_updating = keep_public
     _save(translation, by)
     return translation

@@ -18,7 +18,7 @@ from translations.diff import word_diff
 from translations.forms import PoImportForm, TranslationForm
 from translations.models import Translation
 from translations.registry import REGISTRY
-from translations.workspace import Item, progress
+from translations.workspace import Item, progress, workable_stories
 
 MODELS = {label.split(".")[1]: entry for label, entry in REGISTRY.items()}
 
@@ -82,10 +82,13 @@ def _load(model: str, pk: int, language: str):
     if entry is None:
         raise Http404
     queryset = entry.model.objects.all()
+    stories = workable_stories()
     if entry.model is Part:
-        queryset = queryset.select_related("story__storyteller")
+        queryset = queryset.select_related("story__storyteller").filter(story__in=stories)
     elif entry.model is Story:
-        queryset = queryset.select_related("storyteller")
+        queryset = queryset.select_related("storyteller").filter(pk__in=stories.values("pk"))
+    else:
+        queryset = queryset.filter(stories__in=stories).distinct()
     obj = get_object_or_404(queryset, pk=pk)
     if entry.original_language(obj) == language:
         # Translators never edit originals; the original language has no translation page.
@@ -119,7 +122,8 @@ def edit(request: HttpRequest, language: str, model: str, pk: int) -> HttpRespon
         form = TranslationForm(request.POST, entry=entry, language=language)
         action = request.POST.get("action", "save")
         if form.is_valid():
-            if form.cleaned_data["opened_at"] != opened_at and action in {"save", "submit"}:
+            # Saving, submitting, approving and returning all act on what this page showed.
+            if form.cleaned_data["opened_at"] != opened_at and action in {"save", "submit", "approve", "return"}:
                 form.add_error(
                     None,
                     _(
@@ -195,7 +199,7 @@ def _act(request: HttpRequest, action: str, obj, language: str, form: Translatio
 def export_po(request: HttpRequest, language: str, slug: str) -> HttpResponse:
     """Download a story's display text for one language as a PO file."""
     language = _language(language)
-    story = get_object_or_404(Story, slug=slug)
+    story = get_object_or_404(workable_stories(), slug=slug)
     response = HttpResponse(
         po.story_export(story=story, language=language), content_type="text/x-gettext-translation; charset=utf-8"
     )
@@ -208,7 +212,7 @@ def export_po(request: HttpRequest, language: str, slug: str) -> HttpResponse:
 def import_po(request: HttpRequest, language: str, slug: str) -> HttpResponse:
     """Apply a translated PO file as drafts, or refuse it with a list of what changed."""
     language = _language(language)
-    story = get_object_or_404(Story, slug=slug)
+    story = get_object_or_404(workable_stories(), slug=slug)
     form = PoImportForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Choose a PO file to import."))

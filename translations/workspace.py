@@ -109,10 +109,20 @@ def story_items(
     return items
 
 
+def workable_stories():
+    """Stories translators may work on: not archived, and not of a storyteller who withdrew consent.
+
+    A withdrawn story must not leave the archive in a translator's offline file either.
+    """
+    from stories.models import Storyteller
+
+    return Story.objects.exclude(status=Story.Status.ARCHIVED).exclude(storyteller__in=Storyteller.objects.withdrawn())
+
+
 def progress(language: str) -> list[StoryProgress]:
     """Progress of every story that is not archived, for one target language."""
     stories = list(
-        Story.objects.exclude(status=Story.Status.ARCHIVED)
+        workable_stories()
         .select_related("storyteller")
         .prefetch_related(models.Prefetch("parts", queryset=Part.objects.exclude(status=Part.Status.ARCHIVED)))
         .order_by("-created_at")

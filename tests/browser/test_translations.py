@@ -54,6 +54,7 @@ def sign_in(page: Page, username: str, password: str, next_url: str) -> None:
 
 
 def test_translator_drafts_and_submits_an_update_of_a_stale_translation(page: Page, demo):
+    """A translator working in the Korean interface brings Dawn's updated original into English."""
     passwords = json.loads(Path(os.environ["DEMO_CREDENTIALS_FILE"]).read_text())
     page.set_viewport_size(DESKTOP)
     recorder = watch(page, demo)
@@ -63,34 +64,36 @@ def test_translator_drafts_and_submits_an_update_of_a_stale_translation(page: Pa
     expect(page.locator("progress").first).to_be_visible()
     screenshot(page, "workspace-dashboard-ko-desktop")
 
-    page.goto("/en/translate/en/")
-    dawn = page.locator("section.queue-story", has_text="Dawn's Story")
-    stale_row = dawn.locator("tr", has_text="Part 1")
-    expect(stale_row).to_contain_text("Needs update")
+    page.get_by_role("link", name="영어로 번역").first.click()
+    dawn = page.locator("section.queue-story", has_text="새벽의 이야기")
+    stale_row = dawn.locator("tr", has_text="1부")
+    expect(stale_row).to_contain_text("수정 필요")
     stale_row.get_by_role("link").click()
 
     changes = page.locator(".changes")
     expect(changes).to_be_visible()
     expect(changes.locator("ins")).not_to_have_count(0)
-    original = page.locator(".side-by-side__column").first
-    expect(original).to_have_attribute("lang", "ko")
-    screenshot(page, "workspace-edit-en-desktop")
+    expect(page.locator(".source__text").first).to_have_attribute("lang", "ko")
+    screenshot(page, "workspace-edit-ko-desktop")
 
-    body = page.get_by_label("body")
+    body = page.get_by_label("본문")
     body.fill(body.input_value() + " Its thin, high sound still comes back on nights when I cannot sleep.")
-    page.get_by_role("button", name="Save draft").click()
-    expect(page.locator(".messages")).to_contain_text("Draft saved")
-    expect(page.locator(".workspace-status")).to_contain_text("Draft")
+    page.get_by_role("button", name="초안 저장").click()
+    expect(page.locator(".messages")).to_contain_text("초안을 저장했습니다")
+    expect(page.locator(".workspace-status")).to_contain_text("초안")
 
-    page.get_by_role("button", name="Send for review").click()
-    expect(page.locator(".messages")).to_contain_text("Sent for review")
-    expect(page.locator(".workspace-status")).to_contain_text("In review")
-    # A translator never gets the editor's approve button.
-    expect(page.get_by_role("button", name="Approve")).to_have_count(0)
-
-    page.set_viewport_size(PHONE)
-    screenshot(page, "workspace-edit-en-phone")
-    page.goto(page.url.replace("/en/translate/", "/ko/translate/"))
+    page.get_by_role("button", name="검토 요청").click()
+    expect(page.locator(".messages")).to_contain_text("검토를 요청했습니다")
     expect(page.locator(".workspace-status")).to_contain_text("검토 중")
+    # A translator never gets the editor's approve button.
+    expect(page.get_by_role("button", name="승인")).to_have_count(0)
+    page.set_viewport_size(PHONE)
     screenshot(page, "workspace-edit-ko-phone")
+
+    # The same page in the English interface.
+    page.goto(page.url.replace("/ko/translate/", "/en/translate/"))
+    expect(page.locator(".workspace-status")).to_contain_text("In review")
+    screenshot(page, "workspace-edit-en-phone")
+    page.set_viewport_size(DESKTOP)
+    screenshot(page, "workspace-edit-en-desktop")
     recorder.assert_clean()

@@ -748,7 +748,10 @@ def test_editor_adds_a_part_through_the_story_inline(client, editor, draft_part)
     response = form.post(client)
 
     assert response.status_code == 302, form_errors(response)
-    assert story.parts.get(number=3).title_ko == "국경 마을"
+    added = story.parts.get(number=3)
+    assert added.title_en == "The Border Town"
+    # The Korean title is a translation: it comes through the workspace's review, not this row.
+    assert not added.title_ko
 
 
 # --- The consent ledger is append-only --------------------------------------------------------
@@ -954,3 +957,18 @@ def test_preview_redirects_anonymous_visitors_to_the_admin_login(client, draft_p
     assert response.status_code == 302
     assert response["Location"].startswith(reverse("admin:login"))
     assert "no-store" in response["Cache-Control"]
+
+
+def test_story_page_part_rows_cannot_publish_a_translation_unreviewed(client, editor, draft_part):
+    before = Part.objects.get(pk=draft_part.pk)
+    client.force_login(editor)
+    form = open_form(client, admin_url("story", "change", draft_part.story.pk))
+    index = next(
+        name.split("-")[1] for name, value in form.data.items() if name.endswith("-id") and value == str(draft_part.pk)
+    )
+    assert f"parts-{index}-title_ko" not in form.data
+
+    response = form.post(client, **{f"parts-{index}-title_ko": "검토 안 된 제목"})
+
+    assert response.status_code == 302
+    assert Part.objects.get(pk=draft_part.pk).title_ko == before.title_ko

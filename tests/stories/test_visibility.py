@@ -24,8 +24,8 @@ def url_in(obj, language: str) -> str:
 
 
 def public_surfaces(client, language: str) -> str:
-    """Return the text of every listing a reader can reach: home, index, sitemap."""
-    pages = [f"/{language}/", f"/{language}/stories/", "/sitemap.xml"]
+    """Return the text of every listing a reader can reach: home, index, feed, sitemap."""
+    pages = [f"/{language}/", f"/{language}/stories/", f"/{language}/feed/", "/sitemap.xml"]
     return "\n".join(client.get(page).content.decode() for page in pages)
 
 
@@ -137,7 +137,12 @@ def assert_only_elsewhere(client, part: Part, hidden_in: str, shown_in: str) -> 
 def test_scope_without_a_language_hides_only_that_language(client, db, now, scope, hidden_in, shown_in):
     storyteller = make_storyteller(consent={scope: False})
     part = make_part(story=make_story(storyteller=storyteller))
-    assert_only_elsewhere(client, part, hidden_in, shown_in)
+    # Not "not yet translated": consent does not cover that language, so it looks like nothing at all,
+    # and no list in that language points to the other version either.
+    assert_hidden_everywhere(client, part, hidden_in)
+    for listing in (f"/{hidden_in}/", f"/{hidden_in}/stories/", f"/{hidden_in}/feed/"):
+        assert url_in(part, shown_in) not in client.get(listing).content.decode()
+    assert client.get(url_in(part, shown_in)).status_code == 200
 
 
 def test_part_without_text_in_a_language_is_not_shown_in_that_language(client, story):
@@ -235,6 +240,7 @@ def test_public_views_only_query_through_the_visibility_rule(client, db, languag
         f"/{language}/stories/?theme={theme.slug}",
         url_in(story, language),
         url_in(parts[1], language),
+        f"/{language}/feed/",
         "/sitemap.xml",
     ]
     for page in pages:

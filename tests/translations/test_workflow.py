@@ -129,7 +129,7 @@ def test_identifying_term_in_a_translation_blocks_approval(untranslated_part, tr
     services.translation_submit(obj=untranslated_part, language="ko", by=translator)
     with pytest.raises(ValidationError) as refused:
         services.translation_approve(obj=untranslated_part, language="ko", by=editor)
-    assert "body (Korean)" in " ".join(refused.value.messages)
+    assert "Body (Korean)" in " ".join(refused.value.messages)
     untranslated_part.refresh_from_db()
     assert not untranslated_part.body_ko
     assert not untranslated_part.is_public("ko")
@@ -252,7 +252,7 @@ def test_po_file_with_changed_originals_is_refused_with_a_list(english_story, un
     untranslated_part.save()
     with pytest.raises(ValidationError) as refused:
         po.story_import(story=english_story, language="ko", content=str(exported).encode(), by=translator)
-    assert "Part 1: body" in " ".join(refused.value.messages)
+    assert "Part 1: Body" in " ".join(refused.value.messages)
     assert not Translation.objects.filter(status=Translation.Status.DRAFT).exists()
 
 
@@ -367,3 +367,52 @@ def test_labels_without_a_review_workflow_need_every_language(client, editor, mo
     from stories.models import ContentWarning, Theme
 
     assert not (Theme if model_name == "theme" else ContentWarning).objects.filter(slug="only-english").exists()
+
+
+def test_an_original_changed_during_review_leaves_the_approved_translation_stale(untranslated_part, translator, editor):
+    services.translation_save_draft(obj=untranslated_part, language="ko", text=KOREAN, by=translator)
+    services.translation_submit(obj=untranslated_part, language="ko", by=translator)
+    untranslated_part.body_en = "An invented English original, changed while the translation waited."
+    untranslated_part.save()
+    approved = services.translation_approve(obj=untranslated_part, language="ko", by=editor)
+    assert approved.needs_update
+    assert approved.approved_source["body"] == "An invented English original."
+
+
+def test_an_editor_cannot_approve_a_version_the_page_did_not_show(client, untranslated_part, translator, editor):
+    url = f"/en/translate/ko/part/{untranslated_part.pk}/"
+    services.translation_save_draft(obj=untranslated_part, language="ko", text=KOREAN, by=translator)
+    services.translation_submit(obj=untranslated_part, language="ko", by=translator)
+    client.force_login(editor)
+    opened_at = client.get(url).context["form"]["opened_at"].value()
+    # Meanwhile the translator takes it back, changes the title and sends it again.
+    services.translation_save_draft(
+        obj=untranslated_part, language="ko", text={**KOREAN, "title": "바뀐 제목"}, by=translator
+    )
+    services.translation_submit(obj=untranslated_part, language="ko", by=translator)
+
+    response = client.post(url, {**KOREAN, "opened_at": opened_at, "action": "approve"})
+
+    assert response.status_code == 400
+    assert not untranslated_part.is_public("ko")
+
+
+def test_withdrawn_stories_leave_the_workspace_and_cannot_be_exported(client, untranslated_part, translator):
+    from stories import services as story_services
+
+    story_services.consent_withdraw(
+        storyteller=untranslated_part.story.storyteller, reason="Withdrawn.", recorded_by=None
+    )
+    client.force_login(translator)
+    assert untranslated_part.story.title_en not in client.get("/en/translate/ko/").content.decode()
+    assert client.get(f"/en/translate/ko/part/{untranslated_part.pk}/").status_code == 404
+    assert client.get(f"/en/translate/ko/stories/{untranslated_part.story.slug}/export.po").status_code == 404
+
+
+@pytest.mark.parametrize("language", ["en", "xx"])
+def test_editor_decisions_check_the_language_too(untranslated_part, editor, language):
+    with pytest.raises(ValidationError):
+        services.translation_set_keep_public(obj=untranslated_part, language=language, keep_public=False, by=editor)
+    with pytest.raises(ValidationError):
+        services.translation_return(obj=untranslated_part, language=language, by=editor)
+    assert not Translation.objects.filter(language=language).exists()

@@ -157,7 +157,10 @@ class Command(BaseCommand):
                 user.is_staff = True
                 user.save()
             user.groups.add(Group.objects.get(name=group_name))
-        path.write_text(json.dumps(saved, indent=2))
+        # Created readable by the owner only, never open to others for a moment before a chmod.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(json.dumps(saved, indent=2))
         path.chmod(0o600)
         return saved
 
