@@ -474,6 +474,18 @@ class StoryImageInline(TranslationStackedInline):
     ]
     readonly_fields = ["clean_copy"]
 
+    def get_readonly_fields(self, request, obj=None):
+        # obj is the part: a photo's text in other languages is a translation, reviewed in the workspace.
+        readonly = list(super().get_readonly_fields(request, obj))
+        if obj is None or not obj.story_id:
+            return readonly
+        return readonly + [
+            f"{field}_{code}"
+            for field in translatable_for(StoryImage).fields
+            for code, _name in settings.LANGUAGES
+            if code != obj.story.original_language
+        ]
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         if db_field.name == "original":
             # A plain file input: the original has no URL to link to, by design.

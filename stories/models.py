@@ -508,8 +508,12 @@ class StoryImage(models.Model):
 
     def clean(self) -> None:
         errors = {}
+        part = self._part()
+        # The original language's alt text is required; the other languages' come through the
+        # translation workspace, and the photo is shown in a language only once that is approved.
+        original = part.story.original_language if part is not None and part.story_id else None
         for code, language in settings.LANGUAGES:
-            if not (getattr(self, f"alt_text_{code}") or "").strip():
+            if (original is None or code == original) and not (getattr(self, f"alt_text_{code}") or "").strip():
                 errors[f"alt_text_{code}"] = _(
                     "Describe the photo for readers who cannot see it, in {language}."
                 ).format(language=language)
@@ -525,7 +529,6 @@ class StoryImage(models.Model):
                     errors["original"] = error.message
         if errors:
             raise ValidationError(errors)
-        part = self._part()
         if part is not None and part.status == Part.Status.PUBLISHED and part.story_id:
             privacy.check(self)
 

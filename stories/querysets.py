@@ -185,6 +185,11 @@ class StoryImageQuerySet(models.QuerySet):
             part__in=Part.objects.public(code, now=now),
             # Renditions exist only once the upload has been cleaned; the original is never shown.
             rendition_key__gt="",
-            # No silent fallback: an image without alt text in the language stays hidden in it.
+            # No silent fallback: an image without alt text in the language stays hidden in it...
             **{f"alt_text_{code}__gt": ""},
+        ).filter(
+            # ...and its alt text, caption and credit are the original or an approved translation.
+            in_language(
+                code, original_field="part__story__original_language", model_label="stories.storyimage", pk_field="pk"
+            )
         )

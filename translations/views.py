@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
-from stories.models import Part, Story
+from stories.models import Part, Story, StoryImage
 from translations import po, services
 from translations.diff import word_diff
 from translations.forms import PoImportForm, TranslationForm
@@ -87,6 +87,8 @@ def _load(model: str, pk: int, language: str):
         queryset = queryset.select_related("story__storyteller").filter(story__in=stories)
     elif entry.model is Story:
         queryset = queryset.select_related("storyteller").filter(pk__in=stories.values("pk"))
+    elif entry.model is StoryImage:
+        queryset = queryset.select_related("part__story__storyteller").filter(part__story__in=stories)
     else:
         queryset = queryset.filter(stories__in=stories).distinct()
     obj = get_object_or_404(queryset, pk=pk)
@@ -102,6 +104,8 @@ def _translation(obj, language: str) -> Translation | None:
 
 
 def _story_of(obj):
+    if isinstance(obj, StoryImage):
+        return obj.part.story
     if isinstance(obj, Part):
         return obj.story
     if isinstance(obj, Story):

@@ -6,7 +6,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.db import models
 from django.utils.translation import gettext as _
 
-from stories.models import Part, Story
+from stories.models import Part, Story, StoryImage
 from translations.models import Translation
 from translations.registry import Translatable, translatable_for
 
@@ -44,6 +44,8 @@ class Item:
     def label(self) -> str:
         if isinstance(self.obj, Part):
             return _("Part {number}").format(number=self.obj.number)
+        if isinstance(self.obj, StoryImage):
+            return _("Part {number}, {photo}").format(number=self.obj.part.number, photo=self.obj)
         if isinstance(self.obj, Story):
             return _("Story title and summary")
         return _("Storyteller pseudonym and bio")
@@ -86,7 +88,8 @@ def _translations(objects: list[models.Model], language: str) -> dict[tuple[int,
 
 
 def _objects(story: Story, parts: list[Part], language: str) -> list[models.Model]:
-    objects = [story.storyteller, story, *parts]
+    photos = [photo for part in parts for photo in part.images.all()]
+    objects = [story.storyteller, story, *parts, *photos]
     return [obj for obj in objects if translatable_for(obj).original_language(obj) != language]
 
 
@@ -98,7 +101,7 @@ def story_items(
 ) -> list[Item]:
     """Every piece of a story's display text that is translated into the language (not its original)."""
     if parts is None:
-        parts = list(story.parts.exclude(status=Part.Status.ARCHIVED).order_by("number"))
+        parts = list(story.parts.exclude(status=Part.Status.ARCHIVED).prefetch_related("images").order_by("number"))
     objects = _objects(story, parts, language)
     if records is None:
         records = _translations(objects, language)
@@ -124,7 +127,9 @@ def progress(language: str) -> list[StoryProgress]:
     stories = list(
         workable_stories()
         .select_related("storyteller")
-        .prefetch_related(models.Prefetch("parts", queryset=Part.objects.exclude(status=Part.Status.ARCHIVED)))
+        .prefetch_related(
+            models.Prefetch("parts", queryset=Part.objects.exclude(status=Part.Status.ARCHIVED)), "parts__images"
+        )
         .order_by("-created_at")
     )
     parts_of = {story.pk: sorted(story.parts.all(), key=lambda part: part.number) for story in stories}

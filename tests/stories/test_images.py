@@ -21,8 +21,9 @@ from PIL import ExifTags, Image, ImageCms, ImageFile, ImageStat, PngImagePlugin
 
 from stories import images, services
 from stories.models import Consent, Part, StoryImage, private_storage
-from tests.conftest import make_part, make_staff, make_story, make_storyteller
+from tests.conftest import approve_translations, make_part, make_staff, make_story, make_storyteller
 from tests.stories.test_back_office import admin_url, form_errors, open_form
+from translations import services as translation_services
 
 SENTINEL = b"ZQ7SENTINELx9"
 TEXT_SENTINEL = SENTINEL.decode()
@@ -219,7 +220,9 @@ def make_image(part: Part, data: bytes, **fields) -> StoryImage:
         "shows_identifiable_person": False,
     }
     defaults.update(fields)
-    return services.story_image_save(image=StoryImage(part=part, original=upload(data), **defaults))
+    image = services.story_image_save(image=StoryImage(part=part, original=upload(data), **defaults))
+    # The text in the story's other language is a translation, approved as the workflow would.
+    return approve_translations(image)
 
 
 def page_html(client, part: Part, language: str = "en") -> str:
@@ -753,12 +756,36 @@ def test_part_page_queries_do_not_grow_with_the_number_of_photos(client, db, dja
 # --- Alt text and the identifying-detail guard --------------------------------------------------------
 
 
-@pytest.mark.parametrize("missing", ["alt_text_en", "alt_text_ko"])
-def test_alt_text_is_required_in_each_language(photo_part, missing):
+def test_alt_text_is_required_in_the_original_language(photo_part):
+    assert photo_part.story.original_language == "en"
     with pytest.raises(ValidationError) as refused:
-        make_image(photo_part, encode(noise(200, 100), "JPEG"), **{missing: "  "})
-    assert missing in refused.value.message_dict
+        make_image(photo_part, encode(noise(200, 100), "JPEG"), alt_text_en="  ")
+    assert "alt_text_en" in refused.value.message_dict
     assert not StoryImage.objects.exists()
+
+
+def test_a_photo_is_shown_in_another_language_only_once_its_text_is_translated_and_approved(
+    client, photo_part, translator, editor
+):
+    image = services.story_image_save(
+        image=StoryImage(
+            part=photo_part,
+            original=upload(encode(noise(300, 200), "JPEG")),
+            alt_text_en="A kitchen table with two cups.",
+            shows_identifiable_person=False,
+        )
+    )
+    assert image.is_public("en") and not image.is_public("ko")
+    assert image.rendition_key not in page_html(client, photo_part, "ko")
+
+    translation_services.translation_save_draft(
+        obj=image, language="ko", text={"alt_text": "컵 두 개가 놓인 부엌 식탁."}, by=translator
+    )
+    translation_services.translation_submit(obj=image, language="ko", by=translator)
+    assert not image.is_public("ko")
+    translation_services.translation_approve(obj=image, language="ko", by=editor)
+    assert image.is_public("ko")
+    assert 'alt="컵 두 개가 놓인 부엌 식탁."' in page_html(client, photo_part, "ko")
 
 
 @pytest.fixture
@@ -772,9 +799,8 @@ def guarded_part(db):
 @pytest.mark.parametrize(
     ("field", "text", "where"),
     [
-        ("alt_text_ko", "혜산의 강가에 선 두 사람", "photo alt text (Korean)"),
         ("alt_text_en", "Two people on Okryu Street", "photo alt text (English)"),
-        ("caption_ko", "혜\u200b산, 봄", "photo caption (Korean)"),
+        ("caption_en", "Okryu\u200b Street, spring", "photo caption (English)"),
         ("credit_en", "Photo by KIM SUNHEE", "photo credit (English)"),
     ],
 )
@@ -787,10 +813,32 @@ def test_publishing_is_refused_when_a_photo_text_names_an_identifying_term(guard
     assert guarded_part.status == Part.Status.DRAFT
 
 
+@pytest.mark.parametrize(
+    ("field", "text", "where"),
+    [
+        ("alt_text", "혜산의 강가에 선 두 사람", "Alt text (Korean)"),
+        ("caption", "혜\u200b산, 봄", "Caption (Korean)"),
+    ],
+)
+def test_approving_a_photo_translation_that_names_an_identifying_term_is_refused(
+    guarded_part, translator, editor, field, text, where
+):
+    image = make_image(guarded_part, encode(noise(200, 100), "JPEG"))
+    translation_services.translation_save_draft(
+        obj=image, language="ko", text={"alt_text": "강가에 선 두 사람", field: text}, by=translator
+    )
+    translation_services.translation_submit(obj=image, language="ko", by=translator)
+    with pytest.raises(ValidationError) as refused:
+        translation_services.translation_approve(obj=image, language="ko", by=editor)
+    assert where in " ".join(refused.value.messages)
+    image.refresh_from_db()
+    assert "혜" not in (getattr(image, f"{field}_ko") or "")
+
+
 def test_a_photo_with_an_identifying_alt_text_cannot_join_a_published_part(guarded_part):
     services.part_publish(part=guarded_part)
-    with pytest.raises(ValidationError, match=r"photo alt text \(Korean\)"):
-        make_image(guarded_part, encode(noise(200, 100), "JPEG"), alt_text_ko="혜산 시장")
+    with pytest.raises(ValidationError, match=r"photo alt text \(English\)"):
+        make_image(guarded_part, encode(noise(200, 100), "JPEG"), alt_text_en="The Okryu Street market")
     assert not StoryImage.objects.exists()
 
 
@@ -875,15 +923,27 @@ def test_a_refused_upload_is_a_field_error_and_saves_nothing(client, editor, pho
     assert private_files() == before
 
 
-def test_alt_text_missing_in_korean_is_a_field_error_in_the_admin(client, editor, photo_part):
+def test_alt_text_missing_in_the_original_language_is_a_field_error_in_the_admin(client, editor, photo_part):
     client.force_login(editor)
     form = open_form(client, admin_url("part", "change", photo_part.pk))
     files = add_photo_row(form, encode(noise(300, 200), "JPEG"))
-    form.data["images-0-alt_text_ko"] = ""
+    form.data["images-0-alt_text_en"] = ""
     response = form.post(client, **files)
     assert response.status_code == 200
-    assert "alt_text_ko" in form_errors(response)["images"][0]
+    assert "alt_text_en" in form_errors(response)["images"][0]
     assert not StoryImage.objects.exists()
+
+
+def test_photo_text_in_other_languages_is_not_editable_in_the_admin(client, editor, photo_part):
+    make_image(photo_part, encode(noise(300, 200), "JPEG"))
+    client.force_login(editor)
+    form = open_form(client, admin_url("part", "change", photo_part.pk))
+    html = form.response.content.decode()
+    assert "images-0-alt_text_en" in form.data
+    assert 'name="images-__prefix__-alt_text_en"' in html
+    for field in ("alt_text_ko", "caption_ko", "credit_ko"):
+        assert f"images-0-{field}" not in form.data
+        assert f'name="images-__prefix__-{field}"' not in html
 
 
 def test_translators_and_consent_officers_do_not_get_the_photo_inline(client, photo_part, translator, consent_officer):
