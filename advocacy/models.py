@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from advocacy.querysets import VERIFICATION_DAYS, CampaignQuerySet, RecipientQuerySet
 from advocacy.sharing import X_MAX_WEIGHTED_LENGTH, single_line, x_post_length
 from archive.richtext import render_markdown
+from stories import privacy
 from stories.models import Language, require_every_language
 
 
@@ -156,6 +157,9 @@ class Campaign(models.Model):
         require_some_language(self, "title")
         if self.ends_on and self.starts_on and self.ends_on < self.starts_on:
             raise ValidationError({"ends_on": _("The last day cannot come before the first day.")})
+        if self.status == self.Status.PUBLISHED:
+            # Site-wide protected terms (safe houses, routes) must not appear in a campaign either.
+            privacy.check(self)
 
     def is_live(self, language: str | None = None) -> bool:
         """Say whether readers may see this campaign, by the same rule as ``Campaign.objects.live()``."""

@@ -101,12 +101,35 @@ def public_texts(obj) -> list[tuple[str, str]]:
         return own + public_texts(obj.storyteller)
     if isinstance(obj, Storyteller):
         return _translated(obj, {"pseudonym": _("pseudonym"), "bio": _("storyteller bio")})
+    if obj._meta.label_lower == "advocacy.campaign":
+        fields = {
+            "kicker": _("campaign kicker"),
+            "title": _("campaign title"),
+            "byline": _("campaign byline"),
+            "summary": _("campaign summary"),
+            "body": _("campaign body"),
+        }
+        action_fields = {
+            "heading": _("action heading"),
+            "blurb": _("action text"),
+            "subject_template": _("letter subject"),
+            "body_template": _("letter text"),
+            "post_template": _("post text"),
+            "button_label": _("button label"),
+        }
+        actions = (
+            [text for action in obj.actions.all() for text in _translated(action, action_fields)] if obj.pk else []
+        )
+        return _translated(obj, fields) + actions
     raise TypeError(f"No public text is defined for {type(obj).__name__}")
 
 
 def storyteller_of(obj):
-    """Return whose identifying terms apply to an object's public text."""
-    from stories.models import Part, Story, StoryImage
+    """Return whose identifying terms apply to an object's public text (None: only site-wide terms)."""
+    from stories.models import Part, Story, StoryImage, Storyteller
+
+    if not isinstance(obj, (Part, Story, StoryImage, Storyteller)):
+        return None  # a campaign speaks for no single storyteller
 
     if isinstance(obj, StoryImage):
         return obj.part.story.storyteller
@@ -128,7 +151,7 @@ def protected_terms(storyteller) -> list[tuple[str, bool]]:
 
     identity_cipher()
     terms = [(term, True) for term in ProtectedTerm.objects.values_list("term", flat=True)]
-    if storyteller.pk:
+    if storyteller is not None and storyteller.pk:
         identity = StorytellerIdentity.objects.filter(storyteller=storyteller).first()
         if identity is not None:
             terms = [(term, False) for term in identity.terms()] + terms

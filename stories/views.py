@@ -84,22 +84,42 @@ def public_urls(obj: Model) -> dict[str, str]:
     return urls
 
 
+def alternates(request: HttpRequest, urls: dict[str, str], canonical: str) -> dict:
+    """Context for a page's canonical URL, hreflang alternates and language switcher."""
+    return {
+        "canonical_url": request.build_absolute_uri(canonical),
+        "hreflang_links": [{"code": code, "url": request.build_absolute_uri(url)} for code, url in urls.items()],
+        "language_links": language_links(request, urls),
+    }
+
+
 class AlternatesMixin:
     """Give a detail page its canonical URL, hreflang alternates and a safe language switcher."""
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        urls = public_urls(self.object)
-        context["canonical_url"] = self.request.build_absolute_uri(self.object.get_absolute_url())
-        context["hreflang_links"] = [
-            {"code": code, "url": self.request.build_absolute_uri(url)} for code, url in urls.items()
-        ]
-        context["language_links"] = language_links(self.request, urls)
+        context.update(alternates(self.request, public_urls(self.object), self.object.get_absolute_url()))
         return context
 
 
-class HomeView(TemplateView):
+class EveryLanguageMixin:
+    """A page that exists in every language (home, the story index): alternates to each of them."""
+
+    url_name = ""
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        urls = {}
+        for code, _name in settings.LANGUAGES:
+            with translation.override(code):
+                urls[code] = reverse(self.url_name)
+        context.update(alternates(self.request, urls, reverse(self.url_name)))
+        return context
+
+
+class HomeView(EveryLanguageMixin, TemplateView):
     template_name = "stories/home.html"
+    url_name = "stories:home"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -118,8 +138,9 @@ class HomeView(TemplateView):
         return context
 
 
-class StoryListView(ListView):
+class StoryListView(EveryLanguageMixin, ListView):
     template_name = "stories/story_list.html"
+    url_name = "stories:index"
     context_object_name = "stories"
     paginate_by = settings.STORIES_PAGE_SIZE
 

@@ -202,3 +202,19 @@ def test_admin_translation_tabs_load_nothing_from_third_parties(client, editor, 
     html = client.get(f"/admin/stories/part/{part.pk}/change/").content.decode()
     assert "/static/vendor/jquery-ui/jquery-ui.min.js" in html
     assert "googleapis" not in html and "//ajax." not in html
+
+
+@pytest.mark.parametrize("page", ["/{language}/", "/{language}/stories/"])
+def test_pages_in_every_language_carry_hreflang_alternates_and_a_canonical_link(client, part, page):
+    html = client.get(page.format(language="ko")).content.decode()
+    for code in ("en", "ko"):
+        assert f'hreflang="{code}" href="http://testserver{page.format(language=code)}"' in html
+    assert f'<link rel="canonical" href="http://testserver{page.format(language="ko")}">' in html
+
+
+def test_korean_pages_format_dates_and_reading_times_for_korea(client, story):
+    part = make_part(story=story, published_at=datetime.datetime(2019, 12, 17, 9, 0, tzinfo=datetime.UTC))
+    html = client.get(url_in(part, "ko")).content.decode()
+    assert "2019년 12월 17일" in html
+    assert "1분 분량" in html
+    assert "Dec. 17, 2019" in client.get(url_in(part, "en")).content.decode()

@@ -239,23 +239,77 @@ def test_without_the_key_the_site_runs_and_identity_stays_sealed(client, db):
 
 
 def test_sentinel_in_every_private_field_never_reaches_a_public_response(client, db, caplog, tmp_path):
+    from advocacy.models import Action, Subscriber
+    from tests.advocacy.conftest import make_action, make_recipient
+    from translations import services as translation_services
+
     storyteller = make_storyteller(
         identity={"legal_name": SENTINEL, "caseworker_notes": SENTINEL, "identifying_terms": SENTINEL},
         consent={"note": SENTINEL},
     )
     story = make_story(storyteller=storyteller)
     parts = [make_part(story=story) for _ in range(2)]
+    # Text that exists but is not public: a draft part, a translation draft, a draft campaign.
+    draft_part = make_part(story=story, status=Part.Status.DRAFT, title_en=SENTINEL, body_en=SENTINEL)
+    translation_services.translation_save_draft(
+        obj=parts[0], language="ko", text={"title": SENTINEL, "body": SENTINEL}, by=None
+    )
+    make_campaign(status="draft", title_en=SENTINEL, body_en=SENTINEL)
     campaign = make_campaign(stories=[story])
+    letter = make_action(campaign=campaign, kind=Action.Kind.LETTER, recipients=[make_recipient(note=SENTINEL)])
+    ProtectedTerm.objects.create(term=SENTINEL, note=SENTINEL)
+    Subscriber.objects.create(email="zq7sentinel@example.org", status=Subscriber.Status.CONFIRMED)
+    withdrawn = make_storyteller(pseudonym_en="Withdrawn Teller")
+    make_part(story=make_story(storyteller=withdrawn, slug="withdrawn-story"))
+    services.consent_withdraw(storyteller=withdrawn, reason=SENTINEL, recorded_by=None)
     consent = storyteller.effective_consent()
     ConsentEvidence.objects.create(consent=consent, description=SENTINEL, file=ContentFile(SENTINEL, name="form.txt"))
     caplog.set_level(logging.DEBUG)
-    urls = reader_urls(parts, [campaign]) + ["/en/no-such-page/", "/ko/stories/no-such-story/part-1/", "/evidence/1/"]
+
+    urls = reader_urls(parts, [campaign]) + [
+        "/en/no-such-page/",
+        "/ko/stories/no-such-story/part-1/",
+        url_in(draft_part, "en"),
+        "/en/stories/withdrawn-story/",
+        "/en/stories/?theme=family",
+        "/ko/stories/?page=2",
+        "/evidence/1/",
+        f"/en/act/{campaign.slug}/go/{letter.pk}/",
+        "/en/newsletter/",
+        f"/ko/newsletter/?campaign={campaign.slug}",
+        "/en/newsletter/sent/",
+        "/en/newsletter/token/",
+        "/en/newsletter/confirm/not-a-token/",
+        "/en/newsletter/unsubscribe/not-a-token/",
+        f"/en/preview/parts/{draft_part.pk}/",
+        "/en/translate/",
+        f"/en/translate/ko/part/{parts[0].pk}/",
+        "/admin/login/",
+    ]
     for url in urls:
-        response = client.get(url)
-        assert response.status_code in (200, 404), url
-        blob = response.content.decode() + str(response.headers)
-        assert SENTINEL not in blob, url
-    assert SENTINEL not in caplog.text
+        for method in (client.get, client.head):
+            response = method(url)
+            assert response.status_code < 500, url
+            blob = response.content.decode() + str(response.headers)
+            assert SENTINEL not in blob, url
+            assert "zq7sentinel" not in blob, url
+    assert SENTINEL not in caplog.text and "zq7sentinel" not in caplog.text
+
+
+def test_the_server_error_page_holds_nothing_of_the_failure(client, part, monkeypatch):
+    from stories.views import PartDetailView
+
+    def fail(self, queryset=None):
+        raise RuntimeError(f"failed while reading {SENTINEL}")
+
+    monkeypatch.setattr(PartDetailView, "get_object", fail)
+    client.raise_request_exception = False
+    for language in ("en", "ko"):
+        response = client.get(url_in(part, language))
+        assert response.status_code == 500
+        html = response.content.decode()
+        assert f'<html lang="{language}">' in html
+        assert SENTINEL not in html and "failed while reading" not in html and "Traceback" not in html
 
 
 def test_error_reports_hide_the_guards_terms(rf, guarded_story, monkeypatch):
@@ -479,3 +533,18 @@ def caching_key_for(client, url):
 
     with translation.override(url.split("/")[1]):
         return page_key(RequestFactory().get(url))
+
+
+def test_site_wide_protected_terms_are_kept_out_of_campaigns(db, capsys):
+    from advocacy.models import Campaign
+
+    ProtectedTerm.objects.create(term="Maple Hill shelter")
+    with pytest.raises(ValidationError, match="campaign body"):
+        make_campaign(body_en="Supplies reach the maple hill shelter every week.")
+    campaign = make_campaign()
+    Campaign.objects.filter(pk=campaign.pk).update(summary_ko="Maple Hill Shelter 소식")
+    with pytest.raises(CommandError):
+        call_command("privacy_audit")
+    output = capsys.readouterr().out
+    assert "campaign summary (Korean)" in output and f"campaign '{campaign.slug}'" in output
+    assert "Maple Hill" not in output

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from advocacy.models import Campaign
 from stories import privacy
 from stories.fields import IdentityKeyMissing
 from stories.models import Part, Story, Storyteller
@@ -24,11 +25,15 @@ class Command(BaseCommand):
         parts = parts.distinct().select_related("story__storyteller")
         stories = stories.distinct().select_related("storyteller")
         storytellers = Storyteller.objects.filter(stories__in=stories).distinct()
+        campaigns = Campaign.objects.none()
+        for code in languages:
+            campaigns = campaigns | Campaign.objects.live(code)
+        campaigns = campaigns.distinct().prefetch_related("actions")
 
         checked = 0
         problems = 0
         try:
-            for obj in [*storytellers, *stories, *parts]:
+            for obj in [*storytellers, *stories, *parts, *campaigns]:
                 checked += 1
                 for finding in privacy.findings_for(obj):
                     problems += 1
@@ -47,4 +52,6 @@ class Command(BaseCommand):
             return f"part {obj.number} of story '{obj.story.slug}' (part id {obj.pk})"
         if isinstance(obj, Story):
             return f"story '{obj.slug}' (id {obj.pk})"
+        if isinstance(obj, Campaign):
+            return f"campaign '{obj.slug}' (id {obj.pk})"
         return f"storyteller id {obj.pk}"
