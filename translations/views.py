@@ -135,6 +135,16 @@ def edit(request: HttpRequest, language: str, model: str, pk: int) -> HttpRespon
                         "compare it with theirs before saving again."
                     ),
                 )
+                # Show what the other person's saved version says, field by field, where it differs.
+                theirs = po.working_text(Item(obj, entry, language, translation))
+                for field, text in form.text().items():
+                    if theirs.get(field, "") != text:
+                        form.add_error(
+                            None,
+                            _("{field} now reads: {text}").format(
+                                field=entry.field_label(field), text=theirs.get(field) or _("(empty)")
+                            ),
+                        )
             else:
                 try:
                     _act(request, action, obj, language, form)

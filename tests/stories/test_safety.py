@@ -548,3 +548,17 @@ def test_site_wide_protected_terms_are_kept_out_of_campaigns(db, capsys):
     output = capsys.readouterr().out
     assert "campaign summary (Korean)" in output and f"campaign '{campaign.slug}'" in output
     assert "Maple Hill" not in output
+
+
+def test_the_database_refuses_to_change_or_delete_audit_history(part):
+    from django.db import DatabaseError
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the append-only trigger is PostgreSQL's (production); CI runs this on PostgreSQL")
+    services.part_set_status(part=part, status=Part.Status.ARCHIVED)
+    record = Part.history.filter(id=part.pk).first()
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        Part.history.filter(pk=record.pk).update(title_en="Rewritten history")
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        Part.history.filter(pk=record.pk).delete()
+    assert Part.history.filter(pk=record.pk, title_en=part.title_en).exists()

@@ -317,6 +317,8 @@ def test_translator_drafts_and_submits_through_the_workspace_and_editor_approves
     # A second translator's stale form is refused instead of overwriting the first one's work.
     stale = client.post(url, {**KOREAN, "title": "덮어쓰기", "opened_at": opened_at, "action": "save"})
     assert stale.status_code == 400
+    # The refusal shows what the saved version says where it differs from theirs.
+    assert "Title now reads: 첫 겨울" in stale.content.decode()
     record.refresh_from_db()
     assert record.draft["title"] == "첫 겨울"
 
