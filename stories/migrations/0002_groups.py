@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from archive.migration_operations import grant_group_permissions
+
 # Frozen here on purpose: a migration must not change when the code around it does.
 GROUP_PERMISSIONS = {
     "Editors": [
@@ -25,30 +27,6 @@ GROUP_PERMISSIONS = {
 }  # fmt: skip
 
 
-def create_groups(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    # Permissions are normally created after all migrations; make sure they exist now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GROUP_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=name)
-        permissions = []
-        for dotted in codenames:
-            app_label, codename = dotted.split(".")
-            permissions.append(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-        group.permissions.set(permissions)
-
-
-def remove_groups(apps, schema_editor):
-    apps.get_model("auth", "Group").objects.filter(name__in=GROUP_PERMISSIONS).delete()
-
-
 class Migration(migrations.Migration):
     dependencies = [
         ("stories", "0001_initial"),
@@ -56,4 +34,4 @@ class Migration(migrations.Migration):
         ("contenttypes", "0002_remove_content_type_name"),
     ]
 
-    operations = [migrations.RunPython(create_groups, remove_groups)]
+    operations = [grant_group_permissions(GROUP_PERMISSIONS)]

@@ -2,6 +2,8 @@
 
 from django.db import migrations
 
+from archive.migration_operations import grant_group_permissions
+
 # Frozen here: what the safety features added to each group.
 GROUP_PERMISSIONS = {
     "Consent officers": [
@@ -11,34 +13,6 @@ GROUP_PERMISSIONS = {
         "stories.view_protectedterm",
     ],
 }  # fmt: skip
-
-
-def grant(apps, schema_editor):
-    from django.contrib.auth.management import create_permissions
-
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GROUP_PERMISSIONS.items():
-        group, _created = Group.objects.get_or_create(name=name)
-        for dotted in codenames:
-            app_label, codename = dotted.split(".")
-            group.permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
-
-
-def revoke(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GROUP_PERMISSIONS.items():
-        for group in Group.objects.filter(name=name):
-            for dotted in codenames:
-                app_label, codename = dotted.split(".")
-                group.permissions.remove(
-                    *Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-                )
 
 
 class Migration(migrations.Migration):
@@ -57,5 +31,5 @@ class Migration(migrations.Migration):
                 "verbose_name_plural": "consent records",
             },
         ),
-        migrations.RunPython(grant, revoke),
+        grant_group_permissions(GROUP_PERMISSIONS),
     ]
