@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from advocacy.querysets import VERIFICATION_DAYS, CampaignQuerySet, RecipientQuerySet
 from advocacy.sharing import X_MAX_WEIGHTED_LENGTH, single_line, x_post_length
-from archive.richtext import render_markdown
+from archive.richtext import render_translated_markdown
 from stories import privacy
 from stories.models import Language, require_every_language
 
@@ -143,11 +143,7 @@ class Campaign(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         # Render once here, per language, so that no request ever renders Markdown.
-        for code, _name in settings.LANGUAGES:
-            setattr(self, f"body_html_{code}", render_markdown(getattr(self, f"body_{code}") or ""))
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and any(name.startswith("body") for name in update_fields):
-            kwargs["update_fields"] = {*update_fields, *(f"body_html_{code}" for code, _name in settings.LANGUAGES)}
+        render_translated_markdown(self, kwargs)
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:

@@ -232,3 +232,25 @@ def render_markdown(text: str) -> str:
     if not text.strip():
         return ""
     return sanitize_html(markdown.markdown(text, extensions=["sane_lists"], output_format="html")).strip()
+
+
+def render_translated_markdown(obj, save_kwargs: dict, *, derived: dict | None = None) -> None:
+    """Render ``body_<lang>`` into ``body_html_<lang>`` for every language before a model saves.
+
+    ``derived`` maps further per-language fields to functions of (html, language), such as a
+    reading time. A save limited by ``update_fields`` to the body saves what is derived from it too.
+    """
+    from django.conf import settings
+
+    derived = derived or {}
+    for code, _name in settings.LANGUAGES:
+        html = render_markdown(getattr(obj, f"body_{code}") or "")
+        setattr(obj, f"body_html_{code}", html)
+        for field, compute in derived.items():
+            setattr(obj, f"{field}_{code}", compute(html, code))
+    update_fields = save_kwargs.get("update_fields")
+    if update_fields is not None and any(name.startswith("body") for name in update_fields):
+        save_kwargs["update_fields"] = {
+            *update_fields,
+            *(f"{field}_{code}" for field in ("body_html", *derived) for code, _name in settings.LANGUAGES),
+        }

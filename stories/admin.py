@@ -209,6 +209,8 @@ def _audit_url(request: HttpRequest) -> str | None:
 
 @admin.register(Storyteller)
 class StorytellerAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):
+    # Both consent lists link to the audit trail for those allowed to read it.
+    change_list_template = "admin/stories/change_list_with_audit.html"
     list_display = ["pseudonym", "consent_status", "consent_review"]
     # Search only ever looks at public display text, never the identity record.
     search_fields = ["pseudonym_en", "pseudonym_ko"]
@@ -603,6 +605,8 @@ def _readable_entries(request: HttpRequest, entries: list[audit.AuditEntry]) -> 
 @admin.register(Consent)
 class ConsentAdmin(admin.ModelAdmin):
     """Every storyteller's consent ledger, read-only: records are added on the storyteller's page."""
+
+    change_list_template = "admin/stories/change_list_with_audit.html"
 
     list_display = ["storyteller", "decision", "recorded_at", "review_by", "recorded_by"]
     list_filter = ["decision"]

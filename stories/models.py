@@ -20,7 +20,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
-from archive.richtext import render_markdown
+from archive.richtext import render_translated_markdown
 from stories import images, privacy
 from stories.fields import EncryptedTextField, IdentityKeyMissing, Sealed
 from stories.querysets import ConsentQuerySet, PartQuerySet, StoryImageQuerySet, StoryQuerySet, StorytellerQuerySet
@@ -386,17 +386,7 @@ class Part(models.Model):
 
     def save(self, *args, **kwargs) -> None:
         # Render once here, per language, so that no request ever renders Markdown.
-        for code, _name in settings.LANGUAGES:
-            html = render_markdown(getattr(self, f"body_{code}") or "")
-            setattr(self, f"body_html_{code}", html)
-            setattr(self, f"reading_minutes_{code}", reading_minutes(html, code))
-        update_fields = kwargs.get("update_fields")
-        if update_fields is not None and any(name.startswith("body") for name in update_fields):
-            kwargs["update_fields"] = {
-                *update_fields,
-                *(f"body_html_{code}" for code, _name in settings.LANGUAGES),
-                *(f"reading_minutes_{code}" for code, _name in settings.LANGUAGES),
-            }
+        render_translated_markdown(self, kwargs, derived={"reading_minutes": reading_minutes})
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:

@@ -179,7 +179,7 @@ def test_body_is_rendered_and_cleaned_on_save_not_per_request(client, monkeypatc
     def fail(*args, **kwargs):
         raise AssertionError("Markdown rendered during a request")
 
-    monkeypatch.setattr("advocacy.models.render_markdown", fail)
+    monkeypatch.setattr("archive.richtext.render_markdown", fail)
     assert "<strong>bold</strong>" in client.get(url_in(campaign, "en")).content.decode()
 
 

@@ -60,7 +60,6 @@ def test_body_html_is_rendered_on_save_not_on_request(client, story, monkeypatch
         raise AssertionError("Markdown rendered during a request")
 
     monkeypatch.setattr("archive.richtext.render_markdown", fail)
-    monkeypatch.setattr("stories.models.render_markdown", fail)
     assert "<em>emphasis</em>" in client.get(url_in(part, "en")).content.decode()
 
 
