@@ -45,9 +45,9 @@ class CampaignQuerySet(models.QuerySet):
         """The live campaigns to show next to a story, in the editors' order, or else the featured one.
 
         A story stands beside its linked campaigns only while its teller's consent covers use in
-        advocacy (``Story.objects.public_for_advocacy``); otherwise, or when it has no live linked
-        campaign, readers see the site-wide featured campaign, which does not name the story.
-        One query, plus one for the actions.
+        advocacy (``Story.objects.live_for_advocacy``, the fast form of ``public_for_advocacy``);
+        otherwise, or when it has no live linked campaign, readers see the site-wide featured
+        campaign, which does not name the story. One query, plus one for the actions.
         """
         from advocacy.models import Action, CampaignStory
         from stories.models import Story
@@ -56,7 +56,7 @@ class CampaignQuerySet(models.QuerySet):
         if not code:
             return []
         links = CampaignStory.objects.filter(campaign=OuterRef("pk"), story=story)
-        may_use_story = Story.objects.public_for_advocacy(code).filter(pk=story.pk)
+        may_use_story = Story.objects.live_for_advocacy(code).filter(pk=story.pk)
         campaigns = list(
             self.live(code, today=today)
             .annotate(link_position=Subquery(links.values("position")[:1]), story_consents=Exists(may_use_story))

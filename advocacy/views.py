@@ -143,7 +143,7 @@ class CampaignDetailView(DetailView):
         # Only stories whose tellers agreed to their use in campaigns, by the visibility rule.
         position = CampaignStory.objects.filter(campaign=campaign, story=OuterRef("pk")).values("position")[:1]
         context["stories"] = list(
-            Story.objects.public_for_advocacy(language)
+            Story.objects.live_for_advocacy(language)
             .annotate(link_position=Subquery(position))
             .filter(link_position__isnull=False)
             .select_related("storyteller")

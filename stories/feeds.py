@@ -7,8 +7,8 @@ from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
-from stories.models import Part
-from stories.views import only_in_other_languages
+from stories.models import Part, PartPublication
+from stories.views import live_part_rows, mark_available, only_in_other_languages, without_bodies
 
 FEED_LENGTH = 20
 
@@ -39,11 +39,12 @@ class LatestPartsFeed(Feed):
 
     def items(self):
         current = translation.get_language()
-        here = list(Part.objects.public(current).select_related("story").order_by("-published_at")[:FEED_LENGTH])
-        for part in here:
-            part.available_language = current
+        rows = live_part_rows(PartPublication.objects.all(), current)[:FEED_LENGTH]
+        here = [mark_available(row.part, current) for row in rows]
         elsewhere = only_in_other_languages(
-            Part, lambda parts: parts.select_related("story").order_by("-published_at"), limit=FEED_LENGTH
+            Part,
+            lambda parts: without_bodies(parts.select_related("story")).order_by("-published_at", "-pk"),
+            limit=FEED_LENGTH,
         )
         merged = sorted(here + elsewhere, key=lambda part: part.published_at, reverse=True)
         return merged[:FEED_LENGTH]

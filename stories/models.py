@@ -656,3 +656,86 @@ def _delete_image_files(sender, instance: StoryImage, **kwargs) -> None:
     if instance.original:
         names.append(instance.original.name)
     transaction.on_commit(functools.partial(_delete_private_files, names))
+
+
+class Publication(models.Model):
+    """One row per object and language in which readers may see it at some time: the rule, materialised.
+
+    A row exists while every condition of the visibility rule that only a write can change holds
+    (statuses, consent and its scopes, text and approved translations); it holds the two conditions
+    that time alone changes as a window: ``published_at`` to the consent's ``review_by`` date. Rows
+    are written by ``stories.publication`` in the transaction of every change to what the rule reads,
+    and checked against the definition by tests and ``manage.py publication_check``.
+    """
+
+    language = models.CharField(_("language"), max_length=2, choices=Language.choices)
+    storyteller = models.ForeignKey(
+        Storyteller, on_delete=models.CASCADE, related_name="+", verbose_name=_("storyteller")
+    )
+    published_at = models.DateTimeField(_("public from"))
+    review_by = models.DateField(_("public until the end of"))
+    # The scopes of the consent in force, for the rules that need more than the language.
+    covers_english = models.BooleanField(_("consent covers English"), default=False)
+    covers_korean = models.BooleanField(_("consent covers Korean"), default=False)
+    covers_photos = models.BooleanField(_("consent covers photos"), default=False)
+    covers_advocacy = models.BooleanField(_("consent covers advocacy"), default=False)
+
+    class Meta:
+        abstract = True
+
+
+class StoryPublication(Publication):
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="publications", verbose_name=_("story"))
+
+    class Meta:
+        verbose_name = _("story publication")
+        verbose_name_plural = _("story publications")
+        constraints = [models.UniqueConstraint(fields=["story", "language"], name="story_publication_unique")]
+        indexes = [
+            models.Index(fields=["language", "published_at"], name="story_publication_live_idx"),
+            models.Index(fields=["storyteller"], name="story_publication_teller_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.story_id}/{self.language}"
+
+
+class PartPublication(Publication):
+    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="publications", verbose_name=_("part"))
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="+", verbose_name=_("story"))
+    number = models.PositiveSmallIntegerField(_("part number"))
+    # How many of the part's photos readers may see with it, so a page without any asks for none.
+    image_count = models.PositiveSmallIntegerField(_("photos"), default=0)
+
+    class Meta:
+        verbose_name = _("part publication")
+        verbose_name_plural = _("part publications")
+        constraints = [models.UniqueConstraint(fields=["part", "language"], name="part_publication_unique")]
+        indexes = [
+            models.Index(fields=["language", "published_at"], name="part_publication_live_idx"),
+            models.Index(fields=["story", "language", "number"], name="part_publication_story_idx"),
+            models.Index(fields=["storyteller"], name="part_publication_teller_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.part_id}/{self.language}"
+
+
+class ImagePublication(Publication):
+    image = models.ForeignKey(
+        StoryImage, on_delete=models.CASCADE, related_name="publications", verbose_name=_("photo")
+    )
+    part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="+", verbose_name=_("part"))
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="+", verbose_name=_("story"))
+
+    class Meta:
+        verbose_name = _("photo publication")
+        verbose_name_plural = _("photo publications")
+        constraints = [models.UniqueConstraint(fields=["image", "language"], name="image_publication_unique")]
+        indexes = [
+            models.Index(fields=["part", "language"], name="image_publication_part_idx"),
+            models.Index(fields=["storyteller"], name="image_publication_teller_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.image_id}/{self.language}"

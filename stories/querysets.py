@@ -30,6 +30,25 @@ def in_language(code: str, *, original_field: str, model_label: str, pk_field: s
     return Q(**{original_field: code}) | Exists(live)
 
 
+def live_window(relation: str, code: str, now: datetime.datetime | None = None, **row) -> Q:
+    """Match publication rows of the language whose window holds ``now``.
+
+    A row exists only while every condition of the rule that a write changes holds; the window
+    holds the two that time alone changes: the publication time and the consent's review-by date.
+    ``row`` adds conditions on the same row (one join, not two).
+    """
+    now = now or timezone.now()
+    path = f"{relation}__" if relation else ""
+    return Q(
+        **{
+            f"{path}language": code,
+            f"{path}published_at__lte": now,
+            f"{path}review_by__gte": timezone.localdate(now),
+            **{f"{path}{name}": value for name, value in row.items()},
+        }
+    )
+
+
 class ConsentQuerySet(models.QuerySet):
     def effective(self) -> "ConsentQuerySet":
         """Keep only each storyteller's latest record, the one in force."""
@@ -41,22 +60,31 @@ class ConsentQuerySet(models.QuerySet):
         return self.filter(pk=Subquery(latest))
 
     def active(
-        self, *, language: str | None = None, today: datetime.date | None = None, scopes: tuple[str, ...] = ()
+        self,
+        *,
+        language: str | None = None,
+        today: datetime.date | None = None,
+        scopes: tuple[str, ...] = (),
+        review: bool = True,
     ) -> "ConsentQuerySet":
         """Effective records that are given, not past review and cover the web in the language.
 
         ``scopes`` names further consent fields that must also be granted, such as ``covers_advocacy``.
+        ``review=False`` leaves out the review-by date, the one condition that time alone changes:
+        the publication table stores that date instead (see ``stories.publication``).
         """
         code = reading_language(language)
         if not code:
             return self.none()
-        today = today or timezone.localdate()
+        conditions = {}
+        if review:
+            conditions["review_by__gte"] = today or timezone.localdate()
         return self.effective().filter(
             decision=self.model.Decision.GIVEN,
-            review_by__gte=today,
             covers_web=True,
             **{LANGUAGE_SCOPES[code]: True},
             **dict.fromkeys(scopes, True),
+            **conditions,
         )
 
 
@@ -69,12 +97,17 @@ class StorytellerQuerySet(models.QuerySet):
         return self.filter(pk__in=ended.values("storyteller_id"))
 
     def consenting(
-        self, *, language: str | None = None, today: datetime.date | None = None, scopes: tuple[str, ...] = ()
+        self,
+        *,
+        language: str | None = None,
+        today: datetime.date | None = None,
+        scopes: tuple[str, ...] = (),
+        review: bool = True,
     ) -> "StorytellerQuerySet":
         """Storytellers whose consent in force lets the web show their story in the language."""
         from stories.models import Consent
 
-        active = Consent.objects.active(language=language, today=today, scopes=scopes)
+        active = Consent.objects.active(language=language, today=today, scopes=scopes, review=review)
         return self.filter(pk__in=active.values("storyteller_id"))
 
 
@@ -106,23 +139,55 @@ class AwaitingTranslationMixin:
             .filter(**{f"{self.storyteller_path}__in": consenting})
         )
 
+    def live_awaiting_translation(
+        self, language: str | None, *, available_in: str, now: datetime.datetime | None = None
+    ) -> models.QuerySet:
+        """The fast form of ``awaiting_translation()``, read from the publication table.
+
+        A live row in ``available_in`` carries the consent in force; its language scopes say whether
+        that consent covers ``language`` too.
+        """
+        code = reading_language(language)
+        if not code or code == available_in:
+            return self.none()
+        elsewhere = self.filter(live_window("publications", available_in, now, **{LANGUAGE_SCOPES[code]: True}))
+        here = self.model.objects.filter(live_window("publications", code, now), pk=OuterRef("pk"))
+        return elsewhere.exclude(Exists(here))
+
 
 class PartQuerySet(AwaitingTranslationMixin, models.QuerySet):
     storyteller_path = "story__storyteller"
 
     def public(self, language: str | None = None, *, now: datetime.datetime | None = None) -> "PartQuerySet":
-        """Parts a reader may see in the language: published, due, and consented to."""
-        from stories.models import Story, Storyteller
+        """Parts a reader may see in the language: published, due, and consented to.
+
+        This is the definition. Reader pages read its materialised form, ``live()``, which tests and
+        ``manage.py publication_check`` prove equal to it.
+        """
+        from stories.models import Storyteller
 
         code = reading_language(language)
         if not code:
             return self.none()
         now = now or timezone.now()
+        return self.publishable(code).filter(
+            # The two conditions that time alone changes: the part is due, and consent is not past review.
+            published_at__lte=now,
+            story__storyteller__in=Storyteller.objects.consenting(language=code, today=timezone.localdate(now)),
+        )
+
+    def publishable(self, language: str | None = None) -> "PartQuerySet":
+        """Parts that are public in the language at some time: every condition of the rule but the clock's."""
+        from stories.models import Story, Storyteller
+
+        code = reading_language(language)
+        if not code:
+            return self.none()
         return self.filter(
             status=self.model.Status.PUBLISHED,
-            published_at__lte=now,
+            published_at__isnull=False,
             story__status=Story.Status.PUBLISHED,
-            story__storyteller__in=Storyteller.objects.consenting(language=code, today=timezone.localdate(now)),
+            story__storyteller__in=Storyteller.objects.consenting(language=code, review=False),
             # No silent fallback: a part is public in a language only once it is written in it...
             **{f"title_{code}__gt": "", f"body_{code}__gt": "", f"story__title_{code}__gt": ""},
         ).filter(
@@ -140,6 +205,13 @@ class PartQuerySet(AwaitingTranslationMixin, models.QuerySet):
             ),
         )
 
+    def live(self, language: str | None = None, *, now: datetime.datetime | None = None) -> "PartQuerySet":
+        """The fast form of ``public()``: an indexed lookup in the publication table."""
+        code = reading_language(language)
+        if not code:
+            return self.none()
+        return self.filter(live_window("publications", code, now))
+
 
 class StoryQuerySet(AwaitingTranslationMixin, models.QuerySet):
     storyteller_path = "storyteller"
@@ -152,6 +224,20 @@ class StoryQuerySet(AwaitingTranslationMixin, models.QuerySet):
         if not code:
             return self.none()
         return self.filter(Exists(Part.objects.public(code, now=now).filter(story=OuterRef("pk"))))
+
+    def live(self, language: str | None = None, *, now: datetime.datetime | None = None) -> "StoryQuerySet":
+        """The fast form of ``public()``: an indexed lookup in the publication table."""
+        code = reading_language(language)
+        if not code:
+            return self.none()
+        return self.filter(live_window("publications", code, now))
+
+    def live_for_advocacy(self, language: str | None = None, *, now: datetime.datetime | None = None):
+        """The fast form of ``public_for_advocacy()``."""
+        code = reading_language(language)
+        if not code:
+            return self.none()
+        return self.filter(live_window("publications", code, now, covers_advocacy=True))
 
     def public_for_advocacy(self, language: str | None = None, *, now: datetime.datetime | None = None):
         """Public stories whose storyteller also consented to their use in advocacy campaigns."""
@@ -170,19 +256,26 @@ class StoryImageQuerySet(models.QuerySet):
         """Photos a reader may see in the language: cleaned, described in it, on a public part, consented to.
 
         A photo marked as showing an identifiable person also needs the storyteller's consent to photos.
+        (That consent is the one in force for the part, so the part's review date covers it too.)
         """
+        from stories.models import Part
+
+        code = reading_language(language)
+        if not code:
+            return self.none()
+        return self.publishable(code).filter(part__in=Part.objects.public(code, now=now))
+
+    def publishable(self, language: str | None = None) -> "StoryImageQuerySet":
+        """Photos that are public in the language at some time: every condition but the clock's."""
         from stories.models import Part, Storyteller
 
         code = reading_language(language)
         if not code:
             return self.none()
-        now = now or timezone.now()
-        photos_consented = Storyteller.objects.consenting(
-            language=code, today=timezone.localdate(now), scopes=("covers_photos",)
-        )
+        photos_consented = Storyteller.objects.consenting(language=code, scopes=("covers_photos",), review=False)
         return self.filter(
             Q(shows_identifiable_person=False) | Q(part__story__storyteller__in=photos_consented),
-            part__in=Part.objects.public(code, now=now),
+            part__in=Part.objects.publishable(code),
             # Renditions exist only once the upload has been cleaned; the original is never shown.
             rendition_key__gt="",
             # No silent fallback: an image without alt text in the language stays hidden in it...
@@ -193,3 +286,10 @@ class StoryImageQuerySet(models.QuerySet):
                 code, original_field="part__story__original_language", model_label="stories.storyimage", pk_field="pk"
             )
         )
+
+    def live(self, language: str | None = None, *, now: datetime.datetime | None = None) -> "StoryImageQuerySet":
+        """The fast form of ``public()``: an indexed lookup in the publication table."""
+        code = reading_language(language)
+        if not code:
+            return self.none()
+        return self.filter(live_window("publications", code, now))

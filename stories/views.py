@@ -1,28 +1,63 @@
 """The reading site: every query for readers goes through the public() querysets."""
 
-from collections.abc import Callable
+import dataclasses
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.contrib.sitemaps import views as sitemap_views
-from django.db.models import Model, Prefetch, QuerySet
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_slug
+from django.db.models import Case, F, Model, QuerySet, TextField, Value, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.http import quote_etag
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
-from django.views.generic import DetailView, ListView, TemplateView
+from django.views.generic import DetailView, ListView, TemplateView, View
 
 from archive.i18n import language_links
 from stories import images
-from stories.models import ConsentEvidence, Part, Story, StoryImage, Theme, private_storage
+from stories.models import ConsentEvidence, Part, PartPublication, Story, StoryImage, Theme, private_storage
+from stories.querysets import LANGUAGE_SCOPES, live_window
+
+
+def valid_slug(value: str) -> str:
+    """Return the slug, or "" when it is not one, so that nothing else reaches the database."""
+    try:
+        validate_slug(value)
+    except ValidationError:
+        return ""
+    return value
+
 
 HOME_PART_COUNT = 6
 HOME_STORY_COUNT = 6
 ELSEWHERE_STORY_COUNT = 12
+
+# A table of contents or a list never shows a body: these columns stay in the database.
+BODY_FIELDS = tuple(f"{field}_{code}" for field in ("body", "body_html") for code, _name in settings.LANGUAGES) + (
+    "body",
+    "body_html",
+)
+
+
+def without_bodies(queryset: QuerySet, prefix: str = "") -> QuerySet:
+    return queryset.defer(*(f"{prefix}{field}" for field in BODY_FIELDS))
+
+
+def language_name(code: str) -> str:
+    return dict(settings.LANGUAGES)[code]
+
+
+def mark_available(obj: Model, code: str) -> Model:
+    """Tag an object with the language a reader can read it in, for lists that show it marked."""
+    obj.available_language = code
+    obj.available_language_name = language_name(code)
+    return obj
 
 
 def only_in_other_languages(
@@ -33,15 +68,13 @@ def only_in_other_languages(
     """
     current = translation.get_language()
     found: dict[int, Model] = {}
-    for code, name in settings.LANGUAGES:
-        queryset = refine(model.objects.awaiting_translation(current, available_in=code))
+    for code, _name in settings.LANGUAGES:
+        queryset = refine(model.objects.live_awaiting_translation(current, available_in=code))
         if limit is not None:
             queryset = queryset[:limit]
         for obj in queryset:
             if obj.pk not in found:
-                obj.available_language = code
-                obj.available_language_name = name
-                found[obj.pk] = obj
+                found[obj.pk] = mark_available(obj, code)
     return list(found.values())
 
 
@@ -52,7 +85,8 @@ def not_in_this_language(request: HttpRequest, model: type[Model], message: str,
     """
     current = translation.get_language()
     versions = []
-    for obj in only_in_other_languages(model, lambda queryset: queryset.filter(**lookup)):
+    refine = (lambda queryset: queryset.filter(**lookup).select_related("story")) if model is Part else None
+    for obj in only_in_other_languages(model, refine or (lambda queryset: queryset.filter(**lookup))):
         with translation.override(obj.available_language):
             versions.append(
                 {
@@ -66,19 +100,18 @@ def not_in_this_language(request: HttpRequest, model: type[Model], message: str,
         raise Http404
     context = {
         "versions": versions,
-        "message": message.format(language=dict(settings.LANGUAGES)[current]),
-        "current_language_name": dict(settings.LANGUAGES)[current],
+        "message": message.format(language=language_name(current)),
+        "current_language_name": language_name(current),
         "language_links": language_links(request, {version["code"]: version["url"] for version in versions}),
     }
     return render(request, "stories/not_in_language.html", context, status=404)
 
 
-def public_urls(obj: Model) -> dict[str, str]:
-    """Map each language in which the object is public to its URL in that language."""
+def urls_in(obj: Model, codes: Iterable[str]) -> dict[str, str]:
+    """Map each language to the object's URL in that language."""
     urls = {}
-    current = translation.get_language()
     for code, _name in settings.LANGUAGES:
-        if code == current or type(obj).objects.public(code).filter(pk=obj.pk).exists():
+        if code in codes:
             with translation.override(code):
                 urls[code] = obj.get_absolute_url()
     return urls
@@ -91,15 +124,6 @@ def alternates(request: HttpRequest, urls: dict[str, str], canonical: str) -> di
         "hreflang_links": [{"code": code, "url": request.build_absolute_uri(url)} for code, url in urls.items()],
         "language_links": language_links(request, urls),
     }
-
-
-class AlternatesMixin:
-    """Give a detail page its canonical URL, hreflang alternates and a safe language switcher."""
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        context.update(alternates(self.request, public_urls(self.object), self.object.get_absolute_url()))
-        return context
 
 
 class EveryLanguageMixin:
@@ -117,64 +141,144 @@ class EveryLanguageMixin:
         return context
 
 
+def live_part_rows(queryset: QuerySet, language: str) -> QuerySet:
+    """Live publication rows of the language with their parts and stories, newest first, without bodies."""
+    return without_bodies(
+        queryset.filter(live_window("", language)).select_related("part__story").order_by("-published_at"),
+        prefix="part__",
+    )
+
+
 class HomeView(EveryLanguageMixin, TemplateView):
+    """The home page, in four indexed queries whatever the size of the archive."""
+
     template_name = "stories/home.html"
     url_name = "stories:home"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        stories = Story.objects.public().select_related("storyteller")
-        context["newest_parts"] = (
-            Part.objects.public().select_related("story").order_by("-published_at")[:HOME_PART_COUNT]
-        )
+        current = translation.get_language()
+        stories = Story.objects.live(current).select_related("storyteller").order_by("-created_at", "-pk")
+        rows = live_part_rows(PartPublication.objects.all(), current)[:HOME_PART_COUNT]
+        context["newest_parts"] = [row.part for row in rows]
         context["featured_story"] = stories.filter(is_featured=True).first()
         in_progress = stories.filter(is_complete=False)
         if context["featured_story"]:
             in_progress = in_progress.exclude(pk=context["featured_story"].pk)
-        context["stories_in_progress"] = in_progress[:HOME_STORY_COUNT]
+        context["stories_in_progress"] = list(in_progress[:HOME_STORY_COUNT])
         context["elsewhere_parts"] = only_in_other_languages(
-            Part, lambda parts: parts.select_related("story").order_by("-published_at"), limit=HOME_PART_COUNT
+            Part,
+            lambda parts: without_bodies(parts.select_related("story")).order_by("-published_at", "-pk"),
+            limit=HOME_PART_COUNT,
         )
         return context
 
 
 class StoryListView(EveryLanguageMixin, ListView):
+    """The story index, in five indexed queries whatever the page or the size of the archive."""
+
     template_name = "stories/story_list.html"
     url_name = "stories:index"
     context_object_name = "stories"
     paginate_by = settings.STORIES_PAGE_SIZE
 
     def get_queryset(self):
-        stories = Story.objects.public().select_related("storyteller").prefetch_related("themes")
+        current = translation.get_language()
+        stories = Story.objects.live(current).select_related("storyteller").prefetch_related("themes")
+        self.themes = list(
+            Theme.objects.filter(stories__in=Story.objects.live(current).values("pk")).distinct().order_by("slug")
+        )
         self.theme = None
         theme_slug = self.request.GET.get("theme")
         if theme_slug:
-            self.theme = get_object_or_404(self.public_themes(), slug=theme_slug)
+            self.theme = next((theme for theme in self.themes if theme.slug == theme_slug), None)
+            if self.theme is None:
+                raise Http404
             stories = stories.filter(themes=self.theme)
         return stories.order_by("-created_at", "-pk")
 
-    def public_themes(self):
-        return Theme.objects.filter(stories__in=Story.objects.public()).distinct()
-
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["themes"] = self.public_themes()
+        context["themes"] = self.themes
         context["current_theme"] = self.theme
         if self.theme is None:
             context["elsewhere_stories"] = only_in_other_languages(
                 Story,
-                lambda stories: stories.select_related("storyteller").order_by("-created_at"),
+                lambda stories: stories.select_related("storyteller").order_by("-created_at", "-pk"),
                 limit=ELSEWHERE_STORY_COUNT,
             )
         return context
 
 
-class StoryDetailView(AlternatesMixin, DetailView):
+@dataclasses.dataclass
+class Serial:
+    """What a story's live publication rows say about its parts, in every language, at one moment."""
+
+    rows: list[PartPublication]
+    language: str
+
+    def parts(self) -> list[Part]:
+        """The parts readers of the language may see, in order."""
+        return [row.part for row in self.rows if row.language == self.language]
+
+    def languages_of(self, number: int | None = None) -> set[str]:
+        """The languages the part (or, without a number, the story) is public in."""
+        return {row.language for row in self.rows if number is None or row.number == number}
+
+    def awaiting_translation(self) -> list[Part]:
+        """Parts public in another language only, whose teller's consent covers the reader's language too.
+
+        The same rule as ``Part.objects.live_awaiting_translation()``, applied to rows already loaded.
+        """
+        here = {row.number for row in self.rows if row.language == self.language}
+        scope = LANGUAGE_SCOPES[self.language]
+        found: dict[int, Part] = {}
+        for row in self.rows:
+            if row.language != self.language and row.number not in here and getattr(row, scope):
+                found.setdefault(row.number, mark_available(row.part, row.language))
+        return sorted(found.values(), key=lambda part: part.number)
+
+
+def serial_rows(queryset: QuerySet, *, now=None) -> list[PartPublication]:
+    """Live rows of one story's parts in every language, each with its part, without bodies."""
+    now = now or timezone.now()
+    return list(
+        without_bodies(
+            queryset.filter(published_at__lte=now, review_by__gte=timezone.localdate(now)).order_by(
+                "number", "language"
+            ),
+            prefix="part__",
+        )
+    )
+
+
+def campaign_boxes(story: Story | None) -> list[dict]:
+    """The calls to action beside a story, gathered by the view so that the template only formats them."""
+    from advocacy.models import Campaign
+    from advocacy.templatetags.advocacy_tags import COUNTED_KINDS
+
+    language = translation.get_language()
+    campaigns = Campaign.objects.beside_story(story, language) if story is not None else []
+    return [
+        {
+            "campaign": campaign,
+            "actions": [action for action in campaign.actions.all() if action.is_available(language)],
+            "counted_kinds": COUNTED_KINDS,
+        }
+        for campaign in campaigns
+    ]
+
+
+class StoryDetailView(DetailView):
+    """A story's page in three indexed queries, however many parts it has."""
+
     template_name = "stories/story_detail.html"
     context_object_name = "story"
 
     def get_object(self, queryset=None):
-        return get_object_or_404(Story.objects.public().select_related("storyteller"), slug=self.kwargs["slug"])
+        return get_object_or_404(
+            Story.objects.live().select_related("storyteller"), slug=valid_slug(self.kwargs["slug"])
+        )
 
     def get(self, request, *args, **kwargs):
         try:
@@ -186,11 +290,17 @@ class StoryDetailView(AlternatesMixin, DetailView):
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
-        context["parts"] = Part.objects.public().filter(story=self.object).select_related("story").order_by("number")
-        context["elsewhere_parts"] = only_in_other_languages(
-            Part, lambda parts: parts.filter(story=self.object).select_related("story").order_by("number")
+        story = self.object
+        serial = Serial(
+            serial_rows(PartPublication.objects.filter(story=story).select_related("part")),
+            translation.get_language(),
         )
-        context["content_warnings"] = list(self.object.content_warnings.all())
+        for row in serial.rows:
+            row.part.story = story
+        context["parts"] = serial.parts()
+        context["elsewhere_parts"] = serial.awaiting_translation()
+        context["content_warnings"] = list(story.content_warnings.all())
+        context.update(alternates(self.request, urls_in(story, serial.languages_of()), story.get_absolute_url()))
         return context
 
 
@@ -210,51 +320,57 @@ def part_context(part: Part, parts: list[Part]) -> dict:
     }
 
 
-def table_of_contents(parts: QuerySet, story: Story) -> QuerySet:
-    """A story's parts in order, without the bodies a table of contents never shows."""
-    return (
-        parts.filter(story=story)
-        .select_related("story")
-        .defer(*(f"body_{code}" for code, _name in settings.LANGUAGES))
-        .defer(*(f"body_html_{code}" for code, _name in settings.LANGUAGES))
-        .order_by("number")
-    )
+class PartDetailView(View):
+    """A part's page in at most five indexed queries, however long the serial or large the archive.
 
+    One query reads every live row of the serial in every language, with the parts, the story and
+    its teller, and the body of this part alone; the others are its photos (only when it has some),
+    the story's content warnings and the campaigns beside it with their actions.
+    """
 
-class PartDetailView(AlternatesMixin, DetailView):
-    template_name = "stories/part_detail.html"
-    context_object_name = "part"
+    http_method_names = ["get", "head", "options"]
 
-    def get_object(self, queryset=None):
-        return get_object_or_404(
-            Part.objects.public()
-            .select_related("story", "story__storyteller")
-            # One query for every photo of the part, however many there are.
-            .prefetch_related(Prefetch("images", queryset=StoryImage.objects.public(), to_attr="shown_images")),
-            story__slug=self.kwargs["slug"],
-            number=self.kwargs["number"],
-        )
-
-    def get(self, request, *args, **kwargs):
-        try:
-            return super().get(request, *args, **kwargs)
-        except Http404:
-            return not_in_this_language(
-                request,
-                Part,
-                _("This part is not yet available in {language}."),
-                story__slug=self.kwargs["slug"],
-                number=self.kwargs["number"],
+    def get_object(self) -> tuple[Serial, PartPublication | None]:
+        current = translation.get_language()
+        slug, number = valid_slug(self.kwargs["slug"]), self.kwargs["number"]
+        if not slug:
+            return Serial([], current), None
+        rows = serial_rows(
+            PartPublication.objects.filter(story__slug=slug)
+            .select_related("part__story__storyteller")
+            .annotate(
+                shown_body=Case(
+                    When(number=number, language=current, then=F(f"part__body_html_{current}")),
+                    default=Value(""),
+                    output_field=TextField(),
+                )
             )
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        parts = list(table_of_contents(Part.objects.public(), self.object.story))
-        context.update(part_context(self.object, parts))
-        context["elsewhere_parts"] = only_in_other_languages(
-            Part, lambda others: table_of_contents(others, self.object.story)
         )
-        return context
+        shown = next((row for row in rows if row.language == current and row.number == number), None)
+        if shown is not None:
+            setattr(shown.part, f"body_html_{current}", shown.shown_body)
+            # Every row's part shares the one story loaded with this part.
+            for row in rows:
+                row.part.story = shown.part.story
+        return Serial(rows, current), shown
+
+    def get(self, request: HttpRequest, slug: str, number: int) -> HttpResponse:
+        serial, shown = self.get_object()
+        if shown is None:
+            return not_in_this_language(
+                request, Part, _("This part is not yet available in {language}."), story__slug=slug, number=number
+            )
+        part = shown.part
+        part.shown_images = (
+            list(StoryImage.objects.live(serial.language).filter(part=part).order_by("position", "pk"))
+            if shown.image_count
+            else []
+        )
+        context = part_context(part, serial.parts())
+        context["elsewhere_parts"] = serial.awaiting_translation()
+        context["campaign_boxes"] = campaign_boxes(part.story)
+        context.update(alternates(request, urls_in(part, serial.languages_of(number)), part.get_absolute_url()))
+        return render(request, "stories/part_detail.html", context)
 
 
 @never_cache
@@ -272,6 +388,7 @@ def part_preview(request: HttpRequest, pk: int) -> HttpResponse:
     parts = list(part.story.parts.order_by("number"))
     context = part_context(part, parts)
     context["is_preview"] = True
+    context["campaign_boxes"] = campaign_boxes(part.story)
     response = render(request, "stories/part_detail.html", context)
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
@@ -308,7 +425,7 @@ def story_image(request: HttpRequest, key: str, width: int, extension: str) -> H
 
     Staff who may view photos also get the photos of parts that are not public, for previews, never cached.
     """
-    image = StoryImage.objects.public().filter(rendition_key=key).first()
+    image = StoryImage.objects.live().filter(rendition_key=key).first()
     for_staff = False
     if image is None and _may_preview_photos(request.user):
         image = StoryImage.objects.filter(rendition_key=key).first()
