@@ -1,12 +1,15 @@
 from django.urls import path
 
 from advocacy import views
-from stories.caching import cache_public_page
+from stories.caching import PUBLICATIONS, cache_public_page
 
 app_name = "advocacy"
 
 urlpatterns = [
-    path("act/<slug:slug>/", cache_public_page(views.CampaignDetailView.as_view()), name="campaign"),
+    # A campaign page lists the stories behind it that are public for advocacy: a set.
+    path(
+        "act/<slug:slug>/", cache_public_page(views.CampaignDetailView.as_view(), tags=[PUBLICATIONS]), name="campaign"
+    ),
     path("act/<slug:slug>/go/<int:pk>/", views.action_go, name="go"),
     path("act/<slug:slug>/count/", views.action_count, name="count"),
     path("newsletter/", views.subscribe, name="subscribe"),

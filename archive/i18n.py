@@ -4,6 +4,17 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse, translate_url
 from django.utils import translation
+from django.utils.encoding import iri_to_uri
+
+
+def absolute_url(path: str) -> str:
+    """Return the path on the configured site (SITE_URL), never on the Host a request named.
+
+    Pages are cached and shared, so a link built from one reader's Host would reach every reader.
+    """
+    if not path.startswith("/") or path.startswith("//"):
+        raise ValueError(f"absolute_url() takes a path on this site, such as /en/stories/, not {path!r}.")
+    return settings.SITE_URL.rstrip("/") + iri_to_uri(path)
 
 
 def home_url(language: str) -> str:

@@ -3,8 +3,9 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from archive import views as archive_views
 from stories import views as story_views
-from stories.caching import cache_public_page
+from stories.caching import CAMPAIGN_LIST, PUBLICATIONS, cache_public_page
 
 admin.site.site_header = _("Testimony archive")
 admin.site.site_title = _("Testimony archive back office")
@@ -12,7 +13,12 @@ admin.site.index_title = _("Back office")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("sitemap.xml", cache_public_page(story_views.sitemap), name="sitemap"),
+    path("sitemap.xml", cache_public_page(archive_views.sitemap, tags=[PUBLICATIONS]), name="sitemap"),
+    path(
+        "sitemap-<slug:section>-<int:page>.xml",
+        cache_public_page(archive_views.sitemap_section, tags=[PUBLICATIONS, CAMPAIGN_LIST]),
+        name="sitemap-section",
+    ),
     path("robots.txt", story_views.robots_txt, name="robots"),
     # Outside the language prefixes and outside MEDIA_URL: evidence is never a public file.
     path("evidence/<int:pk>/", story_views.consent_evidence, name="evidence"),

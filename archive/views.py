@@ -1,10 +1,14 @@
-"""Error pages that never echo the request back, so hidden and missing pages look alike."""
+"""Error pages that never echo the request back, so hidden and missing pages look alike; the sitemap."""
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, HttpResponseNotFound, HttpResponseServerError
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotFound, HttpResponseServerError
 from django.template import loader
+from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.views.decorators.csrf import requires_csrf_token
+from django.views.decorators.http import require_GET
 
+from archive import sitemaps
 from archive.i18n import language_links
 
 
@@ -22,3 +26,19 @@ def server_error(request: HttpRequest) -> HttpResponse:
     template = loader.get_template("500.html")
     context = {"language_links": language_links(request, {}), "QUICK_EXIT_URL": settings.QUICK_EXIT_URL}
     return HttpResponseServerError(template.render(context))
+
+
+@require_GET
+def sitemap(request: HttpRequest) -> HttpResponse:
+    """Serve the sitemap index: every page of every section, in two counting queries."""
+    context = {"sitemaps": sitemaps.index_entries(timezone.now())}
+    return TemplateResponse(request, "sitemap_index.xml", context, content_type="application/xml")
+
+
+@require_GET
+def sitemap_section(request: HttpRequest, section: str, page: int) -> HttpResponse:
+    """Serve one page of one section of the sitemap, in one query."""
+    entries = sitemaps.section_entries(section, page, timezone.now())
+    if entries is None:
+        raise Http404
+    return TemplateResponse(request, "sitemap.xml", {"urlset": entries}, content_type="application/xml")

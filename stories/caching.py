@@ -1,94 +1,513 @@
-"""Full-page caching of public pages that can never outlive a withdrawal.
+"""Full-page caching of public pages, keyed by the versions of what each page shows.
 
-Every cached page is keyed by a site-wide content version. Any saved or deleted story,
-part, storyteller or consent record bumps the version once its transaction commits, so
-the very next request misses the cache and goes back through the visibility rule. The
-key also holds today's date, because consent lapses on its review-by date with no write
-to bump anything.
+Tags. While a page renders, every model instance it materialises adds its tags to the render's
+tag set (a ``post_init`` receiver, active only inside ``cache_public_page``): ``"stories.part:7"``,
+plus the parent it is shown with (``SHOWN_WITH``: a part's story, a story's storyteller, a photo's
+part, an action's campaign). Views add what they show as a *set*, which no single object stands
+for, with ``depends_on("publications")`` (the public stories and parts that lists, feeds and the
+sitemap show) or ``depends_on("advocacy.campaign:list")`` (which campaigns are live or featured).
+(``urls.py`` declares the sets each page always shows, as ``tags``.) Rows read without a model
+instance (``values()``, ``count()``) tag nothing: a view that shows them must call ``depends_on``,
+and a page that tagged nothing at all is never stored. Every tag has a version in the cache; a page
+is stored with the versions of its tags, and served only while all of them are unchanged.
+``invalidate(*tags)`` bumps versions: saving or deleting an object does so for its own tags, so
+editing one story leaves every other story's pages warm. Pages that handed out a CSRF token, set a
+cookie or read the session are never stored.
+
+The race. A miss reads the database, then the tag versions. A write that commits between the two
+would leave its new versions beside a page rendered from the old rows. So every ``invalidate``
+also bumps one write counter, ``archive:writes``; a miss reads the counter before rendering (in
+the same round trip as the attempt to hit) and again after, with the tag versions (in one round
+trip, or one atomic script on Redis), and stores nothing if it moved. A write that commits after
+that second read bumps the versions the page was stored under, so the page is never served.
+Versions are bumped at once and again when the transaction commits: a page rendered from the old
+rows in between is stored under the first bump and never served after the second.
+
+One round trip. On Redis a hit is one ``EVALSHA``: the entry holds its tag keys and versions in a
+header line before the pickled response, and the script returns the response only if they all
+still hold (otherwise the write counter, for the miss). The primary answers it, never a replica
+that may not have heard of the last withdrawal yet. Other backends (LocMemCache in development
+and tests) use ``get_many``. A tag with no version (never bumped, or evicted) gets one from the
+clock, never a small number, so it cannot come back to a version an old page was stored under.
+
+The key. Today's date is part of it (consent lapses at midnight with no write), and so are the
+language, the method, the path and the parameters a page declares (``params``); the others are
+removed from the request before the view sees it, so ``?x=<random>`` is the same page and entry.
+
+Outages. If the cache cannot be reached, pages render uncached, never a 500. An invalidation that
+cannot reach the cache is logged, kept in this process and delivered before this process next
+reads or writes a page; while the cache is down nobody reads the stale page from it. Servers that
+still reach it (a partition, not an outage) may serve such a page until it expires, which
+``PUBLIC_PAGE_CACHE_SECONDS`` (default 300) bounds; ``0`` turns the page cache off altogether.
 """
 
+import contextvars
 import functools
 import hashlib
+import logging
+import pickle
+import re
+import threading
 import time
+from collections.abc import Callable, Iterable
+from urllib.parse import urlencode
 
+import redis
+from django.apps import apps
 from django.conf import settings
-from django.core.cache import cache
-from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.contrib.contenttypes.models import ContentType
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.redis import RedisCache
+from django.db import models, transaction
+from django.db.models.signals import m2m_changed, post_delete, post_init, post_save
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.utils import timezone, translation
+from simple_history.models import HistoricalChanges
 
-CONTENT_VERSION_KEY = "archive:content-version"
-# Apps whose changes can alter what a public page shows...
+logger = logging.getLogger(__name__)
+
+PUBLICATIONS = "publications"
+CAMPAIGN_LIST = "advocacy.campaign:list"
+WRITES = "archive:writes"
+TAG_PREFIX = "archive:tag:"
+PAGE_PREFIX = "archive:page"
+
+# What a failing cache raises: redis-py's errors, and the socket errors other clients let through.
+CACHE_ERRORS = (redis.RedisError, OSError)
+
+# Apps whose rows public pages show...
 CONTENT_APPS = frozenset({"stories", "translations", "advocacy"})
-# ...except models no public page shows: a newsletter sign-up must not empty the whole cache.
-NOT_CONTENT = frozenset({"advocacy.subscriber", "advocacy.actioncount"})
+# ...except rows no page shows. Publication rows are derived: stories.publication invalidates for them.
+NOT_SHOWN = frozenset(
+    {
+        "advocacy.subscriber",
+        "advocacy.actioncount",
+        "stories.storytelleridentity",
+        "stories.consentevidence",
+        "stories.protectedterm",
+        "stories.storypublication",
+        "stories.partpublication",
+        "stories.imagepublication",
+    }
+)
+
+TAG = re.compile(r"[A-Za-z0-9_.:-]{1,200}")
+PARAM_VALUE = re.compile(r"[A-Za-z0-9_-]{1,100}")
+
+# The tags of the objects a page is rendering; None outside a cached render, where nothing is recorded.
+_shown: contextvars.ContextVar[set[str] | None] = contextvars.ContextVar("archive_page_tags", default=None)
 
 
-def content_version() -> int:
-    """Return the current content version, starting a new one if the cache lost it."""
-    version = cache.get(CONTENT_VERSION_KEY)
-    if version is None:
-        # Start from the clock, never from 1: an evicted version must not come back with a
-        # number that stale pages still in the cache were stored under.
-        cache.add(CONTENT_VERSION_KEY, time.time_ns(), timeout=None)
-        version = cache.get(CONTENT_VERSION_KEY)
-    return version
+def _parent(label: str, field: str) -> Callable[[dict], list[str]]:
+    """Tag the parent named by a foreign key, if the row was loaded with it."""
+
+    def tags(values: dict) -> list[str]:
+        pk = values.get(field)
+        return [] if pk is None else [f"{label}:{pk}"]
+
+    return tags
 
 
-def bump_content_version() -> None:
-    """Make every cached public page stale at once."""
+# An object is shown with its parent: a page that shows it changes when the parent does (a story
+# when its storyteller's consent does), and gains it when it is added to the parent.
+SHOWN_WITH: dict[str, Callable[[dict], list[str]]] = {
+    "stories.part": _parent("stories.story", "story_id"),
+    "stories.story": _parent("stories.storyteller", "storyteller_id"),
+    "stories.storyimage": _parent("stories.part", "part_id"),
+    "stories.consent": _parent("stories.storyteller", "storyteller_id"),
+    "advocacy.action": _parent("advocacy.campaign", "campaign_id"),
+    "advocacy.campaignstory": lambda values: [
+        *_parent("advocacy.campaign", "campaign_id")(values),
+        *_parent("stories.story", "story_id")(values),
+    ],
+}
+
+
+def _is_content(model: type[models.Model]) -> bool:
+    return (
+        model._meta.app_label in CONTENT_APPS
+        and model._meta.label_lower not in NOT_SHOWN
+        and not issubclass(model, HistoricalChanges)
+    )
+
+
+def tags_of(instance: models.Model) -> list[str]:
+    """Return the tags of an object a page shows, from the fields it was loaded with (no query)."""
+    label = instance._meta.label_lower
+    # __dict__, never getattr: reading a deferred field would cost a query per object.
+    values = instance.__dict__
+    pk = values.get(instance._meta.pk.attname)
+    if pk is None or label == "translations.translation":
+        return []
+    tags = [f"{label}:{pk}"]
+    parents = SHOWN_WITH.get(label)
+    return tags + parents(values) if parents else tags
+
+
+def changed_tags(instance: models.Model) -> list[str]:
+    """Return the tags a saved or deleted object makes stale."""
+    label = instance._meta.label_lower
+    if label == "translations.translation":
+        # Whose text it is, from the row alone: the content object is never loaded.
+        content_type = ContentType.objects.get_for_id(instance.content_type_id)
+        return [f"{content_type.app_label}.{content_type.model}:{instance.object_id}"]
+    tags = tags_of(instance)
+    if label == "advocacy.campaign":
+        tags.append(CAMPAIGN_LIST)
+    return tags
+
+
+def _checked(tags: Iterable[str]) -> list[str]:
+    checked = list(tags)
+    for tag in checked:
+        if not isinstance(tag, str) or not TAG.fullmatch(tag):
+            raise ValueError(f"A page tag is letters, digits and . : _ - only, at most 200: {tag!r}")
+    return checked
+
+
+def depends_on(*tags: str) -> None:
+    """Record that the page being rendered shows these sets; invalidating any of them makes it stale."""
+    checked = _checked(tags)
+    shown = _shown.get()
+    if shown is not None:
+        shown.update(checked)
+
+
+# --- Where the versions live ----------------------------------------------------------------------
+
+# Returns the entry's response and {1, page} if every tag version in its header still holds, else
+# {0, writes}: the write counter the miss compares after rendering (started from ARGV[1] if absent).
+FETCH = """
+local writes = redis.call('GET', KEYS[2])
+if not writes then
+  writes = ARGV[1]
+  redis.call('SET', KEYS[2], writes)
+end
+local entry = redis.call('GET', KEYS[1])
+if not entry then return {0, writes} end
+local stop = string.find(entry, '\\n', 1, true)
+if not stop then return {0, writes} end
+local keys, versions = {}, {}
+local odd = true
+for field in string.gmatch(string.sub(entry, 1, stop - 1), '[^\\t]+') do
+  if odd then keys[#keys + 1] = field else versions[#versions + 1] = field end
+  odd = not odd
+end
+for start = 1, #keys, 500 do
+  local chunk = {}
+  for i = start, math.min(start + 499, #keys) do chunk[#chunk + 1] = keys[i] end
+  local current = redis.call('MGET', unpack(chunk))
+  for i = 1, #chunk do
+    if current[i] ~= versions[start + i - 1] then return {0, writes} end
+  end
+end
+return {1, string.sub(entry, stop + 1)}
+"""
+
+# Stores the page under its tags' current versions, unless a write came since ARGV[1] was read.
+STORE = """
+if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+local header = {}
+for i = 3, #KEYS do
+  local version = redis.call('GET', KEYS[i])
+  if not version then
+    version = ARGV[2]
+    redis.call('SET', KEYS[i], version)
+  end
+  header[#header + 1] = KEYS[i]
+  header[#header + 1] = version
+end
+redis.call('SET', KEYS[1], table.concat(header, '\\t') .. '\\n' .. ARGV[4], 'EX', ARGV[3])
+return 1
+"""
+
+# Bumps every key; one that is missing starts from the clock.
+BUMP = """
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    redis.call('INCR', KEYS[i])
+  else
+    redis.call('SET', KEYS[i], ARGV[1])
+  end
+end
+return #KEYS
+"""
+
+
+class RedisPages:
+    """Pages and versions in Redis, each operation one round trip to the primary."""
+
+    _scripts: dict[str, object] = {}
+
+    def __init__(self, backend: RedisCache) -> None:
+        self.backend = backend
+        self.client = backend._cache.get_client(None, write=True)
+
+    def _run(self, source: str, keys: list[str], args: list) -> object:
+        script = self._scripts.get(source)
+        if script is None:
+            script = self._scripts[source] = self.client.register_script(source)
+        return script(keys=keys, args=args, client=self.client)
+
+    def _key(self, name: str) -> str:
+        # The same key function as cache.get() and cache.incr(), so both see one value.
+        return self.backend.make_and_validate_key(name)
+
+    def fetch(self, key: str) -> tuple[HttpResponse | None, object]:
+        found, *rest = self._run(FETCH, [self._key(key), self._key(WRITES)], [time.time_ns()])
+        value = rest[0] if rest else None
+        # An entry that cannot be read is rendered again but not stored: the counter is unknown.
+        return (_load(value), None) if found else (None, value)
+
+    def store(self, key: str, response: HttpResponse, tags: set[str], writes: object, seconds: int) -> None:
+        keys = [self._key(key), self._key(WRITES), *(self._key(TAG_PREFIX + tag) for tag in sorted(tags))]
+        if any("\t" in name or "\n" in name for name in keys):
+            return  # the header could not be read back; a KEY_PREFIX with control characters gets no page cache
+        page = pickle.dumps(response, pickle.HIGHEST_PROTOCOL)
+        self._run(STORE, keys, [writes, time.time_ns(), seconds, page])
+
+    def bump(self, tags: set[str]) -> None:
+        self._run(BUMP, [*(self._key(TAG_PREFIX + tag) for tag in sorted(tags)), self._key(WRITES)], [time.time_ns()])
+
+
+class OtherPages:
+    """Pages and versions in any other backend (process memory in development and tests)."""
+
+    def __init__(self, backend: BaseCache) -> None:
+        self.backend = backend
+
+    def _writes(self) -> object:
+        writes = self.backend.get(WRITES)
+        if writes is None:
+            self.backend.add(WRITES, time.time_ns(), None)
+            writes = self.backend.get(WRITES)
+        return writes
+
+    def fetch(self, key: str) -> tuple[HttpResponse | None, object]:
+        found = self.backend.get_many([key, WRITES])
+        writes = found[WRITES] if WRITES in found else self._writes()
+        if key in found:
+            versions, response = found[key]
+            if self.backend.get_many(list(versions)) == versions:
+                return response, None
+        return None, writes
+
+    def store(self, key: str, response: HttpResponse, tags: set[str], writes: object, seconds: int) -> None:
+        names = [TAG_PREFIX + tag for tag in tags]
+        current = self.backend.get_many([*names, WRITES])
+        missing = [name for name in names if name not in current]
+        if missing:
+            seed = time.time_ns()
+            for name in missing:
+                self.backend.add(name, seed, None)
+            # Read the counter again with them: a write may have set one of them meanwhile.
+            current.update(self.backend.get_many([*missing, WRITES]))
+        if current.get(WRITES) != writes or any(name not in current for name in names):
+            return
+        self.backend.set(key, ({name: current[name] for name in names}, response), seconds)
+
+    def bump(self, tags: set[str]) -> None:
+        for name in [*(TAG_PREFIX + tag for tag in tags), WRITES]:
+            try:
+                self.backend.incr(name)
+            except ValueError:
+                if not self.backend.add(name, time.time_ns(), None):
+                    self.backend.incr(name)
+
+
+def pages() -> RedisPages | OtherPages:
+    backend = caches["default"]
+    return RedisPages(backend) if isinstance(backend, RedisCache) else OtherPages(backend)
+
+
+def _load(page: bytes) -> HttpResponse | None:
     try:
-        cache.incr(CONTENT_VERSION_KEY)
-    except ValueError:
-        cache.add(CONTENT_VERSION_KEY, time.time_ns(), timeout=None)
+        # Our own cache's bytes, written by store() above, as Django's RedisCache would.
+        return pickle.loads(page)  # noqa: S301
+    except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, TypeError, ValueError):
+        logger.warning("Could not read a cached page; rendering it again.", exc_info=True)
+        return None
 
 
-def _content_changed(sender, **kwargs) -> None:
-    if sender._meta.app_label in CONTENT_APPS and sender._meta.label_lower not in NOT_CONTENT:
-        # Bump now and again after commit: a page rendered from the old state between the
-        # two is stored under the old version and never served after the commit.
-        bump_content_version()
-        transaction.on_commit(bump_content_version)
+# --- Invalidation ---------------------------------------------------------------------------------
+
+# Invalidations the cache did not receive, delivered before this process next uses a cached page.
+_undelivered: set[str] = set()
+_undelivered_lock = threading.Lock()
+
+
+def _bump(tags: Iterable[str]) -> None:
+    with _undelivered_lock:
+        tags = set(tags) | _undelivered
+        _undelivered.clear()
+    try:
+        pages().bump(tags)
+    except CACHE_ERRORS:
+        with _undelivered_lock:
+            _undelivered.update(tags)
+        logger.error(
+            "The page cache did not receive %d invalidations; this process retries them, and cached "
+            "pages expire within PUBLIC_PAGE_CACHE_SECONDS.",
+            len(tags),
+            exc_info=True,
+        )
+
+
+def _deliver_undelivered(store: RedisPages | OtherPages) -> None:
+    """Deliver invalidations the cache missed, before reading a page from it; raise if it still cannot."""
+    if not _undelivered:
+        return
+    with _undelivered_lock:
+        tags = set(_undelivered)
+    store.bump(tags)
+    with _undelivered_lock:
+        _undelivered.difference_update(tags)
+
+
+def invalidate(*tags: str) -> None:
+    """Make every cached page that shows any of these tags stale, now and again when the transaction commits."""
+    checked = _checked(tags)
+    if not checked:
+        return
+    _bump(checked)
+    transaction.on_commit(functools.partial(_bump, checked), robust=True)
+
+
+def _object_changed(sender, instance, **kwargs) -> None:
+    invalidate(*changed_tags(instance))
+
+
+def _relation_changed(sender, instance, action, model, pk_set, **kwargs) -> None:
+    if action not in {"post_add", "post_remove", "post_clear"}:
+        return
+    tags = changed_tags(instance) if _is_content(type(instance)) else []
+    if pk_set and _is_content(model):
+        tags += [f"{model._meta.label_lower}:{pk}" for pk in sorted(pk_set)]
+    if "stories.story" in {instance._meta.label_lower, model._meta.label_lower}:
+        # A story's themes decide which themes the index offers: a set no object on it stands for.
+        tags.append(PUBLICATIONS)
+    invalidate(*tags)
+
+
+def _materialised(sender, instance, **kwargs) -> None:
+    shown = _shown.get()
+    if shown is not None:
+        shown.update(tags_of(instance))
 
 
 def connect_signals() -> None:
-    post_save.connect(_content_changed, dispatch_uid="archive-content-saved")
-    post_delete.connect(_content_changed, dispatch_uid="archive-content-deleted")
-    m2m_changed.connect(_content_changed, dispatch_uid="archive-content-m2m")
+    for model in apps.get_models():
+        if not _is_content(model):
+            continue
+        label = model._meta.label_lower
+        post_save.connect(_object_changed, sender=model, dispatch_uid=f"archive-page-saved-{label}")
+        post_delete.connect(_object_changed, sender=model, dispatch_uid=f"archive-page-deleted-{label}")
+        if label != "translations.translation":  # it never reaches a page
+            post_init.connect(_materialised, sender=model, dispatch_uid=f"archive-page-shown-{label}")
+    m2m_changed.connect(_relation_changed, dispatch_uid="archive-page-relation")
 
 
-def page_key(request) -> str:
-    path = hashlib.sha256(request.get_full_path().encode()).hexdigest()
+# --- The view wrapper -----------------------------------------------------------------------------
+
+
+def declared_query(request: HttpRequest, params: Iterable[str]) -> str | None:
+    """Return the declared parameters as a canonical query string, or None if a value is not one a page uses."""
+    pairs = []
+    for name in sorted(params):
+        value = request.GET.get(name)  # the last one, as views read it
+        if not value:
+            continue
+        if not PARAM_VALUE.fullmatch(value):
+            return None
+        pairs.append((name, value))
+    return urlencode(pairs)
+
+
+def page_key(request: HttpRequest, query: str = "") -> str:
+    """Return the cache key of a public page, before the cache's own prefix and version."""
+    where = request.path + (f"?{query}" if query else "")
     return ":".join(
         [
-            "archive:page",
-            str(content_version()),
+            PAGE_PREFIX,
             timezone.localdate().isoformat(),
             translation.get_language() or "",
             request.method,
-            path,
+            hashlib.sha256(where.encode()).hexdigest(),
         ]
     )
 
 
-def cache_public_page(view):
-    """Cache a public page's successful responses under the current content version."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        if request.method not in {"GET", "HEAD"}:
-            return view(request, *args, **kwargs)
-        key = page_key(request)
-        cached = cache.get(key)
-        if cached is not None:
-            return cached
+def _render(view, request: HttpRequest, args, kwargs, tags: list[str]) -> tuple[HttpResponse, set[str]]:
+    """Render the page, recording the tags of everything it shows."""
+    outer = _shown.get()
+    shown = set(tags)
+    token = _shown.set(shown)
+    try:
         response = view(request, *args, **kwargs)
         if hasattr(response, "render") and callable(response.render):
             response = response.render()
-        # A page that handed out a CSRF token or set a cookie is personal; never share it.
-        personal = request.META.get("CSRF_COOKIE_NEEDS_UPDATE") or response.cookies
-        if response.status_code == 200 and not personal:
-            cache.set(key, response, settings.PUBLIC_PAGE_CACHE_SECONDS)
+    finally:
+        _shown.reset(token)
+    if outer is not None:
+        outer.update(shown)
+    return response, shown
+
+
+def shareable(request: HttpRequest, response: HttpResponse) -> bool:
+    """Say whether every reader may get this response."""
+    if response.status_code != 200 or response.streaming:
+        return False
+    # A page that handed out a CSRF token, set a cookie or read the session is personal; never share it.
+    if request.META.get("CSRF_COOKIE_NEEDS_UPDATE") or response.cookies:
+        return False
+    session = getattr(request, "session", None)
+    if session is not None and session.accessed:
+        return False
+    directives = {part.split("=")[0].strip().lower() for part in response.get("Cache-Control", "").split(",")}
+    return not directives & {"private", "no-store"}
+
+
+def cache_public_page(view=None, *, params: Iterable[str] = (), tags: Iterable[str] = ()):
+    """Cache a public page's shared responses until something it shows changes.
+
+    ``params`` are the query parameters the page reads; every other one is removed before the view
+    runs and is no part of the key. ``tags`` are sets the page always shows, as ``depends_on`` would add.
+    """
+    if view is None:
+        return functools.partial(cache_public_page, params=params, tags=tags)
+    params = tuple(params)
+    declared_tags = _checked(tags)
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        seconds = settings.PUBLIC_PAGE_CACHE_SECONDS
+        if seconds <= 0 or request.method not in {"GET", "HEAD"}:
+            return view(request, *args, **kwargs)
+        query = declared_query(request, params)
+        if query is None:
+            # A declared parameter with a value no page uses: answered (most likely a 404), never kept.
+            return view(request, *args, **kwargs)
+        # The view sees exactly what the key holds, so a hit and a miss answer alike.
+        request.GET = QueryDict(query)
+        request.META["QUERY_STRING"] = query
+        key = page_key(request, query)
+        try:
+            store = pages()
+            _deliver_undelivered(store)
+            cached, writes = store.fetch(key)
+        except CACHE_ERRORS:
+            logger.warning("The page cache cannot be reached; rendering the page uncached.", exc_info=True)
+            return _render(view, request, args, kwargs, declared_tags)[0]
+        if cached is not None:
+            return cached
+        response, shown = _render(view, request, args, kwargs, declared_tags)
+        # A page that showed no object has nothing to be invalidated by: it read rows some other way.
+        if shown and writes is not None and shareable(request, response):
+            try:
+                store.store(key, response, shown, writes, seconds)
+            except CACHE_ERRORS:
+                logger.warning("The page cache cannot be reached; the page was not kept.", exc_info=True)
         return response
 
     return wrapper

@@ -7,6 +7,7 @@ from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
+from archive.i18n import absolute_url
 from stories.models import Part, PartPublication
 from stories.views import live_part_rows, mark_available, only_in_other_languages, without_bodies
 
@@ -31,11 +32,12 @@ class LatestPartsFeed(Feed):
     def subtitle(self):
         return _("First-person stories of North Korean refugees, published with their consent.")
 
+    # Absolute on the configured site: a feed is cached and shared, so never the first requester's Host.
     def link(self):
-        return reverse("stories:home")
+        return absolute_url(reverse("stories:home"))
 
     def feed_url(self):
-        return reverse("stories:feed")
+        return absolute_url(reverse("stories:feed"))
 
     def items(self):
         current = translation.get_language()
@@ -66,7 +68,7 @@ class LatestPartsFeed(Feed):
 
     def item_link(self, item):
         with translation.override(item.available_language):
-            return item.get_absolute_url()
+            return absolute_url(item.get_absolute_url())
 
     def item_pubdate(self, item):
         return item.published_at

@@ -12,6 +12,8 @@ one it belonged to, when it moved). ``publication_check`` compares the table wit
 on a live database and repairs it; ``privacy_audit`` runs it.
 """
 
+import contextlib
+import contextvars
 import dataclasses
 import logging
 from collections.abc import Iterable
@@ -74,7 +76,8 @@ def desired_rows(storyteller_ids: set[int] | None = None) -> Rows:
     rows = Rows()
     for code in languages():
         parts = Part.objects.publishable(code)
-        images = StoryImage.objects.publishable(code)
+        # The photo's own conditions; its part's are those of the part rows just computed.
+        images = StoryImage.objects.shown_on_publishable_parts(code)
         if storyteller_ids is not None:
             parts = parts.filter(story__storyteller_id__in=storyteller_ids)
             images = images.filter(part__story__storyteller_id__in=storyteller_ids)
@@ -317,11 +320,39 @@ def storytellers_affected(instance: models.Model) -> set[int]:
     return set()
 
 
+# Storytellers whose rows a batch of changes will refresh once it ends; None outside a batch.
+_batch: contextvars.ContextVar[set[int] | None] = contextvars.ContextVar("publication_batch", default=None)
+
+
+@contextlib.contextmanager
+def publication_batch():
+    """Refresh the rows once, at the end of several changes, instead of after each of them.
+
+    For a service that saves several objects of one storyteller, an import or a test building a
+    state. Use it inside the transaction of the changes, so that the rows are still written in it.
+    """
+    if _batch.get() is not None:
+        yield  # Already inside a batch: the outermost one refreshes.
+        return
+    pending: set[int] = set()
+    token = _batch.set(pending)
+    try:
+        yield
+    finally:
+        _batch.reset(token)
+    publication_refresh(storyteller_ids=pending)
+
+
 def _changed(sender, instance, raw: bool = False, **kwargs) -> None:
     if raw:
         # Fixtures load rows in any order; run `manage.py publication_check --repair` after loaddata.
         return
-    publication_refresh(storyteller_ids=storytellers_affected(instance))
+    affected = storytellers_affected(instance)
+    pending = _batch.get()
+    if pending is not None:
+        pending.update(affected)
+        return
+    publication_refresh(storyteller_ids=affected)
 
 
 def _after_migrate(sender, using: str = "default", **kwargs) -> None:

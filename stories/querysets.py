@@ -30,8 +30,8 @@ def in_language(code: str, *, original_field: str, model_label: str, pk_field: s
     return Q(**{original_field: code}) | Exists(live)
 
 
-def live_window(relation: str, code: str, now: datetime.datetime | None = None, **row) -> Q:
-    """Match publication rows of the language whose window holds ``now``.
+def live_window(relation: str, code: str | None, now: datetime.datetime | None = None, **row) -> Q:
+    """Match publication rows of the language (or, with None, of any language) whose window holds ``now``.
 
     A row exists only while every condition of the rule that a write changes holds; the window
     holds the two that time alone changes: the publication time and the consent's review-by date.
@@ -39,14 +39,14 @@ def live_window(relation: str, code: str, now: datetime.datetime | None = None, 
     """
     now = now or timezone.now()
     path = f"{relation}__" if relation else ""
-    return Q(
-        **{
-            f"{path}language": code,
-            f"{path}published_at__lte": now,
-            f"{path}review_by__gte": timezone.localdate(now),
-            **{f"{path}{name}": value for name, value in row.items()},
-        }
-    )
+    conditions = {
+        f"{path}published_at__lte": now,
+        f"{path}review_by__gte": timezone.localdate(now),
+        **{f"{path}{name}": value for name, value in row.items()},
+    }
+    if code is not None:
+        conditions[f"{path}language"] = code
+    return Q(**conditions)
 
 
 class ConsentQuerySet(models.QuerySet):
@@ -267,15 +267,20 @@ class StoryImageQuerySet(models.QuerySet):
 
     def publishable(self, language: str | None = None) -> "StoryImageQuerySet":
         """Photos that are public in the language at some time: every condition but the clock's."""
-        from stories.models import Part, Storyteller
+        from stories.models import Part
 
         code = reading_language(language)
         if not code:
             return self.none()
+        return self.shown_on_publishable_parts(code).filter(part__in=Part.objects.publishable(code))
+
+    def shown_on_publishable_parts(self, code: str) -> "StoryImageQuerySet":
+        """The photo's own conditions: what makes it public in the language on a part that is."""
+        from stories.models import Storyteller
+
         photos_consented = Storyteller.objects.consenting(language=code, scopes=("covers_photos",), review=False)
         return self.filter(
             Q(shows_identifiable_person=False) | Q(part__story__storyteller__in=photos_consented),
-            part__in=Part.objects.publishable(code),
             # Renditions exist only once the upload has been cleaned; the original is never shown.
             rendition_key__gt="",
             # No silent fallback: an image without alt text in the language stays hidden in it...

@@ -1,62 +1,103 @@
-"""Sitemaps of the public pages, each in every language it is public in, with hreflang alternates."""
+"""The stories' sections of the sitemap (archive/sitemaps.py): pages, stories and parts.
+
+Every entry is a page in one language, with hreflang alternates to the same page in the other
+languages it is public in. Stories and parts come from the publication table (the visibility rule,
+materialised), one entry per live row. Locations are built on the configured site (``SITE_URL``),
+never on the Host a request named.
+"""
+
+import datetime
 
 from django.conf import settings
-from django.contrib.sitemaps import Sitemap
+from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
+from django.utils import translation
 
-from stories.models import Part, Story
-
-
-class StaticPageSitemap(Sitemap):
-    i18n = True
-    alternates = True
-    changefreq = "daily"
-
-    def items(self):
-        return ["stories:home", "stories:index"]
-
-    def location(self, item):
-        return reverse(item)
+from archive.i18n import absolute_url
+from stories.models import PartPublication, StoryPublication
+from stories.querysets import live_window
 
 
-class PublicObjectSitemap(Sitemap):
-    """List objects that are public in some language, each only under the languages it is public in."""
+def languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
 
-    i18n = True
-    alternates = True
-    model = None
 
-    def public_queryset(self, language: str):
-        return self.model.objects.public(language)
+def reverse_in(code: str, name: str, **kwargs) -> str:
+    with translation.override(code):
+        return reverse(name, kwargs=kwargs or None)
 
-    def items(self):
-        self.available = {
-            code: set(self.public_queryset(code).values_list("pk", flat=True)) for code, _name in settings.LANGUAGES
+
+def entry(code: str, urls: dict[str, str], *, lastmod=None, changefreq: str = "") -> dict:
+    """One <url>: the page in ``code``, with alternates to every language in ``urls`` (itself included)."""
+    return {
+        "location": absolute_url(urls[code]),
+        "lastmod": lastmod,
+        "changefreq": changefreq,
+        "alternates": [
+            {"lang_code": other, "location": absolute_url(urls[other])} for other in languages() if other in urls
+        ],
+    }
+
+
+def with_alternates(rows: QuerySet, key: str, now: datetime.datetime) -> QuerySet:
+    """Annotate each live row with whether the same object is live in each language."""
+    model = rows.model
+    return rows.annotate(
+        **{
+            f"live_{code}": Exists(model.objects.filter(live_window("", code, now), **{key: OuterRef(key)}))
+            for code in languages()
         }
-        combined = None
-        for code, _name in settings.LANGUAGES:
-            queryset = self.public_queryset(code)
-            combined = queryset if combined is None else combined | queryset
-        return list(self.order(combined.distinct()))
-
-    def order(self, queryset):
-        return queryset.order_by("pk")
-
-    def get_languages_for_item(self, item):
-        return [code for code, _name in settings.LANGUAGES if item.pk in self.available[code]]
+    )
 
 
-class StorySitemap(PublicObjectSitemap):
-    model = Story
-    changefreq = "weekly"
+def live_rows(model, now: datetime.datetime) -> QuerySet:
+    """Live rows in every language: one sitemap entry each."""
+    return model.objects.filter(live_window("", None, now))
 
 
-class PartSitemap(PublicObjectSitemap):
-    model = Part
-    changefreq = "monthly"
+def story_entries(start: int, stop: int, now: datetime.datetime) -> list[dict]:
+    rows = with_alternates(live_rows(StoryPublication, now), "story_id", now).select_related("story")
+    result = []
+    for row in rows.order_by("story_id", "language").only("language", "story__slug", "published_at")[start:stop]:
+        urls = {
+            code: reverse_in(code, "stories:story", slug=row.story.slug)
+            for code in languages()
+            if getattr(row, f"live_{code}")
+        }
+        result.append(entry(row.language, urls, changefreq="weekly"))
+    return result
 
-    def order(self, queryset):
-        return queryset.select_related("story").order_by("story_id", "number")
 
-    def lastmod(self, item):
-        return item.published_at
+def part_entries(start: int, stop: int, now: datetime.datetime) -> list[dict]:
+    rows = with_alternates(live_rows(PartPublication, now), "part_id", now).select_related("story")
+    result = []
+    for row in rows.order_by("part_id", "language").only("language", "number", "published_at", "story__slug")[
+        start:stop
+    ]:
+        urls = {
+            code: reverse_in(code, "stories:part", slug=row.story.slug, number=row.number)
+            for code in languages()
+            if getattr(row, f"live_{code}")
+        }
+        result.append(entry(row.language, urls, lastmod=row.published_at, changefreq="monthly"))
+    return result
+
+
+def page_entries(start: int, stop: int, now: datetime.datetime) -> list[dict]:
+    result = []
+    for name in ("stories:home", "stories:index"):
+        urls = {code: reverse_in(code, name) for code in languages()}
+        result += [entry(code, urls, changefreq="daily") for code in languages()]
+    return result[start:stop]
+
+
+def story_count(now: datetime.datetime) -> int:
+    return live_rows(StoryPublication, now).count()
+
+
+def part_count(now: datetime.datetime) -> int:
+    return live_rows(PartPublication, now).count()
+
+
+def page_count(now: datetime.datetime) -> int:
+    return 2 * len(languages())

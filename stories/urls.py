@@ -1,16 +1,31 @@
 from django.urls import path
 
 from stories import views
-from stories.caching import cache_public_page
+from stories.caching import CAMPAIGN_LIST, PUBLICATIONS, cache_public_page
 from stories.feeds import LatestPartsFeed
 
 app_name = "stories"
 
+# Each cached page declares the query parameters it reads (no others reach it) and the sets it shows:
+# lists show the public stories and parts; a reading page shows the campaigns live beside its story.
+# The objects a page shows tag it by themselves while it renders.
 urlpatterns = [
-    path("", cache_public_page(views.HomeView.as_view()), name="home"),
-    path("stories/", cache_public_page(views.StoryListView.as_view()), name="index"),
-    path("stories/<slug:slug>/", cache_public_page(views.StoryDetailView.as_view()), name="story"),
-    path("stories/<slug:slug>/part-<int:number>/", cache_public_page(views.PartDetailView.as_view()), name="part"),
-    path("feed/", cache_public_page(LatestPartsFeed()), name="feed"),
+    path("", cache_public_page(views.HomeView.as_view(), tags=[PUBLICATIONS]), name="home"),
+    path(
+        "stories/",
+        cache_public_page(views.StoryListView.as_view(), params=["page", "theme"], tags=[PUBLICATIONS]),
+        name="index",
+    ),
+    path(
+        "stories/<slug:slug>/",
+        cache_public_page(views.StoryDetailView.as_view(), tags=[CAMPAIGN_LIST]),
+        name="story",
+    ),
+    path(
+        "stories/<slug:slug>/part-<int:number>/",
+        cache_public_page(views.PartDetailView.as_view(), tags=[CAMPAIGN_LIST]),
+        name="part",
+    ),
+    path("feed/", cache_public_page(LatestPartsFeed(), tags=[PUBLICATIONS]), name="feed"),
     path("preview/parts/<int:pk>/", views.part_preview, name="part-preview"),
 ]

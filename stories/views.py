@@ -5,7 +5,6 @@ from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
-from django.contrib.sitemaps import views as sitemap_views
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db.models import Case, F, Model, QuerySet, TextField, Value, When
@@ -19,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 from django.views.generic import DetailView, ListView, TemplateView, View
 
-from archive.i18n import language_links
+from archive.i18n import absolute_url, language_links
 from stories import images
 from stories.models import ConsentEvidence, Part, PartPublication, Story, StoryImage, Theme, private_storage
 from stories.querysets import LANGUAGE_SCOPES, live_window
@@ -120,8 +119,8 @@ def urls_in(obj: Model, codes: Iterable[str]) -> dict[str, str]:
 def alternates(request: HttpRequest, urls: dict[str, str], canonical: str) -> dict:
     """Context for a page's canonical URL, hreflang alternates and language switcher."""
     return {
-        "canonical_url": request.build_absolute_uri(canonical),
-        "hreflang_links": [{"code": code, "url": request.build_absolute_uri(url)} for code, url in urls.items()],
+        "canonical_url": absolute_url(canonical),
+        "hreflang_links": [{"code": code, "url": absolute_url(url)} for code, url in urls.items()],
         "language_links": language_links(request, urls),
     }
 
@@ -451,18 +450,10 @@ def story_image(request: HttpRequest, key: str, width: int, extension: str) -> H
 
 
 @require_GET
-def sitemap(request: HttpRequest) -> HttpResponse:
-    """Serve the sitemap of every public page in both languages."""
-    from archive.sitemaps import SITEMAPS
-
-    return sitemap_views.sitemap(request, sitemaps=SITEMAPS)
-
-
-@require_GET
 def robots_txt(request: HttpRequest) -> HttpResponse:
     """Let crawlers read the public site but not the back office or previews."""
     lines = ["User-agent: *", "Disallow: /admin/"]
     for code, _name in settings.LANGUAGES:
         lines.append(f"Disallow: /{code}/preview/")
-    lines.append(f"Sitemap: {request.build_absolute_uri(reverse('sitemap'))}")
+    lines.append(f"Sitemap: {absolute_url(reverse('sitemap'))}")
     return HttpResponse("\n".join(lines) + "\n", content_type="text/plain; charset=utf-8")

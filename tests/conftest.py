@@ -167,3 +167,33 @@ def pytest_collection_modifyitems(items):
         return 0 if "db" in names else 2
 
     items.sort(key=order)
+
+
+# Every page of the sitemap while the archive is smaller than one page per section
+# (test_sitemap_index_lists_every_section_page keeps this list honest).
+SITEMAP_PAGES = (
+    "/sitemap.xml",
+    "/sitemap-pages-1.xml",
+    "/sitemap-stories-1.xml",
+    "/sitemap-parts-1.xml",
+    "/sitemap-campaigns-1.xml",
+)
+
+
+def sitemap_pages(client) -> list[str]:
+    """The sitemap index and every section page it lists, as paths a test client can fetch."""
+    import re
+
+    from django.conf import settings
+
+    index = client.get("/sitemap.xml")
+    assert index.status_code == 200
+    site = settings.SITE_URL.rstrip("/")
+    sections = re.findall(r"<loc>([^<]+)</loc>", index.content.decode())
+    assert sections and all(location.startswith(site) for location in sections)
+    return ["/sitemap.xml", *(location.removeprefix(site) for location in sections)]
+
+
+def sitemap_text(client) -> str:
+    """Everything the sitemap lists, across the index and all its pages."""
+    return "\n".join(client.get(page).content.decode() for page in sitemap_pages(client))

@@ -55,6 +55,7 @@ def test_production_reads_its_configuration_from_the_environment():
         ALLOWED_HOSTS="archive.example.org,www.archive.example.org",
         DATABASE_URL="postgres://user@db.example.org/archive",
         REDIS_URL="redis://cache.example.org:6379/0",
+        SITE_URL="https://archive.example.org",
         DEBUG="false",
     )
     assert result.returncode == 0, result.stderr
@@ -110,6 +111,7 @@ def test_production_gives_up_on_a_stalled_mail_server():
         "ALLOWED_HOSTS": "archive.example.org",
         "DATABASE_URL": "postgres://user@db.example.org/archive",
         "REDIS_URL": "redis://cache.example.org:6379/0",
+        "SITE_URL": "https://archive.example.org",
     }
     code = "import archive.settings.production as s; print(s.EMAIL_TIMEOUT)"
     default = run_python(code, **environment)

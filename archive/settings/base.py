@@ -178,7 +178,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": "WARNING"},
 }
 
-# Public pages are cached this long at most; any content change invalidates them at once.
+# Public pages are cached this long at most; a change invalidates the pages that show what changed at
+# once, and this bounds how long a page can outlive an invalidation the cache never received. 0 turns
+# the page cache off (stories/caching.py).
 PUBLIC_PAGE_CACHE_SECONDS = int(os.environ.get("PUBLIC_PAGE_CACHE_SECONDS", "300"))
 
 # How many reverse proxies (load balancer, CDN) sit in front of the app servers and append the
@@ -187,3 +189,5 @@ ARCHIVE_TRUSTED_PROXY_COUNT = int(os.environ.get("ARCHIVE_TRUSTED_PROXY_COUNT", 
 
 # Stories list this many entries a page.
 STORIES_PAGE_SIZE = 12
+# Entries in one page of a sitemap section; an index lists the pages, so no response grows with the archive.
+SITEMAP_PAGE_SIZE = 2000

@@ -1,6 +1,7 @@
 """Settings for production: everything secret or site-specific comes from the environment."""
 
 import os
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -21,7 +22,7 @@ if not os.environ.get("DATABASE_URL"):
     raise ImproperlyConfigured("DATABASE_URL must point at the PostgreSQL database in production.")
 
 # Several app servers share one cache, so it lives in Redis, never in process memory: a
-# withdrawal bumps the content version there, and every server must see it at once (and the
+# withdrawal bumps the page versions there, and every server must see it at once (and the
 # newsletter's rate limits must count across servers).
 if not os.environ.get("REDIS_URL"):
     raise ImproperlyConfigured("REDIS_URL must point at the shared Redis cache in production.")
@@ -29,8 +30,19 @@ CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.redis.RedisCache",
         "LOCATION": os.environ["REDIS_URL"],
+        # A cache that does not answer within a second counts as down: pages render uncached rather than wait.
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
     }
 }
+
+# Canonical and hreflang links name this site, never the Host of whoever asked first: pages are cached
+# and shared between readers (archive.i18n.absolute_url).
+SITE_URL = os.environ.get("SITE_URL", "").strip().rstrip("/")
+_site = urlsplit(SITE_URL)
+if _site.scheme not in {"http", "https"} or not _site.netloc or _site.path or _site.query or _site.fragment:
+    raise ImproperlyConfigured(
+        "SITE_URL must be set in the environment for production: the site's origin, e.g. https://archive.example.org."
+    )
 
 # Static files are served by the app servers themselves, compressed and with far-future cache headers.
 MIDDLEWARE = [*MIDDLEWARE[:1], "whitenoise.middleware.WhiteNoiseMiddleware", *MIDDLEWARE[1:]]  # noqa: F405

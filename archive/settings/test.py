@@ -11,6 +11,8 @@ SECRET_KEY = "test-only-not-secret-81b0d7"  # noqa: S105
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# The test client's host, so that links built from the setting match the pages it fetches.
+SITE_URL = "http://testserver"
 MEDIA_ROOT = tempfile.mkdtemp(prefix="archive-test-media-")
 PRIVATE_MEDIA_ROOT = tempfile.mkdtemp(prefix="archive-test-private-")
 STORAGES = {

@@ -5,78 +5,174 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stories', '0008_append_only_audit_trail'),
+        ("stories", "0008_append_only_audit_trail"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ImagePublication',
+            name="ImagePublication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(choices=[('en', 'English'), ('ko', 'Korean')], max_length=2, verbose_name='language')),
-                ('published_at', models.DateTimeField(verbose_name='public from')),
-                ('review_by', models.DateField(verbose_name='public until the end of')),
-                ('covers_english', models.BooleanField(default=False, verbose_name='consent covers English')),
-                ('covers_korean', models.BooleanField(default=False, verbose_name='consent covers Korean')),
-                ('covers_photos', models.BooleanField(default=False, verbose_name='consent covers photos')),
-                ('covers_advocacy', models.BooleanField(default=False, verbose_name='consent covers advocacy')),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='publications', to='stories.storyimage', verbose_name='photo')),
-                ('part', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stories.part', verbose_name='part')),
-                ('story', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stories.story', verbose_name='story')),
-                ('storyteller', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stories.storyteller', verbose_name='storyteller')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("ko", "Korean")], max_length=2, verbose_name="language"
+                    ),
+                ),
+                ("published_at", models.DateTimeField(verbose_name="public from")),
+                ("review_by", models.DateField(verbose_name="public until the end of")),
+                ("covers_english", models.BooleanField(default=False, verbose_name="consent covers English")),
+                ("covers_korean", models.BooleanField(default=False, verbose_name="consent covers Korean")),
+                ("covers_photos", models.BooleanField(default=False, verbose_name="consent covers photos")),
+                ("covers_advocacy", models.BooleanField(default=False, verbose_name="consent covers advocacy")),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="publications",
+                        to="stories.storyimage",
+                        verbose_name="photo",
+                    ),
+                ),
+                (
+                    "part",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="stories.part",
+                        verbose_name="part",
+                    ),
+                ),
+                (
+                    "story",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="stories.story",
+                        verbose_name="story",
+                    ),
+                ),
+                (
+                    "storyteller",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="stories.storyteller",
+                        verbose_name="storyteller",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'photo publication',
-                'verbose_name_plural': 'photo publications',
-                'indexes': [models.Index(fields=['part', 'language'], name='image_publication_part_idx'), models.Index(fields=['storyteller'], name='image_publication_teller_idx')],
-                'constraints': [models.UniqueConstraint(fields=('image', 'language'), name='image_publication_unique')],
+                "verbose_name": "photo publication",
+                "verbose_name_plural": "photo publications",
+                "indexes": [
+                    models.Index(fields=["part", "language"], name="image_publication_part_idx"),
+                    models.Index(fields=["storyteller"], name="image_publication_teller_idx"),
+                ],
+                "constraints": [models.UniqueConstraint(fields=("image", "language"), name="image_publication_unique")],
             },
         ),
         migrations.CreateModel(
-            name='PartPublication',
+            name="PartPublication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(choices=[('en', 'English'), ('ko', 'Korean')], max_length=2, verbose_name='language')),
-                ('published_at', models.DateTimeField(verbose_name='public from')),
-                ('review_by', models.DateField(verbose_name='public until the end of')),
-                ('covers_english', models.BooleanField(default=False, verbose_name='consent covers English')),
-                ('covers_korean', models.BooleanField(default=False, verbose_name='consent covers Korean')),
-                ('covers_photos', models.BooleanField(default=False, verbose_name='consent covers photos')),
-                ('covers_advocacy', models.BooleanField(default=False, verbose_name='consent covers advocacy')),
-                ('number', models.PositiveSmallIntegerField(verbose_name='part number')),
-                ('image_count', models.PositiveSmallIntegerField(default=0, verbose_name='photos')),
-                ('part', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='publications', to='stories.part', verbose_name='part')),
-                ('story', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stories.story', verbose_name='story')),
-                ('storyteller', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stories.storyteller', verbose_name='storyteller')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("ko", "Korean")], max_length=2, verbose_name="language"
+                    ),
+                ),
+                ("published_at", models.DateTimeField(verbose_name="public from")),
+                ("review_by", models.DateField(verbose_name="public until the end of")),
+                ("covers_english", models.BooleanField(default=False, verbose_name="consent covers English")),
+                ("covers_korean", models.BooleanField(default=False, verbose_name="consent covers Korean")),
+                ("covers_photos", models.BooleanField(default=False, verbose_name="consent covers photos")),
+                ("covers_advocacy", models.BooleanField(default=False, verbose_name="consent covers advocacy")),
+                ("number", models.PositiveSmallIntegerField(verbose_name="part number")),
+                ("image_count", models.PositiveSmallIntegerField(default=0, verbose_name="photos")),
+                (
+                    "part",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="publications",
+                        to="stories.part",
+                        verbose_name="part",
+                    ),
+                ),
+                (
+                    "story",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="stories.story",
+                        verbose_name="story",
+                    ),
+                ),
+                (
+                    "storyteller",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="stories.storyteller",
+                        verbose_name="storyteller",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'part publication',
-                'verbose_name_plural': 'part publications',
-                'indexes': [models.Index(fields=['language', 'published_at'], name='part_publication_live_idx'), models.Index(fields=['story', 'language', 'number'], name='part_publication_story_idx'), models.Index(fields=['storyteller'], name='part_publication_teller_idx')],
-                'constraints': [models.UniqueConstraint(fields=('part', 'language'), name='part_publication_unique')],
+                "verbose_name": "part publication",
+                "verbose_name_plural": "part publications",
+                "indexes": [
+                    models.Index(fields=["language", "published_at"], name="part_publication_live_idx"),
+                    models.Index(fields=["story", "language", "number"], name="part_publication_story_idx"),
+                    models.Index(fields=["storyteller"], name="part_publication_teller_idx"),
+                ],
+                "constraints": [models.UniqueConstraint(fields=("part", "language"), name="part_publication_unique")],
             },
         ),
         migrations.CreateModel(
-            name='StoryPublication',
+            name="StoryPublication",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('language', models.CharField(choices=[('en', 'English'), ('ko', 'Korean')], max_length=2, verbose_name='language')),
-                ('published_at', models.DateTimeField(verbose_name='public from')),
-                ('review_by', models.DateField(verbose_name='public until the end of')),
-                ('covers_english', models.BooleanField(default=False, verbose_name='consent covers English')),
-                ('covers_korean', models.BooleanField(default=False, verbose_name='consent covers Korean')),
-                ('covers_photos', models.BooleanField(default=False, verbose_name='consent covers photos')),
-                ('covers_advocacy', models.BooleanField(default=False, verbose_name='consent covers advocacy')),
-                ('story', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='publications', to='stories.story', verbose_name='story')),
-                ('storyteller', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stories.storyteller', verbose_name='storyteller')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "language",
+                    models.CharField(
+                        choices=[("en", "English"), ("ko", "Korean")], max_length=2, verbose_name="language"
+                    ),
+                ),
+                ("published_at", models.DateTimeField(verbose_name="public from")),
+                ("review_by", models.DateField(verbose_name="public until the end of")),
+                ("covers_english", models.BooleanField(default=False, verbose_name="consent covers English")),
+                ("covers_korean", models.BooleanField(default=False, verbose_name="consent covers Korean")),
+                ("covers_photos", models.BooleanField(default=False, verbose_name="consent covers photos")),
+                ("covers_advocacy", models.BooleanField(default=False, verbose_name="consent covers advocacy")),
+                (
+                    "story",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="publications",
+                        to="stories.story",
+                        verbose_name="story",
+                    ),
+                ),
+                (
+                    "storyteller",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="+",
+                        to="stories.storyteller",
+                        verbose_name="storyteller",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'story publication',
-                'verbose_name_plural': 'story publications',
-                'indexes': [models.Index(fields=['language', 'published_at'], name='story_publication_live_idx'), models.Index(fields=['storyteller'], name='story_publication_teller_idx')],
-                'constraints': [models.UniqueConstraint(fields=('story', 'language'), name='story_publication_unique')],
+                "verbose_name": "story publication",
+                "verbose_name_plural": "story publications",
+                "indexes": [
+                    models.Index(fields=["language", "published_at"], name="story_publication_live_idx"),
+                    models.Index(fields=["storyteller"], name="story_publication_teller_idx"),
+                ],
+                "constraints": [models.UniqueConstraint(fields=("story", "language"), name="story_publication_unique")],
             },
         ),
     ]

@@ -15,7 +15,7 @@ from advocacy.models import Action, Campaign, Country, Recipient
 from stories import services as story_services
 from stories.models import Consent
 from tests.advocacy.conftest import make_action, make_campaign, make_country, make_recipient
-from tests.conftest import make_part, make_story, make_storyteller
+from tests.conftest import make_part, make_story, make_storyteller, sitemap_text
 
 
 def url_in(obj, language: str) -> str:
@@ -377,7 +377,7 @@ def test_sitemap_lists_live_campaigns_only_in_their_languages(client, db):
         starts_on=timezone.localdate() - datetime.timedelta(days=5),
     )
     draft = make_campaign(status=Campaign.Status.DRAFT)
-    sitemap = client.get("/sitemap.xml").content.decode()
+    sitemap = sitemap_text(client)
     assert f"http://testserver{url_in(live, 'en')}" in sitemap
     assert f"http://testserver{url_in(live, 'ko')}" in sitemap
     assert f"http://testserver{url_in(english_only, 'en')}" in sitemap

@@ -7,8 +7,10 @@ import xml.etree.ElementTree as ET
 import pytest
 from django.utils import translation
 
-from stories.models import ContentWarning, Part, Theme
-from tests.conftest import make_part, make_story
+from advocacy.models import Action
+from stories.models import ContentWarning, Part, StoryImage, Theme
+from tests.advocacy.conftest import make_action, make_campaign, make_recipient
+from tests.conftest import SITEMAP_PAGES, make_part, make_story, sitemap_pages
 
 SITEMAP_NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9", "xhtml": "http://www.w3.org/1999/xhtml"}
 
@@ -116,16 +118,19 @@ def test_sitemap_lists_public_pages_in_both_languages_with_alternates(client, st
     public = make_part(story=story)
     english_only = make_part(story=story, title_ko="", body_ko="")
     draft = make_part(story=story, status=Part.Status.DRAFT)
-    response = client.get("/sitemap.xml")
-    assert response.status_code == 200
-    root = ET.fromstring(response.content)
-    locations = {loc.text for loc in root.findall("s:url/s:loc", SITEMAP_NS)}
+    urls = []
+    for page in SITEMAP_PAGES[1:]:
+        response = client.get(page)
+        assert response.status_code == 200
+        assert response["Content-Type"] == "application/xml"
+        urls += ET.fromstring(response.content).findall("s:url", SITEMAP_NS)
+    locations = {url.find("s:loc", SITEMAP_NS).text for url in urls}
     assert f"http://testserver{url_in(public, 'en')}" in locations
     assert f"http://testserver{url_in(public, 'ko')}" in locations
     assert f"http://testserver{url_in(english_only, 'en')}" in locations
     assert f"http://testserver{url_in(english_only, 'ko')}" not in locations
     assert not any(url_in(draft, "en") in loc or url_in(draft, "ko") in loc for loc in locations)
-    for url in root.findall("s:url", SITEMAP_NS):
+    for url in urls:
         if url.find("s:loc", SITEMAP_NS).text == f"http://testserver{url_in(public, 'en')}":
             alternates = {link.get("hreflang"): link.get("href") for link in url.findall("xhtml:link", SITEMAP_NS)}
             assert alternates == {
@@ -133,6 +138,29 @@ def test_sitemap_lists_public_pages_in_both_languages_with_alternates(client, st
                 "ko": f"http://testserver{url_in(public, 'ko')}",
             }
     assert "http://testserver/en/" in locations and "http://testserver/ko/stories/" in locations
+
+
+def test_sitemap_index_lists_every_section_page(client, part):
+    assert sitemap_pages(client) == list(SITEMAP_PAGES)
+
+
+def test_sitemap_pages_split_the_archive_so_no_response_grows_with_it(client, db, settings):
+    settings.SITEMAP_PAGE_SIZE = 3
+    story = make_story()
+    parts = [make_part(story=story) for _ in range(4)]
+    pages = sitemap_pages(client)
+    # Four parts in two languages: eight entries on three pages of at most three.
+    assert [page for page in pages if "-parts-" in page] == [f"/sitemap-parts-{n}.xml" for n in (1, 2, 3)]
+    locations = []
+    for page in pages[1:]:
+        entries = ET.fromstring(client.get(page).content).findall("s:url/s:loc", SITEMAP_NS)
+        assert len(entries) <= 3
+        locations += [loc.text for loc in entries]
+    expected = {f"http://testserver{url_in(part, code)}" for part in parts for code in ("en", "ko")}
+    assert expected <= set(locations)
+    assert len(locations) == len(set(locations)), "an entry is on one page only"
+    for missing in ("/sitemap-parts-4.xml", "/sitemap-parts-0.xml", "/sitemap-nothing-1.xml"):
+        assert client.get(missing).status_code == 404
 
 
 def test_robots_txt_points_to_sitemap_and_keeps_out_of_back_office(client, db):
@@ -176,18 +204,39 @@ def test_page_query_counts_do_not_grow_with_the_serial(client, db, django_assert
     for _ in range(size):
         make_part(story=make_story(), number=1)
     middle = parts[len(parts) // 2]
+    StoryImage.objects.create(
+        part=middle, rendition_key="k1", shows_identifiable_person=False, alt_text_en="Hills", alt_text_ko="언덕"
+    )
+    campaign = make_campaign(stories=[story])
+    make_action(campaign=campaign, kind=Action.Kind.DONATE)
+    make_action(campaign=campaign, kind=Action.Kind.LETTER, recipients=[make_recipient(), make_recipient()])
+    # What each page costs, whatever the length of the serial or the size of the archive.
     budgets = {
-        # Includes one query for the part's photos, however many there are (a prefetch).
-        url_in(middle, "en"): 7,
-        url_in(story, "en"): 6,
+        # The serial's rows with this part's body, its photos, content warnings, campaigns and their actions.
+        url_in(middle, "en"): 5,
+        url_in(middle, "ko"): 5,
+        # The story, its serial's rows, content warnings.
+        url_in(story, "en"): 3,
+        # Newest parts, the featured story, stories in progress, parts awaiting translation.
         "/en/": 4,
+        # Themes, count, page, the page's themes, stories awaiting translation.
         "/en/stories/": 5,
-        "/en/stories/?theme=family": 6,
-        "/sitemap.xml": 9,
+        "/en/stories/?theme=family": 4,
+        "/en/stories/?page=2": 5,
+        # Newest parts, parts awaiting translation.
+        "/en/feed/": 2,
+        # Stories and parts counted; one query per section page.
+        "/sitemap.xml": 2,
+        "/sitemap-stories-1.xml": 1,
+        "/sitemap-parts-1.xml": 1,
+        "/sitemap-campaigns-1.xml": 1,
+        # The campaign, its actions and recipients, the stories beside it, its other language.
+        url_in(campaign, "en"): 5,
     }
     for page, budget in budgets.items():
         with django_assert_max_num_queries(budget):
-            assert client.get(page).status_code == 200
+            response = client.get(page)
+            assert response.status_code == (404 if page.endswith("page=2") and size == 1 else 200), page
 
 
 def test_scheduled_part_is_listed_for_staff_but_not_readers(client, story, now):

@@ -10,7 +10,7 @@ from django.utils import timezone, translation
 
 from stories import services
 from stories.models import Consent, Part, Story
-from tests.conftest import make_part, make_story, make_storyteller
+from tests.conftest import make_part, make_story, make_storyteller, sitemap_pages
 
 NEVER_EXISTED = {
     "en": "/en/stories/never-existed/part-1/",
@@ -25,7 +25,7 @@ def url_in(obj, language: str) -> str:
 
 def public_surfaces(client, language: str) -> str:
     """Return the text of every listing a reader can reach: home, index, feed, sitemap."""
-    pages = [f"/{language}/", f"/{language}/stories/", f"/{language}/feed/", "/sitemap.xml"]
+    pages = [f"/{language}/", f"/{language}/stories/", f"/{language}/feed/", *sitemap_pages(client)]
     return "\n".join(client.get(page).content.decode() for page in pages)
 
 
@@ -247,7 +247,7 @@ def test_public_views_only_query_through_the_visibility_rule(client, db, languag
         url_in(story, language),
         url_in(parts[1], language),
         f"/{language}/feed/",
-        "/sitemap.xml",
+        *sitemap_pages(client),
     ]
     for page in pages:
         with CaptureQueriesContext(connection) as queries:

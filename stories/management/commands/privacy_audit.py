@@ -1,4 +1,5 @@
-"""Check everything currently public for identifying terms; exit non-zero on any finding."""
+"""Check everything currently public for identifying terms and the publication table against the rule;
+exit non-zero on any finding."""
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
@@ -7,15 +8,24 @@ from advocacy.models import Campaign
 from stories import privacy
 from stories.fields import IdentityKeyMissing
 from stories.models import Part, Story, Storyteller
+from stories.publication import publication_check
 
 
 class Command(BaseCommand):
     help = (
-        "Check every public part, story and storyteller, in every language, for identifying terms. "
-        "Exits with status 1 when anything is found, so it can run on a schedule."
+        "Check every public part, story and storyteller, in every language, for identifying terms, and "
+        "that the publication table readers are served from matches the visibility rule (repairing it "
+        "when it does not). Exits with status 1 when anything is found, so it can run on a schedule."
     )
 
     def handle(self, *args, **options):
+        # First, so that what readers are served is what the rule says before it is checked for terms.
+        projection = publication_check(repair=True)
+        if projection:
+            self.stdout.write(
+                "FOUND the publication table out of step with the visibility rule "
+                f"({len(projection.difference.storyteller_ids)} storytellers); it was repaired."
+            )
         languages = [code for code, _name in settings.LANGUAGES]
         parts = Part.objects.none()
         stories = Story.objects.none()
@@ -45,6 +55,8 @@ class Command(BaseCommand):
 
         if problems:
             raise CommandError(f"{problems} finding(s) in {checked} public objects. Fix them, or unpublish them.")
+        if projection:
+            raise CommandError("The publication table differed from the visibility rule; it has been repaired.")
         self.stdout.write(self.style.SUCCESS(f"No identifying terms found in {checked} public objects."))
 
     def describe(self, obj) -> str:
