@@ -49,6 +49,25 @@ def live_window(relation: str, code: str | None, now: datetime.datetime | None =
     return Q(**conditions)
 
 
+def consent_covers(
+    path: str,
+    *,
+    language: str,
+    today: datetime.date | None = None,
+    scopes: tuple[str, ...] = (),
+    review: bool = True,
+) -> Exists:
+    """Match rows whose storyteller (the field at ``path``) has consent in force that covers the language.
+
+    Correlated on the row's own storyteller, so that the database looks up that storyteller's ledger
+    instead of working out everyone's consent first.
+    """
+    from stories.models import Consent
+
+    active = Consent.objects.active(language=language, today=today, scopes=scopes, review=review)
+    return Exists(active.filter(storyteller=OuterRef(path)))
+
+
 class ConsentQuerySet(models.QuerySet):
     def effective(self) -> "ConsentQuerySet":
         """Keep only each storyteller's latest record, the one in force."""
@@ -105,10 +124,8 @@ class StorytellerQuerySet(models.QuerySet):
         review: bool = True,
     ) -> "StorytellerQuerySet":
         """Storytellers whose consent in force lets the web show their story in the language."""
-        from stories.models import Consent
 
-        active = Consent.objects.active(language=language, today=today, scopes=scopes, review=review)
-        return self.filter(pk__in=active.values("storyteller_id"))
+        return self.filter(consent_covers("pk", language=language, today=today, scopes=scopes, review=review))
 
 
 class AwaitingTranslationMixin:
@@ -164,7 +181,6 @@ class PartQuerySet(AwaitingTranslationMixin, models.QuerySet):
         This is the definition. Reader pages read its materialised form, ``live()``, which tests and
         ``manage.py publication_check`` prove equal to it.
         """
-        from stories.models import Storyteller
 
         code = reading_language(language)
         if not code:
@@ -172,22 +188,22 @@ class PartQuerySet(AwaitingTranslationMixin, models.QuerySet):
         now = now or timezone.now()
         return self.publishable(code).filter(
             # The two conditions that time alone changes: the part is due, and consent is not past review.
+            consent_covers("story__storyteller_id", language=code, today=timezone.localdate(now)),
             published_at__lte=now,
-            story__storyteller__in=Storyteller.objects.consenting(language=code, today=timezone.localdate(now)),
         )
 
     def publishable(self, language: str | None = None) -> "PartQuerySet":
         """Parts that are public in the language at some time: every condition of the rule but the clock's."""
-        from stories.models import Story, Storyteller
+        from stories.models import Story
 
         code = reading_language(language)
         if not code:
             return self.none()
         return self.filter(
+            consent_covers("story__storyteller_id", language=code, review=False),
             status=self.model.Status.PUBLISHED,
             published_at__isnull=False,
             story__status=Story.Status.PUBLISHED,
-            story__storyteller__in=Storyteller.objects.consenting(language=code, review=False),
             # No silent fallback: a part is public in a language only once it is written in it...
             **{f"title_{code}__gt": "", f"body_{code}__gt": "", f"story__title_{code}__gt": ""},
         ).filter(
@@ -276,11 +292,12 @@ class StoryImageQuerySet(models.QuerySet):
 
     def shown_on_publishable_parts(self, code: str) -> "StoryImageQuerySet":
         """The photo's own conditions: what makes it public in the language on a part that is."""
-        from stories.models import Storyteller
 
-        photos_consented = Storyteller.objects.consenting(language=code, scopes=("covers_photos",), review=False)
+        photos_consented = consent_covers(
+            "part__story__storyteller_id", language=code, scopes=("covers_photos",), review=False
+        )
         return self.filter(
-            Q(shows_identifiable_person=False) | Q(part__story__storyteller__in=photos_consented),
+            Q(shows_identifiable_person=False) | photos_consented,
             # Renditions exist only once the upload has been cleaned; the original is never shown.
             rendition_key__gt="",
             # No silent fallback: an image without alt text in the language stays hidden in it...

@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from modeltranslation.translator import translator
 
 from stories.models import Consent, Part, Story, StoryImage, Storyteller
+from stories.publication import publication_batch
 
 
 def _full_clean(obj: Part | Story) -> None:
@@ -95,18 +96,30 @@ def consent_record(
     recorded_at: datetime.datetime | None = None,
 ) -> Consent:
     """Add a record to the storyteller's consent ledger; it takes effect at once."""
+    # One refresh of the storyteller's publication rows, after the record and everything it changes.
+    with publication_batch():
+        return _consent_record(
+            storyteller=storyteller,
+            decision=decision,
+            recorded_by=recorded_by,
+            review_by=review_by,
+            covers_web=covers_web,
+            covers_english=covers_english,
+            covers_korean=covers_korean,
+            covers_photos=covers_photos,
+            covers_advocacy=covers_advocacy,
+            note=note,
+            recorded_at=recorded_at,
+        )
+
+
+def _consent_record(*, storyteller: Storyteller, decision: str, recorded_by, recorded_at, **fields) -> Consent:
     consent = Consent(
         storyteller=storyteller,
         decision=decision,
         recorded_by=recorded_by,
-        review_by=review_by,
-        covers_web=covers_web,
-        covers_english=covers_english,
-        covers_korean=covers_korean,
-        covers_photos=covers_photos,
-        covers_advocacy=covers_advocacy,
-        note=note,
         recorded_at=recorded_at or timezone.now(),
+        **fields,
     )
     consent.full_clean()
     consent.save()

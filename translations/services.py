@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from stories import privacy
+from stories.publication import publication_batch
 from translations.models import Translation
 from translations.registry import translatable_for
 
@@ -130,6 +131,11 @@ def _approve(
 ) -> Translation:
     """Publish ``text``, a translation of the original as it was in ``source``."""
     _guard(obj, translation.language, text)
+    with publication_batch():
+        return _approved(translation, obj, text, source, by)
+
+
+def _approved(translation: Translation, obj: models.Model, text: dict[str, str], source: dict[str, str], by):
     _publish_text(obj, translation.language, text)
     translation.status = Translation.Status.APPROVED
     translation.draft = {}
