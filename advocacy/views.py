@@ -27,7 +27,7 @@ from advocacy import ratelimit, services
 from advocacy.forms import SubscribeForm
 from advocacy.models import Action, ActionCount, Campaign, CampaignStory, Country, Recipient
 from advocacy.sharing import LetterLink, letter_link, multiline, single_line, x_intent_url
-from archive.i18n import language_links
+from archive.i18n import absolute_url, language_links
 from stories.models import Story
 from stories.querysets import reading_language
 
@@ -134,7 +134,8 @@ class CampaignDetailView(DetailView):
         context = super().get_context_data(**kwargs)
         campaign = self.object
         language = translation.get_language()
-        campaign_url = self.request.build_absolute_uri(campaign.get_absolute_url())
+        # On the configured site, never the Host a request named: the page is cached and shared.
+        campaign_url = absolute_url(campaign.get_absolute_url())
         context["actions"] = [
             action_context(action, campaign_url=campaign_url)
             for action in campaign.actions.all()
@@ -155,9 +156,7 @@ class CampaignDetailView(DetailView):
                 with translation.override(code):
                     urls[code] = campaign.get_absolute_url()
         context["canonical_url"] = campaign_url
-        context["hreflang_links"] = [
-            {"code": code, "url": self.request.build_absolute_uri(url)} for code, url in urls.items()
-        ]
+        context["hreflang_links"] = [{"code": code, "url": absolute_url(url)} for code, url in urls.items()]
         context["language_links"] = language_links(self.request, urls)
         context["subscribe_form"] = SubscribeForm(initial={"campaign": campaign.slug})
         return context
@@ -177,7 +176,7 @@ def action_go(request: HttpRequest, slug: str, pk: int) -> HttpResponse:
     if kind is None or not action.is_available(translation.get_language()):
         raise Http404
     if action.kind == Action.Kind.SOCIAL:
-        campaign_url = request.build_absolute_uri(action.campaign.get_absolute_url())
+        campaign_url = absolute_url(action.campaign.get_absolute_url())
         target = x_intent_url(text=action.post_template, url=campaign_url)
     else:
         target = action.url
@@ -238,7 +237,8 @@ def subscribe(request: HttpRequest) -> HttpResponse:
             services.subscriber_request(
                 email=form.cleaned_data["email"],
                 language=translation.get_language(),
-                site_url=request.build_absolute_uri("/"),
+                # The links in the email lead to the configured site, whatever Host the request named.
+                site_url=absolute_url("/"),
             )
         except services.EmailNotSent:
             error = _("We could not send the confirmation email just now. Please try again in a few minutes.")

@@ -292,3 +292,11 @@ def test_export_command_writes_a_private_file(db, tmp_path):
     rows = list(csv.reader(target.open(encoding="utf-8")))
     assert [row[:2] for row in rows] == [["email", "language"], ["yes@example.org", "ko"]]
     assert stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_confirmation_links_name_the_configured_site_whatever_host_the_request_named(client, db):
+    # "localhost" is an allowed host, yet the email must never send a reader to whatever Host said.
+    assert sign_up(client, HTTP_HOST="localhost").status_code in (200, 302)
+    body = mail.outbox[0].body
+    assert "http://testserver/en/newsletter/confirm/" in body
+    assert "localhost" not in body

@@ -266,3 +266,15 @@ def test_korean_pages_format_dates_and_reading_times_for_korea(client, story):
     assert "2019년 12월 17일" in html
     assert "1분 분량" in html
     assert "Dec. 17, 2019" in client.get(url_in(part, "en")).content.decode()
+
+
+def test_links_to_the_site_name_the_configured_site_whatever_host_the_request_named(client, part):
+    campaign = make_campaign(stories=[part.story])
+    make_action(campaign=campaign, kind=Action.Kind.SOCIAL)
+    for page in (url_in(part, "en"), url_in(part.story, "ko"), "/en/", "/en/feed/", url_in(campaign, "en")):
+        html = client.get(page, HTTP_HOST="localhost").content.decode()
+        assert "localhost" not in html, page
+        assert "http://testserver/" in html, page
+    for page in SITEMAP_PAGES:
+        assert "localhost" not in client.get(page, HTTP_HOST="localhost").content.decode()
+    assert "Sitemap: http://testserver/sitemap.xml" in client.get("/robots.txt", HTTP_HOST="localhost").content.decode()
