@@ -9,7 +9,10 @@ from advocacy.models import Campaign
 from stories.sitemaps import entry, languages, reverse_in
 
 
-def campaign_entries(start: int, stop: int, now: datetime.datetime) -> list[dict]:
+def campaign_entries(page: int, now: datetime.datetime) -> list[dict]:
+    """Every live campaign, on one page: there are a few dozen at most."""
+    if page != 1:
+        return []
     today = timezone.localdate(now)
     live = {code: Campaign.objects.live(code, today=today) for code in languages()}
     campaigns = Campaign.objects.filter(pk__in=live[languages()[0]].values("pk"))
@@ -26,4 +29,4 @@ def campaign_entries(start: int, stop: int, now: datetime.datetime) -> list[dict
             if getattr(campaign, f"live_{code}")
         }
         result += [entry(code, urls, changefreq="daily") for code in urls]
-    return result[start:stop]
+    return result

@@ -1,11 +1,9 @@
-"""The sitemap: an index of sections, each paginated, so that no response grows with the archive."""
+"""The sitemap: an index of sections, each in pages, so that no response grows with the archive."""
 
 import dataclasses
 import datetime
-import math
 from collections.abc import Callable
 
-from django.conf import settings
 from django.urls import reverse
 
 from advocacy import sitemaps as campaigns
@@ -15,41 +13,42 @@ from stories import sitemaps as stories
 
 @dataclasses.dataclass(frozen=True)
 class Section:
-    """One paginated part of the sitemap."""
+    """One part of the sitemap: which pages it has, and the entries on each."""
 
-    count: Callable[[datetime.datetime], int]
-    entries: Callable[[int, int, datetime.datetime], list[dict]]
+    pages: Callable[[datetime.datetime], list[int]]
+    entries: Callable[[int, datetime.datetime], list[dict]]
+
+
+def first_page_only(now: datetime.datetime) -> list[int]:
+    return [1]
 
 
 SECTIONS: dict[str, Section] = {
-    "pages": Section(count=stories.page_count, entries=stories.page_entries),
-    "stories": Section(count=stories.story_count, entries=stories.story_entries),
-    "parts": Section(count=stories.part_count, entries=stories.part_entries),
-    # A few dozen at most, always on one page: no count is needed to list it.
-    "campaigns": Section(count=lambda now: 1, entries=campaigns.campaign_entries),
+    "pages": Section(pages=first_page_only, entries=stories.page_entries),
+    # Stories and parts in ranges of ids: at most SITEMAP_PAGE_SIZE entries a page, however large the archive.
+    "stories": Section(pages=stories.story_pages, entries=stories.story_entries),
+    "parts": Section(pages=stories.part_pages, entries=stories.part_entries),
+    # A few dozen at most, always on one page.
+    "campaigns": Section(pages=first_page_only, entries=campaigns.campaign_entries),
 }
 
 
 def index_entries(now: datetime.datetime) -> list[dict]:
-    """The sitemap index: every page of every section, in two counting queries."""
-    size = settings.SITEMAP_PAGE_SIZE
-    locations = []
-    for name, section in SECTIONS.items():
-        pages = max(1, math.ceil(section.count(now) / size))
-        locations += [
-            {"location": absolute_url(reverse("sitemap-section", kwargs={"section": name, "page": page}))}
-            for page in range(1, pages + 1)
-        ]
-    return locations
+    """The sitemap index: every page of every section, in one query for stories and one for parts."""
+    return [
+        {"location": absolute_url(reverse("sitemap-section", kwargs={"section": name, "page": page}))}
+        for name, section in SECTIONS.items()
+        for page in section.pages(now)
+    ]
 
 
 def section_entries(name: str, page: int, now: datetime.datetime) -> list[dict] | None:
     """One page of one section, or None when there is no such page."""
     section = SECTIONS.get(name)
-    if section is None or page < 1:
+    if section is None:
         return None
-    size = settings.SITEMAP_PAGE_SIZE
-    entries = section.entries((page - 1) * size, page * size, now)
-    if not entries and page > 1:
+    entries = section.entries(page, now)
+    # An empty page is one the index does not list (or no longer lists): the plain 404.
+    if not entries and not (name in {"pages", "campaigns"} and page == 1):
         return None
     return entries

@@ -8,8 +8,8 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
 from archive.i18n import absolute_url
-from stories.models import Part, PartPublication
-from stories.views import live_part_rows, mark_available, only_in_other_languages, without_bodies
+from stories.models import PartPublication
+from stories.views import live_part_rows, mark_available, newest_parts_elsewhere
 
 FEED_LENGTH = 20
 
@@ -43,11 +43,7 @@ class LatestPartsFeed(Feed):
         current = translation.get_language()
         rows = live_part_rows(PartPublication.objects.all(), current)[:FEED_LENGTH]
         here = [mark_available(row.part, current) for row in rows]
-        elsewhere = only_in_other_languages(
-            Part,
-            lambda parts: without_bodies(parts.select_related("story")).order_by("-published_at", "-pk"),
-            limit=FEED_LENGTH,
-        )
+        elsewhere = newest_parts_elsewhere(FEED_LENGTH)
         merged = sorted(here + elsewhere, key=lambda part: part.published_at, reverse=True)
         return merged[:FEED_LENGTH]
 

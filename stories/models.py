@@ -23,7 +23,14 @@ from django.views.decorators.debug import sensitive_variables
 from archive.richtext import render_translated_markdown
 from stories import images, privacy
 from stories.fields import EncryptedTextField, IdentityKeyMissing, Sealed
-from stories.querysets import ConsentQuerySet, PartQuerySet, StoryImageQuerySet, StoryQuerySet, StorytellerQuerySet
+from stories.querysets import (
+    ConsentQuerySet,
+    PartQuerySet,
+    PublicationQuerySet,
+    StoryImageQuerySet,
+    StoryQuerySet,
+    StorytellerQuerySet,
+)
 
 
 class Language(models.TextChoices):
@@ -680,12 +687,19 @@ class Publication(models.Model):
     covers_photos = models.BooleanField(_("consent covers photos"), default=False)
     covers_advocacy = models.BooleanField(_("consent covers advocacy"), default=False)
 
+    objects = PublicationQuerySet.as_manager()
+
+    # The foreign key to the object the row makes public.
+    object_field = ""
+
     class Meta:
         abstract = True
 
 
 class StoryPublication(Publication):
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="publications", verbose_name=_("story"))
+
+    object_field = "story"
 
     class Meta:
         verbose_name = _("story publication")
@@ -707,6 +721,8 @@ class PartPublication(Publication):
     # How many of the part's photos readers may see with it, so a page without any asks for none.
     image_count = models.PositiveSmallIntegerField(_("photos"), default=0)
 
+    object_field = "part"
+
     class Meta:
         verbose_name = _("part publication")
         verbose_name_plural = _("part publications")
@@ -727,6 +743,8 @@ class ImagePublication(Publication):
     )
     part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="+", verbose_name=_("part"))
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="+", verbose_name=_("story"))
+
+    object_field = "image"
 
     class Meta:
         verbose_name = _("photo publication")

@@ -68,6 +68,31 @@ def consent_covers(
     return Exists(active.filter(storyteller=OuterRef(path)))
 
 
+class PublicationQuerySet(models.QuerySet):
+    """Rows of the publication table (stories.publication): the visibility rule, materialised."""
+
+    def live(self, language: str | None = None, *, now: datetime.datetime | None = None) -> "PublicationQuerySet":
+        code = reading_language(language)
+        if not code:
+            return self.none()
+        return self.filter(live_window("", code, now))
+
+    def awaiting_translation(
+        self, language: str | None, *, available_in: str, now: datetime.datetime | None = None
+    ) -> "PublicationQuerySet":
+        """Live rows in ``available_in`` of objects not live in ``language``, whose consent covers it too.
+
+        The row form of ``live_awaiting_translation()``, so that lists can take the newest from the
+        publication-time index instead of sorting every part.
+        """
+        code = reading_language(language)
+        if not code or code == available_in:
+            return self.none()
+        key = self.model.object_field
+        here = self.model.objects.filter(live_window("", code, now), **{key: OuterRef(key)})
+        return self.filter(live_window("", available_in, now, **{LANGUAGE_SCOPES[code]: True})).exclude(Exists(here))
+
+
 class ConsentQuerySet(models.QuerySet):
     def effective(self) -> "ConsentQuerySet":
         """Keep only each storyteller's latest record, the one in force."""

@@ -9,7 +9,7 @@ never on the Host a request named.
 import datetime
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import translation
 
@@ -55,49 +55,79 @@ def live_rows(model, now: datetime.datetime) -> QuerySet:
     return model.objects.filter(live_window("", None, now))
 
 
-def story_entries(start: int, stop: int, now: datetime.datetime) -> list[dict]:
-    rows = with_alternates(live_rows(StoryPublication, now), "story_id", now).select_related("story")
+def objects_per_page() -> int:
+    """Each page holds a range of object ids: at most SITEMAP_PAGE_SIZE entries, one per language."""
+    return max(1, settings.SITEMAP_PAGE_SIZE // len(languages()))
+
+
+def pages_of(model, key: str, now: datetime.datetime) -> list[int]:
+    """The numbers of the pages that hold live rows: object id ranges, found in one query.
+
+    Ranges rather than offsets, so that page 48 costs what page 1 does.
+    """
+    size = objects_per_page()
+    buckets = live_rows(model, now).annotate(bucket=F(key) / size).values_list("bucket", flat=True)
+    return sorted(bucket + 1 for bucket in set(buckets.distinct()))
+
+
+def rows_on_page(model, key: str, page: int, now: datetime.datetime) -> QuerySet:
+    size = objects_per_page()
+    return with_alternates(live_rows(model, now), key, now).filter(
+        **{f"{key}__gte": (page - 1) * size, f"{key}__lt": page * size}
+    )
+
+
+class UrlPattern:
+    """A URL reversed once per language, then filled in for each row: a sitemap page has thousands."""
+
+    SLUG = "sitemapslugplaceholder"
+    NUMBER = 987654321
+
+    def __init__(self, name: str, *, numbered: bool) -> None:
+        kwargs = {"slug": self.SLUG, **({"number": self.NUMBER} if numbered else {})}
+        self.patterns = {code: reverse_in(code, name, **kwargs) for code in languages()}
+
+    def url(self, code: str, slug: str, number: int | None = None) -> str:
+        # Slugs are letters, digits, hyphens and underscores (validated on save): nothing to escape.
+        url = self.patterns[code].replace(self.SLUG, slug)
+        return url.replace(str(self.NUMBER), str(number)) if number is not None else url
+
+
+def story_pages(now: datetime.datetime) -> list[int]:
+    return pages_of(StoryPublication, "story_id", now)
+
+
+def part_pages(now: datetime.datetime) -> list[int]:
+    return pages_of(PartPublication, "part_id", now)
+
+
+def story_entries(page: int, now: datetime.datetime) -> list[dict]:
+    pattern = UrlPattern("stories:story", numbered=False)
+    rows = rows_on_page(StoryPublication, "story_id", page, now).select_related("story")
     result = []
-    for row in rows.order_by("story_id", "language").only("language", "story__slug", "published_at")[start:stop]:
-        urls = {
-            code: reverse_in(code, "stories:story", slug=row.story.slug)
-            for code in languages()
-            if getattr(row, f"live_{code}")
-        }
+    for row in rows.order_by("story_id", "language").only("language", "story__slug"):
+        urls = {code: pattern.url(code, row.story.slug) for code in languages() if getattr(row, f"live_{code}")}
         result.append(entry(row.language, urls, changefreq="weekly"))
     return result
 
 
-def part_entries(start: int, stop: int, now: datetime.datetime) -> list[dict]:
-    rows = with_alternates(live_rows(PartPublication, now), "part_id", now).select_related("story")
+def part_entries(page: int, now: datetime.datetime) -> list[dict]:
+    pattern = UrlPattern("stories:part", numbered=True)
+    rows = rows_on_page(PartPublication, "part_id", page, now).select_related("story")
     result = []
-    for row in rows.order_by("part_id", "language").only("language", "number", "published_at", "story__slug")[
-        start:stop
-    ]:
+    for row in rows.order_by("part_id", "language").only("language", "number", "published_at", "story__slug"):
         urls = {
-            code: reverse_in(code, "stories:part", slug=row.story.slug, number=row.number)
-            for code in languages()
-            if getattr(row, f"live_{code}")
+            code: pattern.url(code, row.story.slug, row.number) for code in languages() if getattr(row, f"live_{code}")
         }
         result.append(entry(row.language, urls, lastmod=row.published_at, changefreq="monthly"))
     return result
 
 
-def page_entries(start: int, stop: int, now: datetime.datetime) -> list[dict]:
+def page_entries(page: int, now: datetime.datetime) -> list[dict]:
+    if page != 1:
+        return []
     result = []
     for name in ("stories:home", "stories:index"):
         urls = {code: reverse_in(code, name) for code in languages()}
         result += [entry(code, urls, changefreq="daily") for code in languages()]
-    return result[start:stop]
-
-
-def story_count(now: datetime.datetime) -> int:
-    return live_rows(StoryPublication, now).count()
-
-
-def part_count(now: datetime.datetime) -> int:
-    return live_rows(PartPublication, now).count()
-
-
-def page_count(now: datetime.datetime) -> int:
-    return 2 * len(languages())
+    return result

@@ -140,6 +140,22 @@ class EveryLanguageMixin:
         return context
 
 
+def newest_parts_elsewhere(limit: int) -> list[Part]:
+    """The newest parts readers of this language are told exist only in another, each marked with it.
+
+    Taken from the publication-time index, newest first, instead of sorting every part.
+    """
+    current = translation.get_language()
+    found: dict[int, Part] = {}
+    for code, _name in settings.LANGUAGES:
+        rows = PartPublication.objects.awaiting_translation(current, available_in=code)
+        for row in without_bodies(rows.select_related("part__story").order_by("-published_at"), prefix="part__")[
+            :limit
+        ]:
+            found.setdefault(row.part_id, mark_available(row.part, code))
+    return sorted(found.values(), key=lambda part: (part.published_at, part.pk), reverse=True)[:limit]
+
+
 def live_part_rows(queryset: QuerySet, language: str) -> QuerySet:
     """Live publication rows of the language with their parts and stories, newest first, without bodies."""
     return without_bodies(
@@ -165,11 +181,7 @@ class HomeView(EveryLanguageMixin, TemplateView):
         if context["featured_story"]:
             in_progress = in_progress.exclude(pk=context["featured_story"].pk)
         context["stories_in_progress"] = list(in_progress[:HOME_STORY_COUNT])
-        context["elsewhere_parts"] = only_in_other_languages(
-            Part,
-            lambda parts: without_bodies(parts.select_related("story")).order_by("-published_at", "-pk"),
-            limit=HOME_PART_COUNT,
-        )
+        context["elsewhere_parts"] = newest_parts_elsewhere(HOME_PART_COUNT)
         return context
 
 

@@ -169,15 +169,19 @@ def pytest_collection_modifyitems(items):
     items.sort(key=order)
 
 
-# Every page of the sitemap while the archive is smaller than one page per section
-# (test_sitemap_index_lists_every_section_page keeps this list honest).
-SITEMAP_PAGES = (
-    "/sitemap.xml",
-    "/sitemap-pages-1.xml",
-    "/sitemap-stories-1.xml",
-    "/sitemap-parts-1.xml",
-    "/sitemap-campaigns-1.xml",
-)
+def first_sitemap_page(section: str) -> str:
+    """The path of the first page of a sitemap section (pages are ranges of ids, so numbers vary)."""
+    from archive.sitemaps import SECTIONS
+
+    pages = SECTIONS[section].pages(timezone.now())
+    return f"/sitemap-{section}-{pages[0]}.xml"
+
+
+def sitemap_page_of(section: str, pk: int) -> str:
+    """The path of the sitemap page that lists the object with this id."""
+    from stories.sitemaps import objects_per_page
+
+    return f"/sitemap-{section}-{pk // objects_per_page() + 1}.xml"
 
 
 def sitemap_pages(client) -> list[str]:

@@ -273,6 +273,9 @@ def assert_fast_path_is_the_definition() -> None:
                 fast = model.objects.live_awaiting_translation(code, available_in=OTHER[code], now=now)
                 defined = model.objects.awaiting_translation(code, available_in=OTHER[code], now=now)
                 assert ids(fast) == ids(defined), (model, code, move, "awaiting translation")
+            rows = PartPublication.objects.awaiting_translation(code, available_in=OTHER[code], now=now)
+            fast = Part.objects.live_awaiting_translation(code, available_in=OTHER[code], now=now)
+            assert set(rows.values_list("part_id", flat=True)) == ids(fast), (code, move, "rows awaiting")
     assert not publication_check()
 
 

@@ -11,7 +11,7 @@ from django.core.files.base import ContentFile
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection, transaction
-from django.test import override_settings
+from django.test import Client, override_settings
 from django.utils import timezone, translation
 from django.views.debug import ExceptionReporter
 
@@ -19,7 +19,7 @@ from stories import audit, privacy, services
 from stories.fields import IdentityKeyMissing, Sealed
 from stories.models import Consent, ConsentEvidence, Part, ProtectedTerm, Story, StorytellerIdentity
 from tests.advocacy.conftest import make_campaign
-from tests.conftest import SITEMAP_PAGES, make_part, make_story, make_storyteller, sitemap_pages
+from tests.conftest import make_part, make_story, make_storyteller, sitemap_pages
 
 SENTINEL = "Zq7-SENTINEL-칠성"
 
@@ -30,7 +30,9 @@ def url_in(obj, language):
 
 
 def reader_urls(parts, campaigns=()):
-    urls = ["/en/", "/ko/", "/en/stories/", "/ko/stories/", "/en/feed/", "/ko/feed/", *SITEMAP_PAGES, "/robots.txt"]
+    urls = ["/en/", "/ko/", "/en/stories/", "/ko/stories/", "/en/feed/", "/ko/feed/", "/robots.txt"]
+    # Every page the sitemap lists now: ranges of ids, whose numbers depend on the database's sequences.
+    urls += sitemap_pages(Client())
     for campaign in campaigns:
         urls += [url_in(campaign, "en"), url_in(campaign, "ko")]
     for part in parts:
