@@ -505,7 +505,8 @@ class StoryImageInline(TranslationStackedInline):
 class PartAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):
     form = VersionedModelForm
     list_display = ["__str__", "title", "status", "published_at", "preview_link"]
-    list_filter = ["status", ScheduledFilter, "story__status", "story"]
+    # No filter by story: it would list every story of the archive on every page; search by its slug.
+    list_filter = ["status", ScheduledFilter, "story__status"]
     list_select_related = ["story"]
     search_fields = ["title_en", "title_ko", "story__title_en", "story__title_ko", "story__slug"]
     autocomplete_fields = ["story"]
@@ -516,6 +517,19 @@ class PartAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, Tabb
 
     def original_language(self, obj):
         return obj.story.original_language if obj else None
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        match = getattr(request, "resolver_match", None)
+        if match is not None and match.url_name == "stories_part_changelist":
+            # The list shows titles only: a hundred bodies in every language stay in the database.
+            body_fields = [field for field in ("body", "body_html") for field in (field, *self._translated(field))]
+            queryset = queryset.defer(*body_fields)
+        return queryset
+
+    @staticmethod
+    def _translated(field: str) -> list[str]:
+        return [f"{field}_{code}" for code, _name in settings.LANGUAGES]
 
     def save_model(self, request, obj, form, change):
         # The form already compared versions under a row lock; the service checks again as it saves.

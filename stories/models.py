@@ -315,6 +315,8 @@ class Story(models.Model):
         ordering = ["-created_at"]
         verbose_name = _("story")
         verbose_name_plural = _("stories")
+        # The story index walks this, newest first, and stops at the page it shows.
+        indexes = [models.Index(fields=["-created_at", "-id"], name="story_newest_idx")]
 
     def __str__(self) -> str:
         return self.title or self.slug

@@ -972,3 +972,22 @@ def test_story_page_part_rows_cannot_publish_a_translation_unreviewed(client, ed
 
     assert response.status_code == 302
     assert Part.objects.get(pk=draft_part.pk).title_ko == before.title_ko
+
+
+def test_the_part_list_reads_no_bodies_and_does_not_list_every_story(client, editor):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for _ in range(3):
+        make_part(story=make_story())
+    client.force_login(editor)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get("/admin/stories/part/")
+    assert response.status_code == 200
+    listed = [query["sql"] for query in queries.captured_queries if 'FROM "stories_part"' in query["sql"]]
+    assert listed and not any('"stories_part"."body_en"' in sql for sql in listed)
+    # A filter by story would print every story of the archive on every page of the list.
+    assert "story__id__exact" not in response.content.decode()
+    # The change form still reads and shows the body.
+    part = Part.objects.first()
+    assert part.body_en in client.get(f"/admin/stories/part/{part.pk}/change/").content.decode()
