@@ -100,11 +100,13 @@ def browser(launch_browser: Callable[..., Browser]) -> Iterator[Browser]:
 
 
 @pytest.fixture
-def demo(transactional_db, django_db_serialized_rollback, live_server, tmp_path, monkeypatch) -> str:
+def demo(transactional_db, django_db_serialized_rollback, live_server, tmp_path, monkeypatch, settings) -> str:
     """Load the demo stories into the database the live server reads; return the server's URL.
 
     Serialized rollback puts back what the migrations created (the staff groups) after each flush.
+    The live server is the configured site here: links the pages build (canonical, share) lead to it.
     """
+    settings.SITE_URL = live_server.url
     monkeypatch.setenv("DEMO_CREDENTIALS_FILE", str(tmp_path / "demo-credentials.json"))
     call_command("load_demo", "--allow-without-debug", stdout=io.StringIO())
     return live_server.url
