@@ -31,14 +31,14 @@ class RejectNulBytesMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if self._has_nul(request):
+        if self.has_nul(request):
             from archive.views import page_not_found
 
             return page_not_found(request)
         return self.get_response(request)
 
     @staticmethod
-    def _has_nul(request: HttpRequest) -> bool:
+    def has_nul(request: HttpRequest) -> bool:
         if "\x00" in request.path:
             return True
         sources = [request.GET, request.POST] if request.method == "POST" else [request.GET]

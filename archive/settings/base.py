@@ -45,6 +45,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # ETags on public pages; a withdrawn page answers 404, never 304.
     "django.middleware.http.ConditionalGetMiddleware",
+    # Cached public pages are served from here, before sessions, CSRF and the rest, and stored here
+    # with every header the middleware below adds.
+    "stories.caching.PublicPageCacheMiddleware",
     "archive.middleware.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",

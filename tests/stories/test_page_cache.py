@@ -500,3 +500,22 @@ def test_production_refuses_to_start_without_the_site_url():
     result = run_production_settings(SITE_URL="https://archive.example.org/")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "https://archive.example.org"
+
+
+def test_a_hit_is_served_before_the_inner_middleware_with_every_header_it_added(client, any_cache, monkeypatch):
+    from django.contrib.sessions.middleware import SessionMiddleware
+
+    part = make_part()
+    url = url_in(part, "ko")
+    miss = client.get(url)
+    sessions = []
+    original = SessionMiddleware.process_request
+    monkeypatch.setattr(
+        SessionMiddleware, "process_request", lambda self, request: sessions.append(1) or original(self, request)
+    )
+    hit = client.get(url)
+    assert sessions == [], "a hit never reaches the session middleware"
+    assert hit.content == miss.content
+    for header in ("Content-Security-Policy", "X-Frame-Options", "Content-Language", "Referrer-Policy"):
+        assert hit.get(header) == miss.get(header), header
+    assert hit["Content-Language"] == "ko"
