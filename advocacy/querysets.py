@@ -3,7 +3,7 @@
 import datetime
 
 from django.db import models
-from django.db.models import Exists, OuterRef, Prefetch, Q, Subquery
+from django.db.models import OuterRef, Prefetch, Q, Subquery
 from django.utils import timezone
 
 from stories.querysets import reading_language
@@ -41,13 +41,21 @@ class CampaignQuerySet(models.QuerySet):
             )
         )
 
-    def beside_story(self, story, language: str | None = None, *, today: datetime.date | None = None) -> list:
+    def beside_story(
+        self,
+        story,
+        language: str | None = None,
+        *,
+        today: datetime.date | None = None,
+        may_advocate: bool | None = None,
+    ) -> list:
         """The live campaigns to show next to a story, in the editors' order, or else the featured one.
 
         A story stands beside its linked campaigns only while its teller's consent covers use in
         advocacy (``Story.objects.live_for_advocacy``, the fast form of ``public_for_advocacy``);
         otherwise, or when it has no live linked campaign, readers see the site-wide featured
-        campaign, which does not name the story. One query, plus one for the actions.
+        campaign, which does not name the story. A page that has read the story's publication rows
+        already knows that consent and passes it as ``may_advocate``. One query, plus one for the actions.
         """
         from advocacy.models import Action, CampaignStory
         from stories.models import Story
@@ -55,16 +63,22 @@ class CampaignQuerySet(models.QuerySet):
         code = reading_language(language)
         if not code:
             return []
-        links = CampaignStory.objects.filter(campaign=OuterRef("pk"), story=story)
-        may_use_story = Story.objects.live_for_advocacy(code).filter(pk=story.pk)
+        if may_advocate is None:
+            may_advocate = Story.objects.live_for_advocacy(code).filter(pk=story.pk).exists()
+        campaigns = self.live(code, today=today)
+        if may_advocate:
+            links = CampaignStory.objects.filter(campaign=OuterRef("pk"), story=story)
+            campaigns = campaigns.annotate(link_position=Subquery(links.values("position")[:1])).filter(
+                Q(link_position__isnull=False) | Q(is_featured=True)
+            )
+        else:
+            campaigns = campaigns.filter(is_featured=True)
         campaigns = list(
-            self.live(code, today=today)
-            .annotate(link_position=Subquery(links.values("position")[:1]), story_consents=Exists(may_use_story))
-            .filter(Q(Exists(links), Exists(may_use_story)) | Q(is_featured=True))
-            .order_by("-priority", "-starts_on", "pk")
-            .prefetch_related(Prefetch("actions", queryset=Action.objects.order_by("position", "pk")))
+            campaigns.order_by("-priority", "-starts_on", "pk").prefetch_related(
+                Prefetch("actions", queryset=Action.objects.order_by("position", "pk"))
+            )
         )
-        linked = [c for c in campaigns if c.link_position is not None and c.story_consents]
+        linked = [c for c in campaigns if getattr(c, "link_position", None) is not None]
         if linked:
             return sorted(linked, key=lambda c: (c.link_position, -c.priority, c.pk))
         return [c for c in campaigns if c.is_featured][:1]

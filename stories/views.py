@@ -263,13 +263,13 @@ def serial_rows(queryset: QuerySet, *, now=None) -> list[PartPublication]:
     )
 
 
-def campaign_boxes(story: Story | None) -> list[dict]:
+def campaign_boxes(story: Story | None, *, may_advocate: bool | None = None) -> list[dict]:
     """The calls to action beside a story, gathered by the view so that the template only formats them."""
     from advocacy.models import Campaign
     from advocacy.templatetags.advocacy_tags import COUNTED_KINDS
 
     language = translation.get_language()
-    campaigns = Campaign.objects.beside_story(story, language) if story is not None else []
+    campaigns = Campaign.objects.beside_story(story, language, may_advocate=may_advocate) if story is not None else []
     return [
         {
             "campaign": campaign,
@@ -379,7 +379,8 @@ class PartDetailView(View):
         )
         context = part_context(part, serial.parts())
         context["elsewhere_parts"] = serial.awaiting_translation()
-        context["campaign_boxes"] = campaign_boxes(part.story)
+        # The live row carries the consent in force: whether it covers use in advocacy (live_for_advocacy).
+        context["campaign_boxes"] = campaign_boxes(part.story, may_advocate=shown.covers_advocacy)
         context.update(alternates(request, urls_in(part, serial.languages_of(number)), part.get_absolute_url()))
         return render(request, "stories/part_detail.html", context)
 
