@@ -321,7 +321,13 @@ class OtherPages:
 
 def pages() -> RedisPages | OtherPages:
     backend = caches["default"]
-    return RedisPages(backend) if isinstance(backend, RedisCache) else OtherPages(backend)
+    # Kept on the backend (one per thread): a redis-py client is cheap to share and costly to build
+    # (it copies its table of response callbacks), and a cache hit should cost the round trip alone.
+    store = getattr(backend, "_archive_pages", None)
+    if store is None:
+        store = RedisPages(backend) if isinstance(backend, RedisCache) else OtherPages(backend)
+        backend._archive_pages = store
+    return store
 
 
 def _load(page: bytes) -> HttpResponse | None:
