@@ -493,34 +493,14 @@ def cache_public_page(view=None, *, params: Iterable[str] = (), tags: Iterable[s
         if getattr(request, "page_cache", None) is not None:
             # PublicPageCacheMiddleware serves and stores this page, headers and all: just render it.
             return view(request, *args, **kwargs)
-        seconds = settings.PUBLIC_PAGE_CACHE_SECONDS
-        if seconds <= 0 or request.method not in {"GET", "HEAD"}:
+        if settings.PUBLIC_PAGE_CACHE_SECONDS <= 0 or request.method not in {"GET", "HEAD"}:
             return view(request, *args, **kwargs)
-        query = declared_query(request, params)
-        if query is None:
-            # A declared parameter with a value no page uses: answered (most likely a 404), never kept.
-            return view(request, *args, **kwargs)
-        # The view sees exactly what the key holds, so a hit and a miss answer alike.
-        request.GET = QueryDict(query)
-        request.META["QUERY_STRING"] = query
-        key = page_key(request, query)
-        try:
-            store = pages()
-            _deliver_undelivered(store)
-            cached, writes = store.fetch(key)
-        except CACHE_ERRORS:
-            logger.warning("The page cache cannot be reached; rendering the page uncached.", exc_info=True)
-            return _render(view, request, args, kwargs, declared_tags)[0]
-        if cached is not None:
-            return cached
-        response, shown = _render(view, request, args, kwargs, declared_tags)
-        # A page that showed no object has nothing to be invalidated by: it read rows some other way.
-        if shown and writes is not None and shareable(request, response):
-            try:
-                store.store(key, response, shown, writes, seconds)
-            except CACHE_ERRORS:
-                logger.warning("The page cache cannot be reached; the page was not kept.", exc_info=True)
-        return response
+        return serve(
+            request,
+            params,
+            declared_tags,
+            lambda tags, cacheable: _render(view, request, args, kwargs, tags),
+        )
 
     wrapper.public_page = (params, declared_tags)
     return wrapper
@@ -551,36 +531,59 @@ class PublicPageCacheMiddleware:
                 match = resolve(request.path_info)
             except Resolver404:
                 return self.get_response(request)
-            page = getattr(match.func, "public_page", None)
-            if page is None:
-                return self.get_response(request)
-            params, tags = page
-            query = declared_query(request, params)
-            if query is None:
-                return self.get_response(request)
-            request.GET = QueryDict(query)
-            request.META["QUERY_STRING"] = query
-            key = page_key(request, query)
-        try:
-            store = pages()
-            _deliver_undelivered(store)
-            cached, writes = store.fetch(key)
-        except CACHE_ERRORS:
-            logger.warning("The page cache cannot be reached; rendering the page uncached.", exc_info=True)
-            request.page_cache = "unreachable"
+        page = getattr(match.func, "public_page", None)
+        if page is None:
             return self.get_response(request)
-        if cached is not None:
-            return cached
-        request.page_cache = "miss"
+        params, tags = page
+        return serve(request, params, tags, functools.partial(self._render, request), language=language)
+
+    def _render(self, request: HttpRequest, tags: list[str], cacheable: bool) -> tuple[HttpResponse, set[str]]:
+        # Tells the view's own wrapper that this middleware serves and stores the page.
+        request.page_cache = "miss" if cacheable else "unreachable"
         shown = set(tags)
         token = _shown.set(shown)
         try:
-            response = self.get_response(request)
+            return self.get_response(request), shown
         finally:
             _shown.reset(token)
-        if shown and writes is not None and shareable(request, response):
-            try:
-                store.store(key, response, shown, writes, settings.PUBLIC_PAGE_CACHE_SECONDS)
-            except CACHE_ERRORS:
-                logger.warning("The page cache cannot be reached; the page was not kept.", exc_info=True)
-        return response
+
+
+def serve(
+    request: HttpRequest,
+    params: Iterable[str],
+    tags: list[str],
+    render: Callable[[list[str], bool], tuple[HttpResponse, set[str]]],
+    *,
+    language: str | None = None,
+) -> HttpResponse:
+    """Answer a public page from the cache, or render it and keep it when every reader may share it.
+
+    ``render(tags, cacheable)`` renders the page recording what it shows; ``cacheable`` is False
+    when the cache cannot be reached.
+    """
+    query = declared_query(request, params)
+    if query is None:
+        # A declared parameter with a value no page uses: answered (most likely a 404), never kept.
+        return render(tags, False)[0]
+    # The view sees exactly what the key holds, so a hit and a miss answer alike.
+    request.GET = QueryDict(query)
+    request.META["QUERY_STRING"] = query
+    with translation.override(language or translation.get_language()):
+        key = page_key(request, query)
+    try:
+        store = pages()
+        _deliver_undelivered(store)
+        cached, writes = store.fetch(key)
+    except CACHE_ERRORS:
+        logger.warning("The page cache cannot be reached; rendering the page uncached.", exc_info=True)
+        return render(tags, False)[0]
+    if cached is not None:
+        return cached
+    response, shown = render(tags, True)
+    # A page that showed no object has nothing to be invalidated by: it read rows some other way.
+    if shown and writes is not None and shareable(request, response):
+        try:
+            store.store(key, response, shown, writes, settings.PUBLIC_PAGE_CACHE_SECONDS)
+        except CACHE_ERRORS:
+            logger.warning("The page cache cannot be reached; the page was not kept.", exc_info=True)
+    return response
