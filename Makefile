@@ -28,9 +28,12 @@ run: setup
 test: setup
 	$(PY) -m pytest
 
-# Throughput of the reader pages in one process, cold and cached; measured, never asserted in tests.
+# Reader pages under gunicorn next to the Wagtail peer and a static file of the same bytes, and p50/p95 on
+# one connection; measured, never asserted. Options: make bench BENCH_ARGS="--scale /tmp/scale.sqlite3".
+BENCH_ARGS ?=
 bench: setup
-	$(MANAGE) bench
+	command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+	$(MANAGE) bench $(BENCH_ARGS)
 
 # Needs GNU gettext (xgettext) installed, as Django's makemessages does.
 messages: venv
