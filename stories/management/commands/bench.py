@@ -17,6 +17,7 @@ It prints one report with the targets marked (never asserted) and writes it with
 import argparse
 import contextlib
 import datetime
+import functools
 import json
 import math
 import os
@@ -193,10 +194,24 @@ def _plan(options: dict) -> dict:
     plan = {"pages": {}, "created_users": [], "sessions": [], "notes": []}
     executor = MigrationExecutor(connection)
     unapplied = [
-        migration.name for migration, _backwards in executor.migration_plan(executor.loader.graph.leaf_nodes())
+        str(migration) for migration, _backwards in executor.migration_plan(executor.loader.graph.leaf_nodes())
     ]
     if unapplied:
         plan["notes"].append(f"this database lacks migrations {', '.join(unapplied)}: measured with its schema as is")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_class WHERE relkind = 'r' AND reltuples < 0 "
+                "AND relnamespace = 'public'::regnamespace AND relname LIKE 'stories\\_%%'"
+            )
+            (unanalyzed,) = cursor.fetchone()
+            cursor.execute("SHOW autovacuum")
+            (autovacuum,) = cursor.fetchone()
+        if unanalyzed:
+            plan["notes"].append(
+                f"{unanalyzed} stories tables were never analyzed (autovacuum is {autovacuum}): the planner "
+                "guesses their sizes, as a production server with autovacuum would not"
+            )
     with translation.override("en"):
         longest = (
             Part.objects.live("en").values("story_id").annotate(parts=Count("pk")).order_by("-parts", "story_id")
@@ -497,6 +512,7 @@ class Run:
             f"{self.options['rounds']} interleaved rounds, warm-up {self.options['warmup']:g}s, "
             f"one-connection probe {self.options['probe']:g}s",
             "conn_max_age": os.environ.get("DATABASE_CONN_MAX_AGE", "0"),
+            "commit": self.commit(),
             "redis": self.redis_url,
         }
         self.say(f"output in {self.dir}; load average {' '.join(self.results['environment']['load_before'])}")
@@ -515,6 +531,16 @@ class Run:
         self.out.write("\n".join(self.report()))
         self.say(f"report: {self.dir / 'summary.md'}, raw numbers: {self.dir / 'results.json'}")
 
+    def commit(self) -> str:
+        """The checkout measured: its commit, and whether files differ from it."""
+        git = shutil.which("git")
+        if not git:
+            return "unknown"
+        run = functools.partial(subprocess.run, capture_output=True, text=True, check=False, cwd=settings.BASE_DIR)
+        head = run([git, "rev-parse", "--short", "HEAD"]).stdout.strip() or "unknown"  # noqa: S603
+        changed = run([git, "status", "--porcelain", "--untracked-files=no"]).stdout.strip()  # noqa: S603
+        return f"{head} with uncommitted changes" if changed else head
+
     def write(self) -> None:
         (self.dir / "results.json").write_text(json.dumps(self.results, indent=2))
         (self.dir / "summary.md").write_text("\n".join(self.report()) + "\n")
@@ -530,7 +556,13 @@ class Run:
             label = f"{base}-{number}"
         work = self.dir / label
         work.mkdir(exist_ok=True)
-        result = {"label": label, "size": size, "vendor": vendor, "database": masked(database)}
+        result = {
+            "label": label,
+            "size": size,
+            "vendor": vendor,
+            "database": masked(database),
+            "load_average": " ".join(Path("/proc/loadavg").read_text().split()[:3]),
+        }
         self.say(f"{label}: planning URLs and sessions on {masked(database)}")
         plan_file = work / "plan.json"
         self.manage(database, "bench", "--plan", str(plan_file), "--pages", ",".join(self.pages))
@@ -775,7 +807,8 @@ class Run:
         lines = [
             "# make bench: reader pages under gunicorn",
             "",
-            f"Started {environment.get('started')}; Python {environment.get('python')}, "
+            f"Commit {environment.get('commit')}; started {environment.get('started')}; "
+            f"Python {environment.get('python')}, "
             f"{environment.get('gunicorn')}, 2 sync workers on 127.0.0.1, {environment.get('cpus')} CPUs shared "
             f"with wrk; load average before {' '.join(environment.get('load_before', []))}, after "
             f"{' '.join(environment.get('load_after', []) or ['-'])}; {environment.get('minutes', '-')} min.",
@@ -797,7 +830,8 @@ class Run:
                 "",
                 f"{counts.get('parts')} parts ({counts.get('live_parts_en')} live in English), {counts.get('stories')} "
                 f"stories ({counts.get('live_stories_en')} live), the part page is in a serial of "
-                f"{counts.get('serial_parts_en')} parts; {counts.get('campaigns_live_en')} live campaigns.",
+                f"{counts.get('serial_parts_en')} parts; {counts.get('campaigns_live_en')} live campaigns. "
+                f"Load average when it started: {result.get('load_average')}.",
             ]
             lines += [f"- {note}" for note in result.get("notes", [])]
             load = result.get("load") or {}
@@ -832,7 +866,12 @@ class Run:
             latency = result.get("latency") or {}
             if latency:
                 demo = self.demo_for(result) if result["size"] == "scale" else None
-                lines += ["", "One connection, page cache off (ms); queries and SQL time from one warm request.", ""]
+                lines += [
+                    "",
+                    "One connection, page cache off (ms). Queries and SQL ms: one warm request in a separate process "
+                    "(time inside cursor.execute(); SQLite reads rows after it, so there it counts less than all).",
+                    "",
+                ]
                 rows = []
                 for name, numbers in latency.items():
                     page = result["pages"][name]
