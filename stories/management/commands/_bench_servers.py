@@ -127,6 +127,15 @@ def fetch(port: int, path: str, *, cookie: str = "", timeout: float = 30.0) -> t
     return response.status, body, time.perf_counter() - start
 
 
+def try_fetch(port: int, path: str, *, cookie: str = "", timeout: float = 30.0) -> tuple[int, bytes, float]:
+    """As fetch(), but a connection closed without an answer (a worker killed by its timeout) is status 0."""
+    start = time.perf_counter()
+    try:
+        return fetch(port, path, cookie=cookie, timeout=timeout)
+    except (OSError, http.client.HTTPException):
+        return 0, b"", time.perf_counter() - start
+
+
 def percentile(values: list[float], fraction: float) -> float:
     """The nearest-rank percentile."""
     ordered = sorted(values)

@@ -18,6 +18,7 @@ import argparse
 import contextlib
 import datetime
 import functools
+import http.client
 import json
 import math
 import os
@@ -72,6 +73,10 @@ def named(given: str) -> tuple[str, str]:
 
 def vendor_of(url: str) -> str:
     return "sqlite" if url.startswith("sqlite") else "postgresql" if url.startswith("postgres") else url.split(":")[0]
+
+
+def answer(status: int) -> str:
+    return f"HTTP {status}" if status else "no answer (worker killed)"
 
 
 def verdict(passed: bool | None) -> str:
@@ -521,7 +526,17 @@ class Run:
             self.manage(named(databases[0][1])[1], "collectstatic", "--noinput", "-v0")
             self.start_wagtail()
             for size, database in databases:
-                self.results["databases"].append(self.measure(size, database))
+                try:
+                    self.results["databases"].append(self.measure(size, database))
+                except (
+                    CommandError,
+                    RuntimeError,
+                    OSError,
+                    subprocess.SubprocessError,
+                    http.client.HTTPException,
+                ) as error:
+                    # One database that cannot be measured leaves the others' numbers standing.
+                    self.note(f"{masked(named(database)[1])}: not measured: {error}")
                 self.write()
         finally:
             servers.stop(self.running)
@@ -593,11 +608,13 @@ class Run:
                 servers.wait_ready(cached, "/robots.txt")
             ok = {}
             for name, page in plan["pages"].items():
-                status, body, seconds = servers.fetch(uncached.port, page["path"], cookie=page["cookie"], timeout=120)
+                status, body, seconds = servers.try_fetch(
+                    uncached.port, page["path"], cookie=page["cookie"], timeout=120
+                )
                 page["http_status"], page["bytes"], page["first_seconds"] = status, len(body), seconds
                 if status != 200:
                     self.note(
-                        f"{label}: {name} {page['path']} answered HTTP {status} after {seconds:.1f} s under gunicorn "
+                        f"{label}: {name} {page['path']}: {answer(status)} after {seconds:.1f} s under gunicorn "
                         "(its worker timeout is 30 s); not timed"
                     )
                     continue
@@ -707,7 +724,7 @@ class Run:
         for page in pages.values():
             warm = 0.0
             for _ in range(options["warmup_requests"]):
-                warm += servers.fetch(server.port, page["path"], cookie=page["cookie"], timeout=120)[2]
+                warm += servers.try_fetch(server.port, page["path"], cookie=page["cookie"], timeout=120)[2]
                 if warm > options["page_seconds"] / 4:
                     break
         batch = 10
@@ -721,7 +738,7 @@ class Run:
                 break
             for name in active:
                 for _ in range(min(batch, options["requests"] - len(samples[name]))):
-                    status, _body, seconds = servers.fetch(
+                    status, _body, seconds = servers.try_fetch(
                         server.port, pages[name]["path"], cookie=pages[name]["cookie"], timeout=120
                     )
                     spent[name] += seconds
@@ -782,7 +799,7 @@ class Run:
             for name, page in result.get("pages", {}).items():
                 if page.get("http_status", 200) != 200:
                     rows.append(
-                        [label, f"{name} p95, page cache off", f"HTTP {page['http_status']} after "
+                        [label, f"{name} p95, page cache off", f"{answer(page['http_status'])} after "
                          f"{page['first_seconds']:.1f} s", "", f"<= {SCALE_P95_MS:g} ms", "FAIL"]
                     )  # fmt: skip
             for name, numbers in (result.get("latency") or {}).items():
@@ -889,7 +906,7 @@ class Run:
                     rows.append(row)
                 for name, page in result["pages"].items():
                     if page.get("http_status", 200) != 200:
-                        failed = f"HTTP {page['http_status']} after {page['first_seconds']:.1f} s"
+                        failed = f"{answer(page['http_status'])} after {page['first_seconds']:.1f} s"
                         row = [name, page["path"], "-", str(page["queries"]), fmt(page["query_ms"]), failed, "-", "-"]
                         rows.append([*row, "0", *(["FAIL", "FAIL"] if result["size"] == "scale" else [])])
                 head = ["page", "path", "bytes", "queries", "SQL ms", "p50", "p95", "p99", "n"]
