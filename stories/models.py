@@ -700,6 +700,9 @@ class Publication(models.Model):
 
 class StoryPublication(Publication):
     story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="publications", verbose_name=_("story"))
+    # The story's own creation time, the order of every list of stories: lists page through this
+    # table's index alone, and join the stories of one page only.
+    story_created_at = models.DateTimeField(_("story created"))
 
     object_field = "story"
 
@@ -708,7 +711,12 @@ class StoryPublication(Publication):
         verbose_name_plural = _("story publications")
         constraints = [models.UniqueConstraint(fields=["story", "language"], name="story_publication_unique")]
         indexes = [
-            models.Index(fields=["language", "published_at"], name="story_publication_live_idx"),
+            # Newest first, with the window, so counting and paging a language's live stories reads
+            # the index and nothing else.
+            models.Index(
+                fields=["language", "-story_created_at", "-story", "published_at", "review_by"],
+                name="story_publication_newest_idx",
+            ),
             models.Index(fields=["storyteller"], name="story_publication_teller_idx"),
         ]
 

@@ -85,8 +85,8 @@ def desired_rows(storyteller_ids: set[int] | None = None) -> Rows:
         if storyteller_ids is not None:
             parts = parts.filter(pk__in=part_ids)
             images = images.filter(part_id__in=part_ids)
-        for pk, story_id, teller_id, number, published_at in parts.values_list(
-            "pk", "story_id", "story__storyteller_id", "number", "published_at"
+        for pk, story_id, teller_id, number, published_at, story_created_at in parts.values_list(
+            "pk", "story_id", "story__storyteller_id", "number", "published_at", "story__created_at"
         ).iterator(chunk_size=BATCH_SIZE):
             consent = consents.get(teller_id)
             if consent is None:
@@ -107,6 +107,7 @@ def desired_rows(storyteller_ids: set[int] | None = None) -> Rows:
                     "language": code,
                     "storyteller_id": teller_id,
                     "published_at": published_at,
+                    "story_created_at": story_created_at,
                     **consent,
                 }
             elif published_at < story["published_at"]:
@@ -128,7 +129,7 @@ def desired_rows(storyteller_ids: set[int] | None = None) -> Rows:
 
 
 ROW_FIELDS = {
-    StoryPublication: ("language", "storyteller_id", "published_at", *CONSENT_FIELDS),
+    StoryPublication: ("language", "storyteller_id", "published_at", "story_created_at", *CONSENT_FIELDS),
     PartPublication: (
         "language",
         "storyteller_id",

@@ -7,7 +7,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.db.models import Case, F, Model, QuerySet, TextField, Value, When
+from django.db.models import Case, Exists, F, Model, OuterRef, QuerySet, TextField, Value, When
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -20,7 +20,16 @@ from django.views.generic import DetailView, ListView, TemplateView, View
 
 from archive.i18n import absolute_url, language_links
 from stories import images
-from stories.models import ConsentEvidence, Part, PartPublication, Story, StoryImage, Theme, private_storage
+from stories.models import (
+    ConsentEvidence,
+    Part,
+    PartPublication,
+    Story,
+    StoryImage,
+    StoryPublication,
+    Theme,
+    private_storage,
+)
 from stories.querysets import LANGUAGE_SCOPES, live_window
 
 
@@ -156,6 +165,26 @@ def newest_parts_elsewhere(limit: int) -> list[Part]:
     return sorted(found.values(), key=lambda part: (part.published_at, part.pk), reverse=True)[:limit]
 
 
+# Lists of stories, newest story first: the order of the publication table's newest-story index.
+STORY_ROW_ORDER = ("-story_created_at", "-story_id")
+
+
+def live_story_rows(language: str) -> QuerySet:
+    """Live story rows of the language, newest story first, each with its story and teller."""
+    return StoryPublication.objects.live(language).select_related("story__storyteller").order_by(*STORY_ROW_ORDER)
+
+
+def newest_stories_elsewhere(limit: int) -> list[Story]:
+    """The newest stories readers of this language are told exist only in another, each marked with it."""
+    current = translation.get_language()
+    found: dict[int, Story] = {}
+    for code, _name in settings.LANGUAGES:
+        rows = StoryPublication.objects.awaiting_translation(current, available_in=code)
+        for row in rows.select_related("story__storyteller").order_by(*STORY_ROW_ORDER)[:limit]:
+            found.setdefault(row.story_id, mark_available(row.story, code))
+    return sorted(found.values(), key=lambda story: (story.created_at, story.pk), reverse=True)[:limit]
+
+
 def live_part_rows(queryset: QuerySet, language: str) -> QuerySet:
     """Live publication rows of the language with their parts and stories, newest first, without bodies."""
     return without_bodies(
@@ -173,14 +202,15 @@ class HomeView(EveryLanguageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         current = translation.get_language()
-        stories = Story.objects.live(current).select_related("storyteller").order_by("-created_at", "-pk")
+        stories = live_story_rows(current)
         rows = live_part_rows(PartPublication.objects.all(), current)[:HOME_PART_COUNT]
         context["newest_parts"] = [row.part for row in rows]
-        context["featured_story"] = stories.filter(is_featured=True).first()
-        in_progress = stories.filter(is_complete=False)
-        if context["featured_story"]:
-            in_progress = in_progress.exclude(pk=context["featured_story"].pk)
-        context["stories_in_progress"] = list(in_progress[:HOME_STORY_COUNT])
+        featured = stories.filter(story__is_featured=True).first()
+        context["featured_story"] = featured.story if featured else None
+        in_progress = stories.filter(story__is_complete=False)
+        if featured:
+            in_progress = in_progress.exclude(story_id=featured.story_id)
+        context["stories_in_progress"] = [row.story for row in in_progress[:HOME_STORY_COUNT]]
         context["elsewhere_parts"] = newest_parts_elsewhere(HOME_PART_COUNT)
         return context
 
@@ -195,29 +225,36 @@ class StoryListView(EveryLanguageMixin, ListView):
 
     def get_queryset(self):
         current = translation.get_language()
-        stories = Story.objects.live(current).select_related("storyteller").prefetch_related("themes")
-        self.themes = list(
-            Theme.objects.filter(stories__in=Story.objects.live(current).values("pk")).distinct().order_by("slug")
-        )
+        # Themes with a live story in the language: one indexed probe per theme, not a scan of stories.
+        live_in_theme = StoryPublication.objects.live(current).filter(story__themes=OuterRef("pk"))
+        self.themes = list(Theme.objects.filter(Exists(live_in_theme)).order_by("slug"))
         self.theme = None
         theme_slug = self.request.GET.get("theme")
+        rows = StoryPublication.objects.live(current).order_by(*STORY_ROW_ORDER)
         if theme_slug:
             self.theme = next((theme for theme in self.themes if theme.slug == theme_slug), None)
             if self.theme is None:
                 raise Http404
-            stories = stories.filter(themes=self.theme)
-        return stories.order_by("-created_at", "-pk")
+            rows = rows.filter(story__themes=self.theme)
+        # Counted and paged on the index alone; paginate_queryset loads the stories of one page.
+        return rows.only("pk")
+
+    def paginate_queryset(self, queryset, page_size):
+        paginator, page, rows, is_paginated = super().paginate_queryset(queryset, page_size)
+        page.object_list = [
+            row.story
+            for row in live_story_rows(translation.get_language())
+            .filter(pk__in=rows.values("pk"))
+            .prefetch_related("story__themes")
+        ]
+        return paginator, page, page.object_list, is_paginated
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         context["themes"] = self.themes
         context["current_theme"] = self.theme
         if self.theme is None:
-            context["elsewhere_stories"] = only_in_other_languages(
-                Story,
-                lambda stories: stories.select_related("storyteller").order_by("-created_at", "-pk"),
-                limit=ELSEWHERE_STORY_COUNT,
-            )
+            context["elsewhere_stories"] = newest_stories_elsewhere(ELSEWHERE_STORY_COUNT)
         return context
 
 
