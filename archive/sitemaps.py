@@ -3,8 +3,10 @@
 import dataclasses
 import datetime
 from collections.abc import Callable
+from html import escape
 
 from django.urls import reverse
+from django.utils import timezone
 
 from advocacy import sitemaps as campaigns
 from archive.i18n import absolute_url
@@ -52,3 +54,30 @@ def section_entries(name: str, page: int, now: datetime.datetime) -> list[dict] 
     if not entries and not (name in {"pages", "campaigns"} and page == 1):
         return None
     return entries
+
+
+def urlset_xml(entries: list[dict]) -> str:
+    """Write a sitemap page: the markup of Django's sitemap.xml template, without a template engine.
+
+    A page holds up to SITEMAP_PAGE_SIZE entries; templating each of them cost more than finding them.
+    """
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">'
+    ]
+    for url in entries:
+        lines.append(f"<url><loc>{escape(url['location'])}</loc>")
+        lastmod = url.get("lastmod")
+        if lastmod:
+            day = timezone.localtime(lastmod).date() if isinstance(lastmod, datetime.datetime) else lastmod
+            lines.append(f"<lastmod>{day.isoformat()}</lastmod>")
+        if url.get("changefreq"):
+            lines.append(f"<changefreq>{escape(url['changefreq'])}</changefreq>")
+        for alternate in url.get("alternates", ()):
+            lines.append(
+                f'<xhtml:link rel="alternate" hreflang="{escape(alternate["lang_code"])}" '
+                f'href="{escape(alternate["location"])}"/>'
+            )
+        lines.append("</url>")
+    lines.append("</urlset>\n")
+    return "".join(lines)

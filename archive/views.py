@@ -41,4 +41,4 @@ def sitemap_section(request: HttpRequest, section: str, page: int) -> HttpRespon
     entries = sitemaps.section_entries(section, page, timezone.now())
     if entries is None:
         raise Http404
-    return TemplateResponse(request, "sitemap.xml", {"urlset": entries}, content_type="application/xml")
+    return HttpResponse(sitemaps.urlset_xml(entries), content_type="application/xml")

@@ -78,19 +78,29 @@ def rows_on_page(model, key: str, page: int, now: datetime.datetime) -> QuerySet
 
 
 class UrlPattern:
-    """A URL reversed once per language, then filled in for each row: a sitemap page has thousands."""
+    """An absolute URL reversed once per language, then filled in for each row: a sitemap page has thousands."""
 
     SLUG = "sitemapslugplaceholder"
     NUMBER = 987654321
 
     def __init__(self, name: str, *, numbered: bool) -> None:
         kwargs = {"slug": self.SLUG, **({"number": self.NUMBER} if numbered else {})}
-        self.patterns = {code: reverse_in(code, name, **kwargs) for code in languages()}
+        self.patterns = {code: absolute_url(reverse_in(code, name, **kwargs)) for code in languages()}
 
     def url(self, code: str, slug: str, number: int | None = None) -> str:
         # Slugs are letters, digits, hyphens and underscores (validated on save): nothing to escape.
         url = self.patterns[code].replace(self.SLUG, slug)
         return url.replace(str(self.NUMBER), str(number)) if number is not None else url
+
+
+def absolute_entry(code: str, urls: dict[str, str], *, lastmod=None, changefreq: str = "") -> dict:
+    """As entry(), for URLs that are absolute already."""
+    return {
+        "location": urls[code],
+        "lastmod": lastmod,
+        "changefreq": changefreq,
+        "alternates": [{"lang_code": other, "location": url} for other, url in urls.items()],
+    }
 
 
 def story_pages(now: datetime.datetime) -> list[int]:
@@ -103,23 +113,26 @@ def part_pages(now: datetime.datetime) -> list[int]:
 
 def story_entries(page: int, now: datetime.datetime) -> list[dict]:
     pattern = UrlPattern("stories:story", numbered=False)
-    rows = rows_on_page(StoryPublication, "story_id", page, now).select_related("story")
+    codes = languages()
+    rows = rows_on_page(StoryPublication, "story_id", page, now).order_by("story_id", "language")
     result = []
-    for row in rows.order_by("story_id", "language").only("language", "story__slug"):
-        urls = {code: pattern.url(code, row.story.slug) for code in languages() if getattr(row, f"live_{code}")}
-        result.append(entry(row.language, urls, changefreq="weekly"))
+    # Plain tuples, not model instances: a page holds up to SITEMAP_PAGE_SIZE of them.
+    for language, slug, *live in rows.values_list("language", "story__slug", *(f"live_{code}" for code in codes)):
+        urls = {code: pattern.url(code, slug) for code, is_live in zip(codes, live, strict=True) if is_live}
+        result.append(absolute_entry(language, urls, changefreq="weekly"))
     return result
 
 
 def part_entries(page: int, now: datetime.datetime) -> list[dict]:
     pattern = UrlPattern("stories:part", numbered=True)
-    rows = rows_on_page(PartPublication, "part_id", page, now).select_related("story")
+    codes = languages()
+    rows = rows_on_page(PartPublication, "part_id", page, now).order_by("part_id", "language")
     result = []
-    for row in rows.order_by("part_id", "language").only("language", "number", "published_at", "story__slug"):
-        urls = {
-            code: pattern.url(code, row.story.slug, row.number) for code in languages() if getattr(row, f"live_{code}")
-        }
-        result.append(entry(row.language, urls, lastmod=row.published_at, changefreq="monthly"))
+    for language, number, published_at, slug, *live in rows.values_list(
+        "language", "number", "published_at", "story__slug", *(f"live_{code}" for code in codes)
+    ):
+        urls = {code: pattern.url(code, slug, number) for code, is_live in zip(codes, live, strict=True) if is_live}
+        result.append(absolute_entry(language, urls, lastmod=published_at, changefreq="monthly"))
     return result
 
 

@@ -140,6 +140,34 @@ def test_sitemap_lists_public_pages_in_both_languages_with_alternates(client, st
     assert "http://testserver/en/" in locations and "http://testserver/ko/stories/" in locations
 
 
+def test_sitemap_writer_escapes_and_dates_each_entry_as_the_template_did(settings):
+    import datetime
+
+    from archive.sitemaps import urlset_xml
+
+    settings.TIME_ZONE = "Asia/Seoul"
+    published = datetime.datetime(2026, 3, 3, 20, 0, tzinfo=datetime.UTC)  # 4 March in Seoul
+    text = urlset_xml(
+        [
+            {
+                "location": "https://archive.example/en/a?b=1&c=<2>",
+                "lastmod": published,
+                "changefreq": "monthly",
+                "alternates": [{"lang_code": "en", "location": 'https://archive.example/"q"&x'}],
+            },
+            {"location": "https://archive.example/ko/", "lastmod": None, "changefreq": "", "alternates": []},
+        ]
+    )
+    urls = ET.fromstring(text).findall("s:url", SITEMAP_NS)
+    assert [url.find("s:loc", SITEMAP_NS).text for url in urls] == [
+        "https://archive.example/en/a?b=1&c=<2>",
+        "https://archive.example/ko/",
+    ]
+    assert urls[0].find("s:lastmod", SITEMAP_NS).text == "2026-03-04"
+    assert urls[0].find("xhtml:link", SITEMAP_NS).get("href") == 'https://archive.example/"q"&x'
+    assert urls[1].find("s:lastmod", SITEMAP_NS) is None and urls[1].find("s:changefreq", SITEMAP_NS) is None
+
+
 def test_sitemap_index_lists_one_page_per_section_for_a_small_archive(client, part):
     sections = [re.sub(r"-\d+\.xml$", "", page) for page in sitemap_pages(client)[1:]]
     assert sections == ["/sitemap-pages", "/sitemap-stories", "/sitemap-parts", "/sitemap-campaigns"]
