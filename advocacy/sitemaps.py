@@ -9,10 +9,10 @@ from advocacy.models import Campaign
 from stories.sitemaps import entry, languages, reverse_in
 
 
-def campaign_entries(page: int, now: datetime.datetime) -> list[dict]:
+def campaign_entries(page: int, now: datetime.datetime) -> list[dict] | None:
     """Every live campaign, on one page: there are a few dozen at most."""
     if page != 1:
-        return []
+        return None
     today = timezone.localdate(now)
     live = {code: Campaign.objects.live(code, today=today) for code in languages()}
     campaigns = Campaign.objects.filter(pk__in=live[languages()[0]].values("pk"))

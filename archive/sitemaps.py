@@ -18,7 +18,7 @@ class Section:
     """One part of the sitemap: which pages it has, and the entries on each."""
 
     pages: Callable[[datetime.datetime], list[int]]
-    entries: Callable[[int, datetime.datetime], list[dict]]
+    entries: Callable[[int, datetime.datetime], list[dict] | None]
 
 
 def first_page_only(now: datetime.datetime) -> list[int]:
@@ -36,7 +36,7 @@ SECTIONS: dict[str, Section] = {
 
 
 def index_entries(now: datetime.datetime) -> list[dict]:
-    """The sitemap index: every page of every section, in one query for stories and one for parts."""
+    """The sitemap index: every page of every section, from the first and last live id of each."""
     return [
         {"location": absolute_url(reverse("sitemap-section", kwargs={"section": name, "page": page}))}
         for name, section in SECTIONS.items()
@@ -49,11 +49,8 @@ def section_entries(name: str, page: int, now: datetime.datetime) -> list[dict] 
     section = SECTIONS.get(name)
     if section is None:
         return None
-    entries = section.entries(page, now)
-    # An empty page is one the index does not list (or no longer lists): the plain 404.
-    if not entries and not (name in {"pages", "campaigns"} and page == 1):
-        return None
-    return entries
+    # None is a page the index does not list: the plain 404. A listed page may be empty.
+    return section.entries(page, now)
 
 
 def urlset_xml(entries: list[dict]) -> str:

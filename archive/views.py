@@ -30,14 +30,14 @@ def server_error(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def sitemap(request: HttpRequest) -> HttpResponse:
-    """Serve the sitemap index: every page of every section, in two counting queries."""
+    """Serve the sitemap index: every page of every section, in two probes of an id index per section."""
     context = {"sitemaps": sitemaps.index_entries(timezone.now())}
     return TemplateResponse(request, "sitemap_index.xml", context, content_type="application/xml")
 
 
 @require_GET
 def sitemap_section(request: HttpRequest, section: str, page: int) -> HttpResponse:
-    """Serve one page of one section of the sitemap, in one query."""
+    """Serve one page of one section of the sitemap, in two queries."""
     entries = sitemaps.section_entries(section, page, timezone.now())
     if entries is None:
         raise Http404

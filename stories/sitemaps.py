@@ -9,7 +9,7 @@ never on the Host a request named.
 import datetime
 
 from django.conf import settings
-from django.db.models import Exists, F, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.urls import reverse
 from django.utils import translation
 
@@ -60,17 +60,28 @@ def objects_per_page() -> int:
     return max(1, settings.SITEMAP_PAGE_SIZE // len(languages()))
 
 
+def page_of(model, key: str, now: datetime.datetime, *, last: bool) -> int | None:
+    """The page of the lowest (or highest) id with a live row, read from the id index; None when none."""
+    found = live_rows(model, now).order_by(f"-{key}" if last else key).values_list(key, flat=True).first()
+    return None if found is None else found // objects_per_page() + 1
+
+
 def pages_of(model, key: str, now: datetime.datetime) -> list[int]:
-    """The numbers of the pages that hold live rows: object id ranges, found in one query.
+    """The pages of a section: every id range from the first live row's to the last's.
 
-    Ranges rather than offsets, so that page 48 costs what page 1 does.
+    Ranges rather than offsets, so that page 48 costs what page 1 does; found in two probes of the
+    id index rather than by grouping every row, so the index costs the same at any size. A range
+    whose objects are all hidden now stays listed, as a page with no entries.
     """
-    size = objects_per_page()
-    buckets = live_rows(model, now).annotate(bucket=F(key) / size).values_list("bucket", flat=True)
-    return sorted(bucket + 1 for bucket in set(buckets.distinct()))
+    first, last = page_of(model, key, now, last=False), page_of(model, key, now, last=True)
+    return [] if first is None else list(range(first, last + 1))
 
 
-def rows_on_page(model, key: str, page: int, now: datetime.datetime) -> QuerySet:
+def rows_on_page(model, key: str, page: int, now: datetime.datetime) -> QuerySet | None:
+    """The live rows of one page, or None for a page beyond the last: the plain 404."""
+    last = page_of(model, key, now, last=True)
+    if last is None or not 1 <= page <= last:
+        return None
     size = objects_per_page()
     return with_alternates(live_rows(model, now), key, now).filter(
         **{f"{key}__gte": (page - 1) * size, f"{key}__lt": page * size}
@@ -111,10 +122,13 @@ def part_pages(now: datetime.datetime) -> list[int]:
     return pages_of(PartPublication, "part_id", now)
 
 
-def story_entries(page: int, now: datetime.datetime) -> list[dict]:
+def story_entries(page: int, now: datetime.datetime) -> list[dict] | None:
+    rows = rows_on_page(StoryPublication, "story_id", page, now)
+    if rows is None:
+        return None
     pattern = UrlPattern("stories:story", numbered=False)
     codes = languages()
-    rows = rows_on_page(StoryPublication, "story_id", page, now).order_by("story_id", "language")
+    rows = rows.order_by("story_id", "language")
     result = []
     # Plain tuples, not model instances: a page holds up to SITEMAP_PAGE_SIZE of them.
     for language, slug, *live in rows.values_list("language", "story__slug", *(f"live_{code}" for code in codes)):
@@ -123,10 +137,13 @@ def story_entries(page: int, now: datetime.datetime) -> list[dict]:
     return result
 
 
-def part_entries(page: int, now: datetime.datetime) -> list[dict]:
+def part_entries(page: int, now: datetime.datetime) -> list[dict] | None:
+    rows = rows_on_page(PartPublication, "part_id", page, now)
+    if rows is None:
+        return None
     pattern = UrlPattern("stories:part", numbered=True)
     codes = languages()
-    rows = rows_on_page(PartPublication, "part_id", page, now).order_by("part_id", "language")
+    rows = rows.order_by("part_id", "language")
     result = []
     for language, number, published_at, slug, *live in rows.values_list(
         "language", "number", "published_at", "story__slug", *(f"live_{code}" for code in codes)
@@ -136,9 +153,9 @@ def part_entries(page: int, now: datetime.datetime) -> list[dict]:
     return result
 
 
-def page_entries(page: int, now: datetime.datetime) -> list[dict]:
+def page_entries(page: int, now: datetime.datetime) -> list[dict] | None:
     if page != 1:
-        return []
+        return None
     result = []
     for name in ("stories:home", "stories:index"):
         urls = {code: reverse_in(code, name) for code in languages()}

@@ -194,6 +194,20 @@ def test_sitemap_pages_split_the_archive_so_no_response_grows_with_it(client, db
         assert client.get(missing).status_code == 404
 
 
+def test_a_sitemap_page_whose_parts_are_all_hidden_stays_listed_and_empty(client, db, settings):
+    settings.SITEMAP_PAGE_SIZE = 2  # one part a page, in two languages
+    story = make_story()
+    first, middle, last = (make_part(story=story) for _ in range(3))
+    middle.status = Part.Status.DRAFT
+    middle.save()
+    middle_page = f"/sitemap-parts-{middle.pk + 1}.xml"
+    assert middle_page in sitemap_pages(client)
+    response = client.get(middle_page)
+    assert response.status_code == 200
+    assert ET.fromstring(response.content).findall("s:url", SITEMAP_NS) == []
+    assert client.get(f"/sitemap-parts-{last.pk + 2}.xml").status_code == 404
+
+
 def test_robots_txt_points_to_sitemap_and_keeps_out_of_back_office(client, db):
     response = client.get("/robots.txt")
     body = response.content.decode()
@@ -256,10 +270,10 @@ def test_page_query_counts_do_not_grow_with_the_serial(client, db, django_assert
         "/en/stories/?page=2": 5,
         # Newest parts, parts awaiting translation.
         "/en/feed/": 2,
-        # Stories and parts counted; one query per section page.
-        "/sitemap.xml": 2,
-        first_sitemap_page("stories"): 1,
-        first_sitemap_page("parts"): 1,
+        # The first and last live id of stories and of parts; each section page checks the last, then reads.
+        "/sitemap.xml": 4,
+        first_sitemap_page("stories"): 2,
+        first_sitemap_page("parts"): 2,
         first_sitemap_page("campaigns"): 1,
         # The campaign, its actions and recipients, the stories beside it, its other language.
         url_in(campaign, "en"): 5,
