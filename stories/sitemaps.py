@@ -9,12 +9,12 @@ never on the Host a request named.
 import datetime
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import translation
 
 from archive.i18n import absolute_url
-from stories.models import PartPublication, StoryPublication
+from stories.models import PartPublication, Story, StoryPublication
 from stories.querysets import live_window
 
 
@@ -39,12 +39,16 @@ def entry(code: str, urls: dict[str, str], *, lastmod=None, changefreq: str = ""
     }
 
 
-def with_alternates(rows: QuerySet, key: str, now: datetime.datetime) -> QuerySet:
-    """Annotate each live row with whether the same object is live in each language."""
+def with_alternates(rows: QuerySet, key: str, now: datetime.datetime, **bounds) -> QuerySet:
+    """Annotate each live row with whether the same object is live in each language.
+
+    ``bounds`` (the page's id range) are repeated inside each subquery, so that a database that
+    hashes the subquery instead of probing it per row hashes one page's rows, not the archive's.
+    """
     model = rows.model
     return rows.annotate(
         **{
-            f"live_{code}": Exists(model.objects.filter(live_window("", code, now), **{key: OuterRef(key)}))
+            f"live_{code}": Exists(model.objects.filter(live_window("", code, now), **bounds, **{key: OuterRef(key)}))
             for code in languages()
         }
     )
@@ -83,9 +87,8 @@ def rows_on_page(model, key: str, page: int, now: datetime.datetime) -> QuerySet
     if last is None or not 1 <= page <= last:
         return None
     size = objects_per_page()
-    return with_alternates(live_rows(model, now), key, now).filter(
-        **{f"{key}__gte": (page - 1) * size, f"{key}__lt": page * size}
-    )
+    bounds = {f"{key}__gte": (page - 1) * size, f"{key}__lt": page * size}
+    return with_alternates(live_rows(model, now).filter(**bounds), key, now, **bounds)
 
 
 class UrlPattern:
@@ -122,6 +125,11 @@ def part_pages(now: datetime.datetime) -> list[int]:
     return pages_of(PartPublication, "part_id", now)
 
 
+def story_slug() -> Subquery:
+    """Each row's story slug, looked up by primary key: a page's rows span few stories of many."""
+    return Subquery(Story.objects.filter(pk=OuterRef("story_id")).values("slug")[:1])
+
+
 def story_entries(page: int, now: datetime.datetime) -> list[dict] | None:
     rows = rows_on_page(StoryPublication, "story_id", page, now)
     if rows is None:
@@ -131,7 +139,9 @@ def story_entries(page: int, now: datetime.datetime) -> list[dict] | None:
     rows = rows.order_by("story_id", "language")
     result = []
     # Plain tuples, not model instances: a page holds up to SITEMAP_PAGE_SIZE of them.
-    for language, slug, *live in rows.values_list("language", "story__slug", *(f"live_{code}" for code in codes)):
+    for language, slug, *live in rows.annotate(slug=story_slug()).values_list(
+        "language", "slug", *(f"live_{code}" for code in codes)
+    ):
         urls = {code: pattern.url(code, slug) for code, is_live in zip(codes, live, strict=True) if is_live}
         result.append(absolute_entry(language, urls, changefreq="weekly"))
     return result
@@ -145,8 +155,8 @@ def part_entries(page: int, now: datetime.datetime) -> list[dict] | None:
     codes = languages()
     rows = rows.order_by("part_id", "language")
     result = []
-    for language, number, published_at, slug, *live in rows.values_list(
-        "language", "number", "published_at", "story__slug", *(f"live_{code}" for code in codes)
+    for language, number, published_at, slug, *live in rows.annotate(slug=story_slug()).values_list(
+        "language", "number", "published_at", "slug", *(f"live_{code}" for code in codes)
     ):
         urls = {code: pattern.url(code, slug, number) for code, is_live in zip(codes, live, strict=True) if is_live}
         result.append(absolute_entry(language, urls, lastmod=published_at, changefreq="monthly"))
