@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 MANAGE := $(PY) manage.py
 
+# make run PORT=8040 serves on another port; the printed address and the site's links follow it.
+PORT ?= 8000
+
 .PHONY: run test setup venv messages compile-messages lint format bench
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -14,16 +17,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 venv: $(VENV)/.installed
 
-# Compile the committed .po catalogues with polib, so no system gettext is needed.
+# Compile the committed .po catalogues with polib, so no system gettext is needed (the release step's own).
 compile-messages: venv
-	$(PY) -c "import pathlib, polib; [polib.pofile(str(p)).save_as_mofile(str(p.with_suffix('.mo'))) for p in pathlib.Path('locale').rglob('*.po')]"
+	$(MANAGE) release --only messages
 
-setup: venv compile-messages
-	$(MANAGE) migrate --noinput
+# The release step production runs on every deploy (docs/deployment.md), less collecting static files,
+# which the development server does not need; then the demo content.
+setup: venv
+	$(MANAGE) release --only messages --only migrate
 	$(MANAGE) load_demo
 
+run: export SITE_URL = http://127.0.0.1:$(PORT)
 run: setup
-	$(MANAGE) runserver 127.0.0.1:8000
+	$(MANAGE) runserver 127.0.0.1:$(PORT)
 
 test: setup
 	$(PY) -m pytest

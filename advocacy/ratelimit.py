@@ -1,5 +1,11 @@
-"""Per-client rate limits on the shared cache, and the client's address as seen through trusted proxies."""
+"""Per-client rate limits on the shared cache, and the client's address as seen through trusted proxies.
 
+The limits fail closed: while the cache cannot be reached nothing is counted as allowed, so a form that
+writes (the newsletter sign-up) asks the reader to try again later instead of writing without a limit.
+The outage is logged once per process (archive.health.CACHE), not once per request.
+"""
+
+import enum
 import ipaddress
 import time
 
@@ -8,7 +14,21 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
 
+from archive import health
+
 KEY_PREFIX = "advocacy:rate"
+
+
+class Verdict(enum.Enum):
+    """What counting one attempt decided; only ALLOWED is true."""
+
+    ALLOWED = "allowed"
+    LIMITED = "limited"
+    # The shared cache could not be reached, so the attempt could not be counted: refused.
+    UNAVAILABLE = "unavailable"
+
+    def __bool__(self) -> bool:
+        return self is Verdict.ALLOWED
 
 
 def client_ip(request: HttpRequest) -> str:
@@ -49,27 +69,42 @@ def client_key(request: HttpRequest) -> str:
     return salted_hmac("advocacy.ratelimit.client", network).hexdigest()[:32]
 
 
-def hit(*, scope: str, key: str, limit: int, window: int) -> bool:
-    """Count one attempt in the current window; return False once the key has used up its limit.
+def count(*, scope: str, key: str, limit: int, window: int) -> Verdict:
+    """Count one attempt in the current window and say whether it is allowed.
 
     The counter lives in the shared cache (Redis in production), so every app server and process
-    sees the same count; ``incr`` is atomic there.
+    sees the same count; ``incr`` is atomic there. A cache that cannot be reached refuses the attempt.
     """
     bucket = int(time.time() // window)
     cache_key = f"{KEY_PREFIX}:{scope}:{key}:{bucket}"
-    cache.add(cache_key, 0, timeout=window + 1)
     try:
-        count = cache.incr(cache_key)
-    except ValueError:
-        # The key expired between add and incr: this is the first attempt of a new window.
-        cache.add(cache_key, 1, timeout=window + 1)
-        count = 1
-    return count <= limit
+        cache.add(cache_key, 0, timeout=window + 1)
+        try:
+            attempts = cache.incr(cache_key)
+        except ValueError:
+            # The key expired between add and incr: this is the first attempt of a new window.
+            cache.add(cache_key, 1, timeout=window + 1)
+            attempts = 1
+    except health.CACHE_ERRORS as error:
+        health.CACHE.failed(error)
+        return Verdict.UNAVAILABLE
+    health.CACHE.recovered()
+    return Verdict.ALLOWED if attempts <= limit else Verdict.LIMITED
+
+
+def hit(*, scope: str, key: str, limit: int, window: int) -> bool:
+    """Count one attempt in the current window; return False once the key has used up its limit, or unknown."""
+    return count(scope=scope, key=key, limit=limit, window=window) is Verdict.ALLOWED
+
+
+def check_client(request: HttpRequest, *, scope: str, limit: int, window: int) -> Verdict:
+    """Count an attempt by this request's client; the verdict says why one is refused."""
+    return count(scope=scope, key=client_key(request), limit=limit, window=window)
 
 
 def allow_client(request: HttpRequest, *, scope: str, limit: int, window: int) -> bool:
-    """Count an attempt by this request's client and say whether it is within the limit."""
-    return hit(scope=scope, key=client_key(request), limit=limit, window=window)
+    """Count an attempt by this request's client and say whether it is within the limit (False when unknown)."""
+    return check_client(request, scope=scope, limit=limit, window=window) is Verdict.ALLOWED
 
 
 def allow_value(value: str, *, scope: str, limit: int, window: int) -> bool:

@@ -227,7 +227,12 @@ def subscribe(request: HttpRequest) -> HttpResponse:
     if request.method == "GET":
         return subscribe_page(request, SubscribeForm(initial={"campaign": valid_slug(request.GET.get("campaign"))}))
     form = SubscribeForm(request.POST)
-    if not ratelimit.allow_client(request, scope="newsletter", limit=SIGNUPS_PER_WINDOW, window=SIGNUP_WINDOW):
+    verdict = ratelimit.check_client(request, scope="newsletter", limit=SIGNUPS_PER_WINDOW, window=SIGNUP_WINDOW)
+    if verdict is ratelimit.Verdict.UNAVAILABLE:
+        # The limit cannot be counted while the shared cache is down: refuse rather than write without one.
+        error = _("We cannot take sign-ups just now. Nothing was saved. Please try again in a few minutes.")
+        return subscribe_page(request, form, status=503, error=error)
+    if not verdict:
         error = _("There have been too many sign-ups from your network. Please wait ten minutes and try again.")
         return subscribe_page(request, form, status=429, error=error)
     if not form.is_valid():

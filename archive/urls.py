@@ -33,5 +33,8 @@ urlpatterns += i18n_patterns(
     prefix_default_language=True,
 )
 
+handler400 = "archive.views.bad_request"
+handler403 = "archive.views.permission_denied"
 handler404 = "archive.views.page_not_found"
+# Answers 503 instead when the database cannot be reached.
 handler500 = "archive.views.server_error"

@@ -52,7 +52,6 @@ import time
 from collections.abc import Callable, Iterable
 from urllib.parse import urlencode
 
-import redis
 from django.apps import apps
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -66,6 +65,7 @@ from django.urls import Resolver404, resolve
 from django.utils import timezone, translation
 from simple_history.models import HistoricalChanges
 
+from archive import health
 from archive.middleware import RejectNulBytesMiddleware
 
 logger = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ TAG_PREFIX = "archive:tag:"
 PAGE_PREFIX = "archive:page"
 
 # What a failing cache raises: redis-py's errors, and the socket errors other clients let through.
-CACHE_ERRORS = (redis.RedisError, OSError)
+CACHE_ERRORS = health.CACHE_ERRORS
 
 # Apps whose rows public pages show...
 CONTENT_APPS = frozenset({"stories", "translations", "advocacy"})
@@ -574,9 +574,11 @@ def serve(
         store = pages()
         _deliver_undelivered(store)
         cached, writes = store.fetch(key)
-    except CACHE_ERRORS:
-        logger.warning("The page cache cannot be reached; rendering the page uncached.", exc_info=True)
+    except CACHE_ERRORS as error:
+        # Logged once per outage in this process, not once per page (archive.health).
+        health.CACHE.failed(error)
         return render(tags, False)[0]
+    health.CACHE.recovered()
     if cached is not None:
         return cached
     response, shown = render(tags, True)
@@ -584,6 +586,6 @@ def serve(
     if shown and writes is not None and shareable(request, response):
         try:
             store.store(key, response, shown, writes, settings.PUBLIC_PAGE_CACHE_SECONDS)
-        except CACHE_ERRORS:
-            logger.warning("The page cache cannot be reached; the page was not kept.", exc_info=True)
+        except CACHE_ERRORS as error:
+            health.CACHE.failed(error)
     return response

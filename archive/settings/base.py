@@ -43,6 +43,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The load balancer's /healthz, answered before host validation, sessions and the page cache.
+    "archive.health.HealthCheckMiddleware",
     # ETags on public pages; a withdrawn page answers 404, never 304.
     "django.middleware.http.ConditionalGetMiddleware",
     # Cached public pages are served from here, before sessions, CSRF and the rest, and stored here
@@ -123,7 +125,8 @@ MODELTRANSLATION_REQUIRED_LANGUAGES: tuple = ()
 JQUERY_UI_URL = "vendor/jquery-ui/jquery-ui.min.js"
 
 STATIC_URL = "/static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# Where `manage.py release` collects static files on each app server (served from there by WhiteNoise).
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
 MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
@@ -146,6 +149,10 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 # "no-referrer": with it browsers send "Origin: null" on form posts, which fails CSRF checks.
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+# Load balancers check each app server's health over plain HTTP (archive/health.py).
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# A form whose CSRF check failed gets a translated page saying how to send it again.
+CSRF_FAILURE_VIEW = "archive.views.csrf_failure"
 
 # One strict policy for every reader-facing page: no inline code, no third parties.
 CONTENT_SECURITY_POLICY = (
@@ -177,8 +184,20 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "archive.reporting.ArchiveExceptionReporterF
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"require_debug_false": {"()": "django.utils.log.RequireDebugFalse"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler"},
+        "mail_admins": {
+            "level": "ERROR",
+            "filters": ["require_debug_false"],
+            "class": "django.utils.log.AdminEmailHandler",
+        },
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        # A dependency that stops answering is logged once per process and mailed to ADMINS; its return is logged.
+        "archive.health": {"handlers": ["console", "mail_admins"], "level": "WARNING", "propagate": False},
+    },
 }
 
 # Public pages are cached this long at most; a change invalidates the pages that show what changed at

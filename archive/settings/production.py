@@ -1,6 +1,7 @@
 """Settings for production: everything secret or site-specific comes from the environment."""
 
 import os
+from email.utils import getaddresses
 from urllib.parse import urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
@@ -13,6 +14,9 @@ DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = os.environ.get("SECRET_KEY", "").strip()
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set in the environment for production.")
+# Former secret keys, still accepted for signatures (sessions, newsletter links) while they expire: how a
+# key is rotated without signing everyone out and breaking the links already mailed (docs/deployment.md).
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS")
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 if not ALLOWED_HOSTS:
@@ -58,6 +62,12 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", "31536000"))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+# Preloading protects a reader's very first visit from a network that strips HTTPS; it commits the domain
+# and all its subdomains to HTTPS for a long time. SECURE_HSTS_PRELOAD=false is a deliberate choice, and
+# then the deployment check's reminder about it is silenced.
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS = ["security.W021"]
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
@@ -69,3 +79,15 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "webmaster@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+
+# Who receives error reports by email: ADMINS="Name <ops@example.org>, Other <other@example.org>".
+ADMINS = [(name or address, address) for name, address in getaddresses([os.environ.get("ADMINS", "")]) if address]
+if any("@" not in address for _name, address in ADMINS):
+    raise ImproperlyConfigured('ADMINS must be a comma-separated list of addresses, e.g. "Name <ops@example.org>".')
+
+# Optional error reports to Sentry, scrubbed of request bodies, cookies, local variables and addresses.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "").strip()
+if SENTRY_DSN:
+    from archive.sentry import init_sentry
+
+    init_sentry(dsn=SENTRY_DSN, environment=os.environ.get("SENTRY_ENVIRONMENT", "production"))

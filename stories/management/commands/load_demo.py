@@ -4,13 +4,14 @@ import datetime
 import json
 import os
 import secrets
+import tempfile
 from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connections, transaction
 from django.utils import timezone
 
 from advocacy.demo import load_demo_campaigns
@@ -27,8 +28,54 @@ DEMO_USERS = [
 ]
 
 
+DEFAULT_CREDENTIALS_FILE = ".demo-credentials.json"
+
+
 def credentials_path() -> Path:
-    return Path(os.environ.get("DEMO_CREDENTIALS_FILE", settings.BASE_DIR / ".demo-credentials.json"))
+    return Path(os.environ.get("DEMO_CREDENTIALS_FILE", settings.BASE_DIR / DEFAULT_CREDENTIALS_FILE))
+
+
+def database_identity(alias: str = DEFAULT_DB_ALIAS) -> str:
+    """Name the database the demo users live in (never its password): their passwords belong to it."""
+    connection = connections[alias]
+    config = connection.settings_dict
+    name = str(config["NAME"])
+    if connection.vendor == "sqlite":
+        if not connection.is_in_memory_db():
+            name = str(Path(name).resolve())
+        return f"sqlite:{name}"
+    host = config.get("HOST") or "localhost"
+    port = config.get("PORT") or ""
+    return f"{connection.vendor}://{config.get('USER') or ''}@{host}:{port}/{name}"
+
+
+def read_credentials(path: Path) -> dict[str, dict[str, str]]:
+    """Return the passwords kept per database: {database identity: {username: password}}."""
+    if not path.exists():
+        return {}
+    saved = json.loads(path.read_text())
+    if not isinstance(saved, dict):
+        return {}
+    if saved and all(isinstance(value, str) for value in saved.values()):
+        # The earlier file, one set of passwords for whatever database ran last: keep only those
+        # that still work in this database (load_users checks), and file them under it.
+        return {"": saved}
+    return {key: value for key, value in saved.items() if isinstance(value, dict)}
+
+
+def write_credentials(path: Path, credentials: dict[str, dict[str, str]]) -> None:
+    """Write the file readable by its owner only, whole or not at all."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        # mkstemp creates the file readable by the owner only, never open to others for a moment.
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(json.dumps(credentials, indent=2, sort_keys=True))
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    path.chmod(0o600)
 
 
 class Command(BaseCommand):
@@ -44,6 +91,11 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEBUG and not options["allow_without_debug"]:
             raise CommandError("Refusing to load demo content with DEBUG off: this looks like a production site.")
+        if not settings.DEBUG and "DEMO_CREDENTIALS_FILE" not in os.environ:
+            # Tests run without DEBUG: they must never write to the developer's own file.
+            raise CommandError(
+                f"Without DEBUG, set DEMO_CREDENTIALS_FILE: {DEFAULT_CREDENTIALS_FILE} is the developer's `make run`."
+            )
         with transaction.atomic():
             self.load_content()
             load_demo_campaigns()
@@ -145,28 +197,35 @@ class Command(BaseCommand):
         return storyteller
 
     def load_users(self) -> dict[str, str]:
-        """Create the demo staff accounts once, each with a password generated then and kept in a private file."""
+        """Create the demo staff accounts once, each with a password generated then and kept in a private file.
+
+        The file keeps one set of passwords per database, so setting up another database (the test pass
+        on PostgreSQL, say) never replaces the passwords of this one.
+        """
         path = credentials_path()
-        saved = json.loads(path.read_text()) if path.exists() else {}
+        credentials = read_credentials(path)
+        database = database_identity()
+        earlier = credentials.pop("", {})
+        saved = credentials.setdefault(database, {})
         User = get_user_model()
         for username, group_name in DEMO_USERS:
             user, created = User.objects.get_or_create(username=username, defaults={"is_staff": True})
+            if not created and username not in saved and username in earlier and user.check_password(earlier[username]):
+                saved[username] = earlier[username]
             if created or username not in saved:
                 saved[username] = secrets.token_urlsafe(12)
                 user.set_password(saved[username])
                 user.is_staff = True
                 user.save()
             user.groups.add(Group.objects.get(name=group_name))
-        # Created readable by the owner only, never open to others for a moment before a chmod.
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w") as handle:
-            handle.write(json.dumps(saved, indent=2))
-        path.chmod(0o600)
+        write_credentials(path, credentials)
         return saved
 
     def print_sign_in(self, passwords: dict[str, str]) -> None:
         self.stdout.write(self.style.SUCCESS("Demo content is ready."))
-        self.stdout.write("Sign in to the back office at http://127.0.0.1:8000/admin/ as:")
+        self.stdout.write(f"Sign in to the back office at {settings.SITE_URL}/admin/ as:")
         for username, group_name in DEMO_USERS:
             self.stdout.write(f"  {group_name:<17} {username:<22} password: {passwords[username]}")
-        self.stdout.write(f"(Passwords were generated on first set-up and are kept in {credentials_path()}.)")
+        self.stdout.write(
+            f"(Passwords were generated when this database was set up, and are kept for it in {credentials_path()}.)"
+        )
