@@ -9,7 +9,6 @@ import uuid
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
 from django.core.validators import MinValueValidator
 from django.db import models, transaction
 from django.db.models.signals import post_delete
@@ -20,6 +19,7 @@ from django.utils.decorators import method_decorator
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
+from archive import storage as archive_storage
 from archive.richtext import render_translated_markdown
 from stories import images, privacy
 from stories.fields import EncryptedTextField, IdentityKeyMissing, Sealed
@@ -248,7 +248,7 @@ class Consent(models.Model):
 
 def private_storage():
     """Storage outside the public media root, for evidence that is never served directly."""
-    return storages["private"]
+    return archive_storage.private_storage
 
 
 def evidence_upload_to(instance: "ConsentEvidence", filename: str) -> str:

@@ -12,6 +12,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.cache import add_never_cache_headers, get_conditional_response
 from django.utils.http import quote_etag
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -19,6 +20,7 @@ from django.views.decorators.http import require_GET, require_safe
 from django.views.generic import DetailView, ListView, TemplateView, View
 
 from archive.i18n import absolute_url, language_links
+from archive.storage import StorageUnavailable, open_stored
 from stories import images
 from stories.models import (
     ConsentEvidence,
@@ -459,9 +461,11 @@ def consent_evidence(request: HttpRequest, pk: int) -> HttpResponse:
         raise Http404
     evidence = get_object_or_404(ConsentEvidence, pk=pk)
     try:
-        handle = evidence.file.open("rb")
+        handle = open_stored(evidence.file.storage, evidence.file.name)
     except FileNotFoundError as error:
         raise Http404 from error
+    except StorageUnavailable:
+        return storage_unavailable(request)
     response = FileResponse(handle, as_attachment=True, filename=evidence.file.name.rsplit("/", 1)[-1])
     response["Cache-Control"] = "private, no-store"
     response["X-Robots-Tag"] = "noindex, nofollow"
@@ -486,20 +490,37 @@ def story_image(request: HttpRequest, key: str, width: int, extension: str) -> H
     rendition = image.rendition(width=width, extension=extension) if image else None
     if rendition is None:
         raise Http404
-    try:
-        handle = private_storage().open(rendition["name"], "rb")
-    except FileNotFoundError as error:
-        raise Http404 from error
-    response = FileResponse(handle, content_type=images.RENDITION_FORMATS[extension][1])
+    etag = None if for_staff else quote_etag(f"{key}-{width}-{extension}")
+    # A browser revalidating a photo that is still public gets its 304 without the file being read at all.
+    response = get_conditional_response(request, etag=etag) if etag else None
+    if response is None:
+        # Streamed through here, never a link to the store: once a withdrawal commits, nothing can fetch the file.
+        try:
+            handle = open_stored(private_storage(), rendition["name"])
+        except FileNotFoundError as error:
+            raise Http404 from error
+        except StorageUnavailable:
+            return storage_unavailable(request)
+        response = FileResponse(handle, content_type=images.RENDITION_FORMATS[extension][1])
     if for_staff:
         response["Cache-Control"] = "private, no-store"
     else:
         # Browsers and proxies may keep a copy but must ask again before each use, so a withdrawal
         # reaches them at the next request; the unchanged photo then costs a 304, not a download.
         response["Cache-Control"] = "no-cache"
-        response["ETag"] = quote_etag(f"{key}-{width}-{extension}")
+        response["ETag"] = etag
     # Search engines keep image thumbnails long after a page is gone; photos stay out of their indexes.
     response["X-Robots-Tag"] = "noindex, noimageindex"
+    return response
+
+
+def storage_unavailable(request: HttpRequest) -> HttpResponse:
+    """Say that the file cannot be read right now (503): the failure was logged once per outage, not here."""
+    response = render(request, "503.html", {"QUICK_EXIT_URL": settings.QUICK_EXIT_URL}, status=503)
+    response["Retry-After"] = "60"
+    add_never_cache_headers(response)
+    # Django would otherwise log, and mail to ADMINS, every request that met the outage.
+    response._has_been_logged = True
     return response
 
 

@@ -57,8 +57,12 @@ def pins(path: Path) -> dict[str, str]:
     return found
 
 
-def documented_environment() -> dict[str, str]:
-    """The example environment file in docs/deployment.md, with generated values for its placeholders."""
+def documented_environment(*, uncomment: bool = False) -> dict[str, str]:
+    """The example environment file in docs/deployment.md, with generated values for its placeholders.
+
+    Lines starting with "#" are comments, as systemd reads the file; ``uncomment`` takes the optional
+    variables written there as "# NAME=value" as well.
+    """
     text = DOCS.read_text()
     block = re.search(r"<!-- environment-example -->\s*```sh\n(.*?)```", text, re.DOTALL)
     assert block, "docs/deployment.md has lost its example environment file"
@@ -66,9 +70,15 @@ def documented_environment() -> dict[str, str]:
         "<50 random characters>": secrets.token_urlsafe(50),
         "<database password>": secrets.token_urlsafe(16),
         "<Fernet key>": Fernet.generate_key().decode(),
+        "<access key id>": "AKIA" + secrets.token_hex(8).upper(),
+        "<secret access key>": secrets.token_urlsafe(30),
     }
     environment = {}
     for line in block.group(1).splitlines():
+        if line.startswith("#"):
+            line = line[1:].strip() if uncomment and re.match(r"#\s*[A-Z][A-Z0-9_]*=", line) else ""
+        if not line.strip():
+            continue
         name, _, value = line.partition("=")
         for placeholder, replacement in generated.items():
             value = value.replace(placeholder, replacement)
@@ -163,6 +173,28 @@ def test_a_clean_virtualenv_with_the_documented_environment_passes_the_deploymen
     release = run([python, "manage.py", "release", "--only", "messages", "--only", "static"], env=environment)
     assert release.returncode == 0, release.stdout + release.stderr
     assert (tmp_path / "static" / "staticfiles.json").exists()
+
+
+def test_a_clean_virtualenv_with_the_documented_object_storage_variables_puts_media_in_the_buckets(clean_virtualenv):
+    environment = clean_environment(**documented_environment(uncomment=True))
+    assert environment["ARCHIVE_S3_BUCKET"] == "archive-media"
+    python = clean_virtualenv / "bin" / "python"
+    check = run([python, "manage.py", "check", "--deploy", "--fail-level", "WARNING"], env=environment)
+    assert check.returncode == 0, check.stdout + check.stderr
+    # Builds both storages as a request would (nothing connects to the store until a file is read or written).
+    code = (
+        "from django.core.files.storage import storages; "
+        "print([(type(storages[alias]).__name__, storages[alias].bucket_name, storages[alias].location, "
+        "storages[alias].querystring_auth, storages[alias].default_acl) for alias in ('default', 'private')])"
+    )
+    shell = run([python, "manage.py", "shell", "-c", code], env=environment)
+    assert shell.returncode == 0, shell.stdout + shell.stderr
+    assert shell.stdout.strip().splitlines()[-1] == str(
+        [
+            ("PrivateS3Storage", "archive-media", "media", False, None),
+            ("PrivateS3Storage", "archive-private", "private", False, None),
+        ]
+    )
 
 
 def free_port() -> int:

@@ -4,6 +4,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -133,6 +134,38 @@ MEDIA_ROOT = Path(os.environ.get("MEDIA_ROOT", BASE_DIR / "media"))
 # Consent forms and recordings: outside MEDIA_ROOT, never served except through a permission check.
 PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", BASE_DIR / "private-media"))
 
+
+def object_storages(
+    *,
+    bucket: str,
+    private_bucket: str = "",
+    endpoint_url: str = "",
+    region_name: str = "",
+    addressing_style: str = "",
+) -> dict[str, dict]:
+    """The media storages on S3-compatible object storage: ``media/`` and ``private/``, nothing public.
+
+    Private files (originals, renditions, consent evidence) go under ``private/`` in ``private_bucket``,
+    or in ``bucket`` when no bucket of their own is given. Credentials come from boto3's own chain
+    (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or the server's role), never from settings.
+    """
+    connection = {
+        "endpoint_url": endpoint_url or None,
+        "region_name": region_name or None,
+        "addressing_style": addressing_style or None,
+    }
+    return {
+        "default": {
+            "BACKEND": "archive.storage.PrivateS3Storage",
+            "OPTIONS": {"bucket_name": bucket, "location": "media", **connection},
+        },
+        "private": {
+            "BACKEND": "archive.storage.PrivateS3Storage",
+            "OPTIONS": {"bucket_name": private_bucket or bucket, "location": "private", **connection},
+        },
+    }
+
+
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "private": {
@@ -141,6 +174,21 @@ STORAGES = {
     },
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
+# Object storage instead of the local disk: several app servers then share no file system (docs/deployment.md).
+ARCHIVE_S3_BUCKET = os.environ.get("ARCHIVE_S3_BUCKET", "").strip()
+if ARCHIVE_S3_BUCKET:
+    STORAGES = {
+        **STORAGES,
+        **object_storages(
+            bucket=ARCHIVE_S3_BUCKET,
+            private_bucket=os.environ.get("ARCHIVE_S3_PRIVATE_BUCKET", "").strip(),
+            endpoint_url=os.environ.get("AWS_S3_ENDPOINT_URL", "").strip(),
+            region_name=os.environ.get("AWS_S3_REGION_NAME", "").strip(),
+            addressing_style=os.environ.get("AWS_S3_ADDRESSING_STYLE", "").strip(),
+        ),
+    }
+elif os.environ.get("ARCHIVE_S3_PRIVATE_BUCKET", "").strip():
+    raise ImproperlyConfigured("ARCHIVE_S3_PRIVATE_BUCKET needs ARCHIVE_S3_BUCKET: without it media stay on disk.")
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
