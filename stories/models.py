@@ -21,6 +21,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from archive import storage as archive_storage
 from archive.richtext import render_translated_markdown
+from archive.validators import BODY_VALIDATORS, TEXT_VALIDATORS
 from stories import images, privacy
 from stories.fields import EncryptedTextField, IdentityKeyMissing, Sealed
 from stories.querysets import (
@@ -52,7 +53,7 @@ def require_every_language(obj: models.Model, field: str) -> None:
 
 
 class Theme(models.Model):
-    name = models.CharField(_("name"), max_length=80)
+    name = models.CharField(_("name"), max_length=80, validators=TEXT_VALIDATORS)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
 
     class Meta:
@@ -68,7 +69,7 @@ class Theme(models.Model):
 
 
 class ContentWarning(models.Model):
-    label = models.CharField(_("label"), max_length=120)
+    label = models.CharField(_("label"), max_length=120, validators=TEXT_VALIDATORS)
     slug = models.SlugField(_("slug"), max_length=80, unique=True)
 
     class Meta:
@@ -87,9 +88,12 @@ class Storyteller(models.Model):
     """The public face of a person who told their story: a pseudonym and a short bio."""
 
     pseudonym = models.CharField(
-        _("pseudonym"), max_length=80, help_text=_("The only name readers ever see. Never a real name.")
+        _("pseudonym"),
+        max_length=80,
+        help_text=_("The only name readers ever see. Never a real name."),
+        validators=TEXT_VALIDATORS,
     )
-    bio = models.TextField(_("short bio"), blank=True)
+    bio = models.TextField(_("short bio"), blank=True, validators=TEXT_VALIDATORS)
     original_language = models.CharField(
         _("original language"),
         max_length=2,
@@ -106,6 +110,12 @@ class Storyteller(models.Model):
         ordering = ["pseudonym"]
         verbose_name = _("storyteller")
         verbose_name_plural = _("storytellers")
+        # The back office lists storytellers by pseudonym in the interface's language, ties newest first
+        # (the admin's order): read from these, it stops at the page instead of sorting everyone.
+        indexes = [
+            models.Index(fields=["pseudonym_en", "-id"], name="storyteller_pseudonym_en_idx"),
+            models.Index(fields=["pseudonym_ko", "-id"], name="storyteller_pseudonym_ko_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.pseudonym
@@ -163,8 +173,8 @@ class StorytellerIdentity(models.Model):
 class ProtectedTerm(models.Model):
     """A site-wide term that must never appear in public text, such as the name of a safe house."""
 
-    term = models.CharField(_("term"), max_length=200, unique=True)
-    note = models.CharField(_("why it is protected"), max_length=200, blank=True)
+    term = models.CharField(_("term"), max_length=200, unique=True, validators=TEXT_VALIDATORS)
+    note = models.CharField(_("why it is protected"), max_length=200, blank=True, validators=TEXT_VALIDATORS)
 
     class Meta:
         ordering = ["term"]
@@ -206,7 +216,7 @@ class Consent(models.Model):
     covers_korean = models.BooleanField(_("in Korean"), default=False)
     covers_photos = models.BooleanField(_("photos of them"), default=False)
     covers_advocacy = models.BooleanField(_("use in advocacy campaigns"), default=False)
-    note = models.TextField(_("note or reason"), blank=True)
+    note = models.TextField(_("note or reason"), blank=True, validators=TEXT_VALIDATORS)
 
     objects = ConsentQuerySet.as_manager()
 
@@ -216,6 +226,8 @@ class Consent(models.Model):
         verbose_name = _("consent record")
         verbose_name_plural = _("consent records")
         permissions = [("view_audit_trail", _("Can view and export the audit trail"))]
+        # A storyteller's record in force, the latest, is the first entry under their id.
+        indexes = [models.Index(fields=["storyteller", "-recorded_at", "-id"], name="consent_in_force_idx")]
 
     def __str__(self) -> str:
         return str(
@@ -264,7 +276,7 @@ class ConsentEvidence(models.Model):
         Consent, on_delete=models.PROTECT, related_name="evidence", verbose_name=_("consent record")
     )
     file = models.FileField(_("file"), storage=private_storage, upload_to=evidence_upload_to)
-    description = models.CharField(_("description"), max_length=200, blank=True)
+    description = models.CharField(_("description"), max_length=200, blank=True, validators=TEXT_VALIDATORS)
     uploaded_at = models.DateTimeField(_("uploaded"), auto_now_add=True)
 
     class Meta:
@@ -287,9 +299,9 @@ class Story(models.Model):
         PUBLISHED = "published", _("Published")
         ARCHIVED = "archived", _("Archived")
 
-    title = models.CharField(_("title"), max_length=200)
+    title = models.CharField(_("title"), max_length=200, validators=TEXT_VALIDATORS)
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
-    summary = models.TextField(_("summary"), blank=True)
+    summary = models.TextField(_("summary"), blank=True, validators=TEXT_VALIDATORS)
     storyteller = models.ForeignKey(
         Storyteller, on_delete=models.PROTECT, related_name="stories", verbose_name=_("storyteller")
     )
@@ -362,9 +374,11 @@ class Part(models.Model):
 
     story = models.ForeignKey(Story, on_delete=models.PROTECT, related_name="parts", verbose_name=_("story"))
     number = models.PositiveSmallIntegerField(_("part number"), validators=[MinValueValidator(1)])
-    title = models.CharField(_("title"), max_length=200)
-    summary = models.TextField(_("summary"), blank=True)
-    body = models.TextField(_("body"), blank=True, help_text=_("Markdown. Rendered and cleaned when saved."))
+    title = models.CharField(_("title"), max_length=200, validators=TEXT_VALIDATORS)
+    summary = models.TextField(_("summary"), blank=True, validators=TEXT_VALIDATORS)
+    body = models.TextField(
+        _("body"), blank=True, help_text=_("Markdown. Rendered and cleaned when saved."), validators=BODY_VALIDATORS
+    )
     body_html = models.TextField(_("rendered body"), blank=True, editable=False)
     reading_minutes = models.PositiveSmallIntegerField(_("reading time in minutes"), default=0, editable=False)
     published_at = models.DateTimeField(
@@ -388,7 +402,11 @@ class Part(models.Model):
             models.UniqueConstraint(fields=["story", "number"], name="part_number_unique_in_story"),
             models.CheckConstraint(condition=models.Q(number__gte=1), name="part_number_positive"),
         ]
-        indexes = [models.Index(fields=["status", "published_at"], name="part_status_published_idx")]
+        indexes = [
+            models.Index(fields=["status", "published_at"], name="part_status_published_idx"),
+            # The back office's date drill-down: first and last dates, and whether a year or month has any.
+            models.Index(fields=["published_at"], name="part_published_idx"),
+        ]
 
     def __str__(self) -> str:
         return str(_("{story}: Part {number}").format(story=self.story, number=self.number))
@@ -454,9 +472,10 @@ class StoryImage(models.Model):
         max_length=300,
         blank=True,
         help_text=_("What the photo shows, for readers who cannot see it. Required in every language."),
+        validators=TEXT_VALIDATORS,
     )
-    caption = models.CharField(_("caption"), max_length=500, blank=True)
-    credit = models.CharField(_("credit"), max_length=200, blank=True)
+    caption = models.CharField(_("caption"), max_length=500, blank=True, validators=TEXT_VALIDATORS)
+    credit = models.CharField(_("credit"), max_length=200, blank=True, validators=TEXT_VALIDATORS)
     shows_identifiable_person = models.BooleanField(
         _("shows an identifiable person"),
         default=True,
