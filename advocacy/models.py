@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from advocacy.querysets import VERIFICATION_DAYS, CampaignQuerySet, RecipientQuerySet
 from advocacy.sharing import X_MAX_WEIGHTED_LENGTH, single_line, x_post_length
 from archive.richtext import render_translated_markdown
+from archive.validators import BODY_VALIDATORS, TEXT_VALIDATORS
 from stories import privacy
 from stories.models import Language, require_every_language
 
@@ -35,7 +36,7 @@ class Country(models.Model):
         help_text=_("Two capital letters, as in ISO 3166-1: US, GB, KR."),
     )
     # Required in every language (clean): readers pick their country from this name in their own language.
-    name = models.CharField(_("name"), max_length=100, blank=True)
+    name = models.CharField(_("name"), max_length=100, blank=True, validators=TEXT_VALIDATORS)
 
     class Meta:
         ordering = ["code"]
@@ -58,7 +59,11 @@ class Recipient(models.Model):
         UN_MISSION = "un_mission", _("Mission to the United Nations")
 
     label = models.CharField(
-        _("label"), max_length=200, blank=True, help_text=_("For example: Embassy in Washington, DC.")
+        _("label"),
+        max_length=200,
+        blank=True,
+        help_text=_("For example: Embassy in Washington, DC."),
+        validators=TEXT_VALIDATORS,
     )
     email = models.EmailField(_("email address"), unique=True)
     country = models.ForeignKey(
@@ -74,7 +79,9 @@ class Recipient(models.Model):
         default=timezone.localdate,
         help_text=_("The day someone last checked that this address is right. Check again within a year."),
     )
-    note = models.TextField(_("note"), blank=True, help_text=_("Where the address comes from. Staff only."))
+    note = models.TextField(
+        _("note"), blank=True, help_text=_("Where the address comes from. Staff only."), validators=TEXT_VALIDATORS
+    )
 
     objects = RecipientQuerySet.as_manager()
 
@@ -103,15 +110,29 @@ class Campaign(models.Model):
         PUBLISHED = "published", _("Published")
         ARCHIVED = "archived", _("Archived")
 
-    kicker = models.CharField(_("kicker"), max_length=40, blank=True, help_text=_("A word above the title: Urgent."))
-    title = models.CharField(_("title"), max_length=200, blank=True)
+    kicker = models.CharField(
+        _("kicker"),
+        max_length=40,
+        blank=True,
+        help_text=_("A word above the title: Urgent."),
+        validators=TEXT_VALIDATORS,
+    )
+    title = models.CharField(_("title"), max_length=200, blank=True, validators=TEXT_VALIDATORS)
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
     byline = models.CharField(
-        _("byline"), max_length=200, blank=True, help_text=_("For example: A call for action from our director.")
+        _("byline"),
+        max_length=200,
+        blank=True,
+        help_text=_("For example: A call for action from our director."),
+        validators=TEXT_VALIDATORS,
     )
     date = models.DateField(_("date"), default=timezone.localdate, help_text=_("The date readers see."))
-    summary = models.TextField(_("summary"), blank=True, help_text=_("One or two sentences, shown beside stories."))
-    body = models.TextField(_("body"), blank=True, help_text=_("Markdown. Rendered and cleaned when saved."))
+    summary = models.TextField(
+        _("summary"), blank=True, help_text=_("One or two sentences, shown beside stories."), validators=TEXT_VALIDATORS
+    )
+    body = models.TextField(
+        _("body"), blank=True, help_text=_("Markdown. Rendered and cleaned when saved."), validators=BODY_VALIDATORS
+    )
     body_html = models.TextField(_("rendered body"), blank=True, editable=False)
     starts_on = models.DateField(_("first day"), default=timezone.localdate)
     ends_on = models.DateField(
@@ -221,10 +242,16 @@ class Action(models.Model):
     campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="actions", verbose_name=_("campaign"))
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     position = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Lower comes first."))
-    heading = models.CharField(_("heading"), max_length=200, blank=True)
-    blurb = models.TextField(_("short text"), blank=True, help_text=_("Plain text shown under the heading."))
+    heading = models.CharField(_("heading"), max_length=200, blank=True, validators=TEXT_VALIDATORS)
+    blurb = models.TextField(
+        _("short text"), blank=True, help_text=_("Plain text shown under the heading."), validators=TEXT_VALIDATORS
+    )
     subject_template = models.CharField(
-        _("letter subject"), max_length=150, blank=True, help_text=_("Letters only. One line.")
+        _("letter subject"),
+        max_length=150,
+        blank=True,
+        help_text=_("Letters only. One line."),
+        validators=TEXT_VALIDATORS,
     )
     body_template = models.TextField(
         _("letter text"),
@@ -233,14 +260,20 @@ class Action(models.Model):
             "Letters only. Plain text; readers may send it as it is. A long letter is offered to copy "
             "rather than opened in the reader's email app."
         ),
+        validators=TEXT_VALIDATORS,
     )
     post_template = models.TextField(
         _("post text"),
         blank=True,
         help_text=_("Social posts only. The campaign link is added after it; together they must fit X's limit."),
+        validators=TEXT_VALIDATORS,
     )
     button_label = models.CharField(
-        _("button label"), max_length=80, blank=True, help_text=_("Donate and monthly giving: Give now.")
+        _("button label"),
+        max_length=80,
+        blank=True,
+        help_text=_("Donate and monthly giving: Give now."),
+        validators=TEXT_VALIDATORS,
     )
     url = models.URLField(
         _("link"), blank=True, validators=[https_only], help_text=_("Donate and monthly giving: the giving page.")

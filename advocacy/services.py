@@ -32,6 +32,9 @@ UNSUBSCRIBE_SALT = "advocacy.newsletter.unsubscribe"
 CONFIRM_MAX_AGE = datetime.timedelta(days=3)
 # However many times anyone asks, one address gets at most this many emails from the form a day.
 EMAILS_PER_ADDRESS_PER_DAY = 3
+# A request for the same address within this time of the last one (a double click, a reload, a
+# second tab) changes nothing and sends nothing: the first email is on its way and its link works.
+REPEAT_WINDOW = datetime.timedelta(minutes=10)
 
 
 class LinkInvalid(Exception):
@@ -121,19 +124,32 @@ def subscriber_request(*, email: str, language: str, site_url: str) -> Subscribe
     """Ask the address's owner to confirm a subscription, or tell them they already have one.
 
     The caller gives the reader the same answer in both cases, so the form never reveals whether an
-    address is subscribed. Raises EmailNotSent when the mail server refuses the message.
+    address is subscribed. A repeat within REPEAT_WINDOW of the last request sends nothing and keeps
+    the link already sent valid; a later one sends a new email whose link replaces the earlier one.
+    Raises EmailNotSent when the mail server refuses the message.
     """
     email = normalize_email(email)
+    now = timezone.now()
     with transaction.atomic():
-        subscriber, _created = Subscriber.objects.select_for_update().get_or_create(
-            email=email, defaults={"language": language, "requested_at": timezone.now()}
+        subscriber, created = Subscriber.objects.select_for_update().get_or_create(
+            email=email, defaults={"language": language, "requested_at": now}
         )
+        if not created:
+            # Locked again: get_or_create may have found the row without the lock if another
+            # request created it first.
+            subscriber = Subscriber.objects.select_for_update().get(pk=subscriber.pk)
+            if subscriber.status != Subscriber.Status.UNSUBSCRIBED and now - subscriber.requested_at < REPEAT_WINDOW:
+                logger.info(
+                    "Newsletter request for subscriber %s repeated within the window: nothing sent", subscriber.pk
+                )
+                return subscriber
         already = subscriber.status == Subscriber.Status.CONFIRMED
         if not already:
             subscriber.status = Subscriber.Status.PENDING
             subscriber.language = language
-            subscriber.requested_at = timezone.now()
             subscriber.unsubscribed_at = None
+        # For a confirmed subscriber this only times the "already subscribed" notice, for the window.
+        subscriber.requested_at = now
         subscriber.full_clean()
         subscriber.save()
     if not ratelimit.allow_value(email, scope="newsletter-address", limit=EMAILS_PER_ADDRESS_PER_DAY, window=86400):

@@ -237,6 +237,13 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         return subscribe_page(request, form, status=429, error=error)
     if not form.is_valid():
         return subscribe_page(request, form, status=400)
+    if not form.is_robot() and form.filled_too_fast():
+        # Robots fill the form at once; a person who was that quick (or whose page was from before
+        # this check) only needs to press the button again, on a form timed from now.
+        error = _("Please wait a moment, then press the button again. Nothing was sent yet.")
+        fresh = form.with_fresh_timestamp()
+        fresh.is_valid()
+        return subscribe_page(request, fresh, status=400, error=error)
     if not form.is_robot():
         try:
             services.subscriber_request(

@@ -1,9 +1,19 @@
-"""Site-wide response headers."""
+"""Site-wide response headers, and the first look at what a request carries."""
 
+import re
 from collections.abc import Callable
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, resolve
+from django.utils.translation import gettext as _
+
+from stories.images import MAX_UPLOAD_BYTES
+
+# The only places that take files: the back office (photos, consent evidence) and the translator's
+# workspace (PO files). Everywhere else a form body is small text.
+UPLOAD_PATHS = re.compile(r"/admin/|/[a-z]{2}/translate/")
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 
 
 class ContentSecurityPolicyMiddleware:
@@ -20,28 +30,75 @@ class ContentSecurityPolicyMiddleware:
         return response
 
 
-class RejectNulBytesMiddleware:
-    """Answer any request whose path, query or form carries a NUL byte as a page that does not exist.
+def body_limit(request: HttpRequest) -> int | None:
+    """The most bytes a request to this URL may send: Django's limit for form data, and room for the
+    largest file we accept where files are uploaded. None when the data is not limited."""
+    data = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if data is None:
+        return None
+    if request.content_type == "multipart/form-data" and UPLOAD_PATHS.match(request.path_info):
+        return MAX_UPLOAD_BYTES + data
+    return data
 
-    No real link or form sends one, and PostgreSQL refuses text containing it, so without this a
-    junk query string could turn a public page into a server error.
+
+def content_length(request: HttpRequest) -> int:
+    try:
+        return max(0, int(request.META.get("CONTENT_LENGTH") or 0))
+    except ValueError:
+        return 0
+
+
+def csrf_would_reject_unread(request: HttpRequest) -> bool:
+    """Whether CsrfViewMiddleware is sure to refuse this request without reading its body.
+
+    It reads the body only to find the token in the form, and only after finding the CSRF cookie.
+    A request that has none (a robot's, a 50 MB upload from another site), or that no view answers,
+    is refused or sent to the 404 page without that read, so the body is left unread here too.
+    """
+    if getattr(request, "_dont_enforce_csrf_checks", False):  # As CsrfViewMiddleware: the test client.
+        return False
+    try:
+        match = resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return True
+    if getattr(match.func, "csrf_exempt", False):
+        return False
+    if settings.CSRF_USE_SESSIONS:
+        return settings.SESSION_COOKIE_NAME not in request.COOKIES
+    return settings.CSRF_COOKIE_NAME not in request.COOKIES
+
+
+class RejectNulBytesMiddleware:
+    """Answer any request whose path, query or form carries a NUL byte as a page that does not exist,
+    and refuse a body larger than the URL takes before reading any of it.
+
+    No real link or form sends a NUL byte, and PostgreSQL refuses text containing it, so without this
+    a junk query string could turn a public page into a server error. The form is read only when
+    something after this would read it anyway: never for a body that CSRF refuses unread.
     """
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if self.has_nul(request):
+        if request.method not in SAFE_METHODS:
+            limit = body_limit(request)
+            if limit is not None and content_length(request) > limit:
+                return HttpResponse(
+                    _("This request is too large."), status=413, content_type="text/plain; charset=utf-8"
+                )
+        read_form = request.method == "POST" and not csrf_would_reject_unread(request)
+        if self.has_nul(request, read_form=read_form):
             from archive.views import page_not_found
 
             return page_not_found(request)
         return self.get_response(request)
 
     @staticmethod
-    def has_nul(request: HttpRequest) -> bool:
+    def has_nul(request: HttpRequest, *, read_form: bool = True) -> bool:
         if "\x00" in request.path:
             return True
-        sources = [request.GET, request.POST] if request.method == "POST" else [request.GET]
+        sources = [request.GET, request.POST] if read_form and request.method == "POST" else [request.GET]
         for data in sources:
             for key, values in data.lists():
                 if "\x00" in key or any("\x00" in value for value in values):

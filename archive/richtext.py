@@ -8,12 +8,15 @@ output of this module may be marked safe in templates.
 
 import re
 import unicodedata
-from html import unescape
+from collections import defaultdict
+from html import escape, unescape
 from html.entities import html5 as HTML5_ENTITIES
 
 import bleach
 import markdown
 from bleach.html5lib_shim import Filter
+
+from archive.validators import strip_control_characters
 
 ALLOWED_TAGS = frozenset(
     {
@@ -30,6 +33,14 @@ ALLOWED_SCHEMES = frozenset({"http", "https", "mailto"})
 EXTERNAL_SCHEMES = frozenset({"http", "https"})
 EXTERNAL_REL = "noopener nofollow"
 
+# Blockquotes and lists nested deeper than this are flattened: Python-Markdown recurses once per level.
+MAX_NESTING = 8
+# Link brackets and parentheses nested deeper than this are plain text (see _bound_block).
+MAX_BRACKET_DEPTH = 4
+# A block (the text between blank lines) whose markup characters times its length exceed this is
+# rendered as plain text: Python-Markdown rebuilds the block's text after every inline match.
+BLOCK_BUDGET = 20_000_000
+
 # Elements whose contents are code or foreign markup: removed with everything inside,
 # never left behind as visible text.
 DROPPED_ELEMENTS = frozenset(
@@ -41,6 +52,9 @@ DROPPED_ELEMENTS = frozenset(
 )  # fmt: skip
 
 URL_ATTRIBUTES = frozenset({"href", "src"})
+# Unicode noncharacters: never text, so the renderer borrows some as placeholders for characters it
+# must keep away from Python-Markdown (see _bound_block), and removes any an editor pasted.
+_NONCHARACTERS = re.compile("[\ufdd0-\ufdef]")
 # Whitespace and the ASCII controls, which browsers ignore inside a URL scheme.
 _URL_JUNK = re.compile(r"[\x00-\x20\x7f-\xa0]")
 # A scheme as a browser reads one: an ASCII letter, then ASCII letters, digits, "+", "-" or ".", then ":".
@@ -150,9 +164,36 @@ class _DropElementsFilter(Filter):
             yield token
 
 
+# A URL's scheme with its slashes, then its authority: what a browser reads as the host, whatever
+# mix of slashes and backslashes comes before it.
+_AUTHORITY = re.compile(r"((?:[A-Za-z][A-Za-z0-9+.-]*:)?[/\\]*)([^/\\?#]*)(.*)", re.DOTALL)
+
+
+def ascii_host(url: str) -> str | None:
+    """Return the external URL with its host in punycode (IDNA), or None when the host cannot be.
+
+    A link shown as "https://аpple.com" (a Cyrillic "а") leads elsewhere than it reads; in punycode
+    ("xn--pple-43d.com") it says where it goes. Relative and mailto URLs are returned as they are.
+    """
+    if url.isascii() or not _is_external(url):
+        return url
+    match = _AUTHORITY.match(url)
+    prefix, authority, rest = match.groups()
+    if authority.isascii():
+        return url
+    userinfo, at, hostport = authority.rpartition("@")
+    host, colon, port = hostport.partition(":")
+    try:
+        host = host.encode("idna").decode("ascii")
+    except UnicodeError:
+        return None
+    return f"{prefix}{userinfo}{at}{host}{colon}{port}{rest}"
+
+
 class _LinkFilter(Filter):
-    """Store URLs as checked, in a form the browser decodes to exactly that, and mark external links
-    noopener and nofollow."""
+    """Store URLs as checked, in a form the browser decodes to exactly that, with hosts in punycode;
+    drop images from other sites, which the Content-Security-Policy would not load anyway; and mark
+    external links noopener and nofollow."""
 
     def __iter__(self):
         for token in super().__iter__():
@@ -163,12 +204,19 @@ class _LinkFilter(Filter):
                     _namespace, name = key
                     if name in URL_ATTRIBUTES:
                         cleaned = clean_url(_decode_attribute(attrs[key]))
+                        if cleaned is not None:
+                            cleaned = ascii_host(cleaned)
                         if cleaned is None:
                             del attrs[key]
                         else:
                             attrs[key] = _encode_attribute(cleaned)
                             if key == (None, "href"):
                                 href = cleaned
+                            elif _is_external(cleaned):
+                                attrs = None
+                                break
+                if attrs is None:
+                    continue
                 if token["name"] == "a":
                     attrs.pop((None, "rel"), None)
                     if _is_external(href):
@@ -211,8 +259,35 @@ class _AttributeEscapeFilter(Filter):
             yield token
 
 
-def sanitize_html(html: str) -> str:
-    """Return HTML reduced to the allowlist; safe to run more than once."""
+_EtreeWalker = bleach.html5lib_shim.getTreeWalker("etree")
+
+
+class _LinearWalker(_EtreeWalker):
+    """html5lib's etree walker, finding an element's place among its siblings in constant time.
+
+    The original counts and searches the parent's children each time it climbs back up, so a body
+    of many paragraphs (or a paragraph of many links) took time quadratic in their number.
+    """
+
+    def __init__(self, tree) -> None:
+        super().__init__(tree)
+        self._positions: dict[int, dict[int, int]] = {}
+
+    def getParentNode(self, node):  # noqa: N802 - html5lib's name
+        if isinstance(node, tuple):
+            _element, _key, parents, flag = node
+            if flag != "text" and len(parents) > 1:
+                parent = parents.pop()
+                grandparent = parents[-1]
+                positions = self._positions.get(id(grandparent))
+                if positions is None:
+                    positions = {id(child): index for index, child in enumerate(grandparent)}
+                    self._positions[id(grandparent)] = positions
+                return parent, positions[id(parent)], parents, None
+        return super().getParentNode(node)
+
+
+def _clean_once(html: str) -> str:
     # A Cleaner is not thread-safe, and this runs on save only, so build one per call.
     # The sanitiser lets the dropped elements through only so that the filter after it
     # removes them whole, before anything is serialised.
@@ -224,14 +299,176 @@ def sanitize_html(html: str) -> str:
         strip_comments=True,
         filters=[_DropElementsFilter, _LinkFilter, _PreNewlineFilter, _AttributeEscapeFilter],
     )
+    cleaner.walker = _LinearWalker
     return cleaner.clean(html)
+
+
+# Passes after which HTML that still changes is stored as escaped text instead.
+MAX_SANITIZE_PASSES = 4
+
+
+def sanitize_html(html: str) -> str:
+    """Return HTML reduced to the allowlist: a fixed point, so sanitising it again changes nothing."""
+    # Control characters first: the parser treats some of them differently from one pass to the next.
+    html = _NONCHARACTERS.sub("", strip_control_characters(html))
+    # Removing an element can bring text together that parses differently the second time (nested
+    # links, an orphaned character reference), so sanitise until nothing changes. Each pass is
+    # linear, and real text settles on the first.
+    for _pass in range(MAX_SANITIZE_PASSES):
+        cleaned = _clean_once(html)
+        if cleaned == html:
+            return cleaned
+        html = cleaned
+    return _clean_once(escape(html))
+
+
+_PLACEHOLDER = {char: chr(0xFDD0 + index) for index, char in enumerate("[(<`*_&\\!")}
+# What each placeholder becomes in the rendered HTML: the character as Markdown would have written it.
+_RESTORE = {placeholder: {"<": "&lt;", "&": "&amp;"}.get(char, char) for char, placeholder in _PLACEHOLDER.items()}
+_RESTORE_RE = re.compile("[" + "".join(_RESTORE) + "]")
+_ALL_MARKUP = str.maketrans(_PLACEHOLDER)
+# Characters that start an inline pattern, and the line ends that may be hard breaks.
+_MARKUP = "[]<&\\`*_!\n"
+_ESCAPABLE = frozenset("\\`*_{}[]()>#+-.!")
+# One container marker of a line: a blockquote's ">" or a list item's bullet or number.
+_CONTAINER = re.compile(r" {0,3}(?:>|(?:[*+-]|\d{1,9}[.)])(?= )) ?")
+_BLANK_LINE = re.compile(r"\n[ \t]*\n")
+
+
+def _bound_nesting(line: str) -> str:
+    """Keep at most MAX_NESTING container markers and 4 * MAX_NESTING spaces of indentation on a line."""
+    stripped = line.lstrip(" ")
+    line = " " * min(len(line) - len(stripped), 4 * MAX_NESTING) + stripped
+    kept, position, count = [], 0, 0
+    while match := _CONTAINER.match(line, position):
+        count += 1
+        if count <= MAX_NESTING:
+            kept.append(match.group())
+        position = match.end()
+    rest = line[position:]
+    indent = len(rest) - len(rest.lstrip(" "))
+    return "".join(kept) + rest[max(0, indent - 4 * MAX_NESTING) :]
+
+
+def _opaque(block: str) -> bytearray:
+    """Mark backslash escapes and code spans, whose brackets Python-Markdown never reads as links.
+
+    A backtick run that closes no code span is replaced by placeholders on the way: Python-Markdown
+    would look for its closing run to the end of the line, once for every such run.
+    """
+    opaque = bytearray(len(block))
+    runs: list[tuple[int, int, int]] = []  # (start, length, line) of each backtick run not escaped
+    index, length, line = 0, len(block), 0
+    while index < length:
+        char = block[index]
+        if char == "\\" and index + 1 < length and block[index + 1] in _ESCAPABLE:
+            opaque[index] = opaque[index + 1] = 1
+            index += 2
+        elif char == "`":
+            end = index
+            while end < length and block[end] == "`":
+                end += 1
+            runs.append((index, end - index, line))
+            index = end
+        else:
+            line += char == "\n"
+            index += 1
+    # Pair each run with the next run of the same length on the same line, left to right.
+    by_length: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for number, (_start, size, line) in enumerate(runs):
+        by_length[(line, size)].append(number)
+    unmatched, closed = [], set()
+    cursor: dict[tuple[int, int], int] = defaultdict(int)
+    for number, (start, size, line) in enumerate(runs):
+        if number in closed or opaque[start]:
+            continue
+        key = (line, size)
+        queue = by_length[key]
+        while cursor[key] < len(queue) and queue[cursor[key]] <= number:
+            cursor[key] += 1
+        if cursor[key] < len(queue):
+            closer = queue[cursor[key]]
+            cursor[key] += 1
+            closed.add(closer)
+            close_start, close_size, _line = runs[closer]
+            opaque[start : close_start + close_size] = b"\x01" * (close_start + close_size - start)
+        else:
+            unmatched.append((start, size))
+    for start, size in unmatched:
+        opaque[start : start + size] = b"\x02" * size
+    return opaque
+
+
+def _bound_block(block: str) -> str:
+    """Return the block with every character that would make Python-Markdown's work superlinear
+    replaced by a placeholder, which the rendered HTML turns back into that very character.
+
+    Python-Markdown looks for the end of a link from every "[" (and of its address from every "("
+    after "]") to the end of the block, for the ">" of a tag from every "<" to the end of the
+    document, and for a closing backtick run to the end of the line; and it copies the block's text
+    after every inline match. So: brackets and parentheses that close nothing, or nest deeper than
+    MAX_BRACKET_DEPTH, "<" that cannot start a tag before the next "<", and backtick runs that close
+    nothing become placeholders, and a block with more markup characters times length than
+    BLOCK_BUDGET keeps none of its inline markup at all. What readers see of such text is what the
+    editor typed; only its links or emphasis may not form.
+    """
+    markers = sum(block.count(char) for char in _MARKUP)
+    if markers * len(block) > BLOCK_BUDGET:
+        return block.replace("  \n", " \n").translate(_ALL_MARKUP)
+    opaque = _opaque(block)
+    chars = list(block)
+    brackets: list[int] = []
+    parentheses: list[int] = []
+    angles: list[int] = []
+    for index, char in enumerate(chars):
+        if char == "<":
+            angles.append(index)
+        if opaque[index]:
+            if opaque[index] == 2:
+                chars[index] = _PLACEHOLDER["`"]
+            continue
+        if char in "[(":
+            stack = brackets if char == "[" else parentheses
+            if len(stack) >= MAX_BRACKET_DEPTH:
+                chars[index] = _PLACEHOLDER[char]
+            else:
+                stack.append(index)
+        elif char == "]" and brackets:
+            brackets.pop()
+        elif char == ")" and parentheses:
+            parentheses.pop()
+    for index in brackets + parentheses:
+        chars[index] = _PLACEHOLDER[block[index]]
+    # A "<" with no end after it in the block can start no tag, comment or declaration; with one,
+    # the HTML parser reads to that end once and moves past it.
+    ends = {"<!--": block.rfind("-->"), "<![": block.rfind("]]>"), "<": block.rfind(">")}
+    for index in angles:
+        opening = "<!--" if block.startswith("<!--", index) else "<![" if block.startswith("<![", index) else "<"
+        if ends[opening] <= index:
+            chars[index] = _PLACEHOLDER["<"]
+    return "".join(chars)
+
+
+def bound_markdown(text: str) -> str:
+    """Return Markdown that Python-Markdown renders in time near-linear in its length, and that reads
+    the same to a reader (see _bound_block)."""
+    text = _NONCHARACTERS.sub("", strip_control_characters(text))
+    text = text.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4)
+    text = "\n".join(_bound_nesting(line) for line in text.split("\n"))
+    blocks = _BLANK_LINE.split(text)
+    separators = _BLANK_LINE.findall(text)
+    bounded = [_bound_block(blocks[0])]
+    for separator, block in zip(separators, blocks[1:], strict=True):
+        bounded += [separator, _bound_block(block)]
+    return "".join(bounded)
 
 
 def render_markdown(text: str) -> str:
     """Render Markdown to sanitised HTML ready to store and show to readers."""
     if not text.strip():
         return ""
-    return sanitize_html(markdown.markdown(text, extensions=["sane_lists"], output_format="html")).strip()
+    html = markdown.markdown(bound_markdown(text), extensions=["sane_lists"], output_format="html")
+    return sanitize_html(_RESTORE_RE.sub(lambda match: _RESTORE[match.group()], html)).strip()
 
 
 def render_translated_markdown(obj, save_kwargs: dict, *, derived: dict | None = None) -> None:

@@ -8,6 +8,7 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
 from archive.i18n import absolute_url
+from archive.validators import strip_control_characters
 from stories.models import PartPublication
 from stories.views import live_part_rows, mark_available, newest_parts_elsewhere
 
@@ -15,6 +16,9 @@ FEED_LENGTH = 20
 
 
 class LatestPartsFeed(Feed):
+    """The newest parts; text written before control characters were refused is written without them,
+    since XML cannot hold them and one would make the feed fail for every reader."""
+
     feed_type = Atom1Feed
 
     def __call__(self, request, *args, **kwargs):
@@ -55,12 +59,12 @@ class LatestPartsFeed(Feed):
         if item.available_language != translation.get_language():
             # Marked, never passed off as the reader's language.
             language = dict(settings.LANGUAGES)[item.available_language]
-            return _("[Only in {language}] {title}").format(language=language, title=title)
-        return title
+            title = _("[Only in {language}] {title}").format(language=language, title=title)
+        return strip_control_characters(title)
 
     def item_description(self, item):
         with translation.override(item.available_language):
-            return item.summary
+            return strip_control_characters(item.summary)
 
     def item_link(self, item):
         with translation.override(item.available_language):

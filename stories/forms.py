@@ -11,6 +11,7 @@ from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext_lazy as _
 from modeltranslation.translator import translator
 
+from archive.validators import TEXT_VALIDATORS
 from stories.models import Consent, ConsentEvidence, Part, Story
 
 # Long text such as a part's body is shown shortened in the list of what changed,
@@ -25,6 +26,7 @@ class WithdrawConsentForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "cols": 60}),
         help_text=_("Recorded in the consent ledger and the audit trail. Only consent officers can read it."),
         error_messages={"required": _("Record the reason for the withdrawal.")},
+        validators=TEXT_VALIDATORS,
     )
 
 

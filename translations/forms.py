@@ -1,6 +1,7 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from archive.validators import BODY_VALIDATORS, TEXT_VALIDATORS
 from translations.registry import Translatable
 
 LONG_FIELDS = {"summary", "bio", "body"}
@@ -23,6 +24,7 @@ class TranslationForm(forms.Form):
                     label=label,
                     required=False,
                     widget=forms.Textarea(attrs={"rows": 16 if name == "body" else 4, "lang": language}),
+                    validators=BODY_VALIDATORS if name == "body" else TEXT_VALIDATORS,
                 )
             else:
                 field = forms.CharField(
@@ -30,6 +32,7 @@ class TranslationForm(forms.Form):
                     required=False,
                     max_length=model_field.max_length,
                     widget=forms.TextInput(attrs={"lang": language}),
+                    validators=TEXT_VALIDATORS,
                 )
             self.fields[name] = field
 

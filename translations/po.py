@@ -10,6 +10,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from archive.validators import BODY_VALIDATORS, TEXT_VALIDATORS
 from stories.models import Story
 from translations.models import Translation
 from translations.services import translation_save_draft
@@ -99,7 +100,7 @@ def story_import(*, story: Story, language: str, content: bytes, by: AbstractBas
         for field in item.entry.fields:
             items[_context(item, field)] = (item, field)
 
-    changed, unknown, updates = [], [], {}
+    changed, unknown, refused, updates = [], [], [], {}
     for entry in po:
         if entry.obsolete:
             continue
@@ -111,9 +112,20 @@ def story_import(*, story: Story, language: str, content: bytes, by: AbstractBas
             changed.append(_("{item}: {field}").format(item=item.label, field=item.entry.field_label(field)))
             continue
         if entry.msgstr and not entry.fuzzy:
+            try:
+                for validator in BODY_VALIDATORS if field == "body" else TEXT_VALIDATORS:
+                    validator(entry.msgstr)
+            except ValidationError as error:
+                name = _("{item}: {field}").format(item=item.label, field=item.entry.field_label(field))
+                refused.append(f"{name}: {' '.join(error.messages)}")
+                continue
             updates.setdefault(entry.msgctxt.rsplit(":", 1)[0], (item, {}))[1][field] = entry.msgstr
     if unknown:
         raise ValidationError([_("The file has entries this story does not have:")] + [str(name) for name in unknown])
+    if refused:
+        raise ValidationError(
+            [_("Nothing was imported. Correct these translations and import the file again:")] + refused
+        )
     if changed:
         raise ValidationError(
             [_("The original text changed after this file was exported. Export it again and carry over:")]

@@ -1,6 +1,7 @@
 """The newsletter: double opt-in, one answer for every address, robots and floods kept out, no address in logs."""
 
 import csv
+import datetime
 import io
 import logging
 import re
@@ -16,6 +17,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from advocacy import services
+from advocacy.forms import MIN_FILL_SECONDS, STARTED_SALT
 from advocacy.models import ActionCount, Campaign, Subscriber
 from advocacy.views import SIGNUPS_PER_WINDOW
 from tests.advocacy.conftest import make_campaign
@@ -24,9 +26,21 @@ from tests.conftest import make_staff
 ADDRESS = "reader@example.org"
 
 
+def shown_long_enough_ago() -> str:
+    """The form's signed timestamp, as if the reader had taken their time to fill it in."""
+    return signing.dumps(int((time.time() - MIN_FILL_SECONDS - 5) * 1000), salt=STARTED_SALT)
+
+
 def sign_up(client, email=ADDRESS, language="en", *, data: dict | None = None, **meta):
     """Post the sign-up form; ``data`` adds form fields, keyword arguments set request headers."""
-    return client.post(f"/{language}/newsletter/", {"email": email, "website": "", **(data or {})}, **meta)
+    fields = {"email": email, "website": "", "started": shown_long_enough_ago(), **(data or {})}
+    return client.post(f"/{language}/newsletter/", fields, **meta)
+
+
+def after_the_repeat_window(monkeypatch, times: int = 1) -> None:
+    """Move the services' clock past the window in which a repeated request sends nothing."""
+    later = services.timezone.now() + times * (services.REPEAT_WINDOW + datetime.timedelta(seconds=1))
+    monkeypatch.setattr(services.timezone, "now", lambda: later)
 
 
 def link_in(message, kind: str) -> str:
@@ -108,9 +122,10 @@ def test_confirmation_link_expires(client, db, monkeypatch):
     assert Subscriber.objects.get().status == Subscriber.Status.PENDING
 
 
-def test_a_newer_request_replaces_the_older_link_and_tampering_is_refused(client, db):
+def test_a_newer_request_replaces_the_older_link_and_tampering_is_refused(client, db, monkeypatch):
     sign_up(client)
     first = link_in(mail.outbox[0], "confirm")
+    after_the_repeat_window(monkeypatch)
     sign_up(client)
     second = link_in(mail.outbox[1], "confirm")
     assert client.post(first).status_code == 400
@@ -123,7 +138,8 @@ def test_a_newer_request_replaces_the_older_link_and_tampering_is_refused(client
 
 def test_an_address_already_subscribed_gets_the_same_answer(client, db):
     new = sign_up(client, email="new@example.org")
-    Subscriber.objects.create(email="old@example.org", status=Subscriber.Status.CONFIRMED)
+    last_month = datetime.datetime.now(tz=datetime.UTC) - datetime.timedelta(days=30)
+    Subscriber.objects.create(email="old@example.org", status=Subscriber.Status.CONFIRMED, requested_at=last_month)
     existing = sign_up(client, email="OLD@example.org")
     assert (existing.status_code, existing["Location"]) == (new.status_code, new["Location"])
     assert Subscriber.objects.get(email="old@example.org").status == Subscriber.Status.CONFIRMED
@@ -181,8 +197,9 @@ def test_behind_a_trusted_proxy_each_forwarded_client_is_limited_separately(clie
     assert sign_up(client, email="y@example.org", HTTP_X_FORWARDED_FOR="192.0.2.11", **proxy).status_code == 302
 
 
-def test_one_address_gets_at_most_three_emails_a_day_however_many_clients_ask(client, db):
+def test_one_address_gets_at_most_three_emails_a_day_however_many_clients_ask(client, db, monkeypatch):
     for n in range(5):
+        after_the_repeat_window(monkeypatch, times=n)
         assert sign_up(client, REMOTE_ADDR=f"198.51.100.{n}").status_code == 302
     assert len(mail.outbox) == services.EMAILS_PER_ADDRESS_PER_DAY
 

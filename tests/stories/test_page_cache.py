@@ -6,11 +6,13 @@ import datetime
 import os
 import subprocess
 import sys
+import time
 import uuid
 from pathlib import Path
 
 import pytest
 import redis
+from django.core import signing
 from django.core.cache import cache, caches
 from django.core.cache.backends.locmem import LocMemCache
 from django.db import connection
@@ -19,6 +21,7 @@ from django.test import RequestFactory
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
+from advocacy.forms import MIN_FILL_SECONDS, STARTED_SALT
 from advocacy.models import Action, ActionCount, Subscriber
 from archive.i18n import absolute_url
 from stories import caching, services, views
@@ -105,7 +108,10 @@ def test_sign_ups_and_donate_link_edits_leave_story_pages_without_that_campaign_
     for url in [*quiet, url_in(shown, "en"), url_in(campaign, "en")]:
         client.get(url)
 
-    response = client.post("/en/newsletter/", {"email": "reader@example.org", "website": "", "campaign": campaign.slug})
+    # The form's signed timestamp, as if the reader took their time (the sign-up's minimum fill time).
+    started = signing.dumps(int((time.time() - MIN_FILL_SECONDS - 5) * 1000), salt=STARTED_SALT)
+    fields = {"email": "reader@example.org", "website": "", "campaign": campaign.slug, "started": started}
+    response = client.post("/en/newsletter/", fields)
     assert response.status_code == 302
     assert Subscriber.objects.exists() and ActionCount.objects.filter(campaign=campaign).exists()
     assert all(is_warm(client, url) for url in [*quiet, url_in(shown, "en"), url_in(campaign, "en")])
