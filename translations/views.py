@@ -1,5 +1,7 @@
 """The translator's workspace: what to translate, side-by-side editing, review, and PO files."""
 
+from urllib.parse import urlencode
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
@@ -11,16 +13,29 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
+from django.views.generic import ListView
 
-from stories.models import Part, Story, StoryImage
+from stories.models import Part, Story, StoryImage, Storyteller
 from translations import po, services
 from translations.diff import word_diff
 from translations.forms import PoImportForm, TranslationForm
 from translations.models import Translation
 from translations.registry import REGISTRY
-from translations.workspace import Item, progress, workable_stories
+from translations.workspace import (
+    NEWEST_STORIES,
+    Item,
+    newest_stories,
+    overview,
+    stories_progress,
+    workable_stories,
+)
 
 MODELS = {label.split(".")[1]: entry for label, entry in REGISTRY.items()}
+# Stories per page of a language's queue: the dashboard links to its newest ones on the first page.
+QUEUE_PAGE_SIZE = max(5, NEWEST_STORIES)
+REVIEW_PAGE_SIZE = 25
+# The queue's filter: stories a translator has something to do in (the default), or every story.
+QUEUE_SHOWS = ("todo", "all")
 
 
 def _language(code: str) -> str:
@@ -36,45 +51,144 @@ def workspace_view(view):
 
 @workspace_view
 def dashboard(request: HttpRequest) -> HttpResponse:
-    """Progress per story and per language."""
-    languages = [{"code": code, "name": name, "stories": progress(code)} for code, name in settings.LANGUAGES]
-    for language in languages:
-        language["done"] = sum(story.done for story in language["stories"])
-        language["total"] = sum(story.total for story in language["stories"])
-    review = Translation.objects.filter(status=Translation.Status.IN_REVIEW).count()
-    return render(request, "translations/dashboard.html", {"languages": languages, "review_count": review})
-
-
-@workspace_view
-def language_queue(request: HttpRequest, language: str) -> HttpResponse:
-    """What needs translating or updating in one language."""
-    language = _language(language)
-    return render(
-        request,
-        "translations/queue.html",
+    """Progress per language, with the newest stories that still need work."""
+    summary = overview()
+    newest = newest_stories(summary)
+    languages = [
         {
-            "language": language,
-            "language_name": dict(settings.LANGUAGES)[language],
-            "stories": progress(language),
-            "import_form": PoImportForm(),
-        },
-    )
+            "code": code,
+            "name": name,
+            "progress": summary.languages[code],
+            "todo_count": len(summary.languages[code].todo),
+            "stories": [
+                {"story": story, "done": count.done, "total": count.total, "percent": count.percent}
+                for story, count in newest[code]
+            ],
+        }
+        for code, name in settings.LANGUAGES
+    ]
+    context = {"languages": languages, "review_count": len(summary.review)}
+    return render(request, "translations/dashboard.html", context)
 
 
-@workspace_view
-def review_queue(request: HttpRequest) -> HttpResponse:
-    """Translations waiting for an editor."""
-    if not request.user.has_perm(services.APPROVE):
-        raise Http404
-    waiting = Translation.objects.filter(status=Translation.Status.IN_REVIEW).select_related(
-        "content_type", "submitted_by"
-    )
+class LanguageQueueView(ListView):
+    """What needs translating or updating in one language, a page of stories at a time, newest first.
+
+    Paginated as the story index is: ``?page=`` takes a number or ``last``, and any other page is a 404.
+    """
+
+    template_name = "translations/queue.html"
+    paginate_by = QUEUE_PAGE_SIZE
+
+    def get_queryset(self):
+        self.language = _language(self.kwargs["language"])
+        self.show = self.request.GET.get("show") or QUEUE_SHOWS[0]
+        if self.show not in QUEUE_SHOWS:
+            raise Http404
+        progress = overview().languages[self.language]
+        # The keys of the stories, from the overview; the page's stories are loaded below.
+        return progress.todo if self.show == "todo" else progress.stories
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context.update(
+            language=self.language,
+            language_name=dict(settings.LANGUAGES)[self.language],
+            show=self.show,
+            stories=stories_progress(context["object_list"], self.language),
+            import_form=PoImportForm(),
+        )
+        return context
+
+
+language_queue = workspace_view(LanguageQueueView.as_view())
+
+
+def queue_url(language: str, story: Story) -> str:
+    """The address of the queue page that lists the story, at the story's anchor.
+
+    The page where it is listed under the default filter, or under "all" once nothing is left to do in it.
+    """
+    progress = overview().languages[language]
+    address = reverse("translations:queue", kwargs={"language": language})
+    for show, stories in zip(QUEUE_SHOWS, (progress.todo, progress.stories), strict=True):
+        if story.pk in stories:
+            query = {"show": show} if show != QUEUE_SHOWS[0] else {}
+            page = stories.index(story.pk) // LanguageQueueView.paginate_by + 1
+            if page > 1:
+                query["page"] = page
+            return f"{address}?{urlencode(query)}#story-{story.pk}" if query else f"{address}#story-{story.pk}"
+    return f"{address}#story-{story.pk}"
+
+
+class ReviewQueueView(ListView):
+    """Translations waiting for an editor, longest waiting first, a page at a time (paginated as the queue is)."""
+
+    template_name = "translations/review.html"
+    paginate_by = REVIEW_PAGE_SIZE
+
+    def get_queryset(self):
+        if not self.request.user.has_perm(services.APPROVE):
+            raise Http404
+        # Their keys, from the overview; the page's translations are loaded below.
+        return overview().review
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        pks = context["object_list"]
+        waiting = (
+            Translation.objects.filter(pk__in=list(pks), status=Translation.Status.IN_REVIEW)
+            .select_related("submitted_by")
+            .only(*REVIEW_FIELDS)
+            .in_bulk()
+        )
+        context["entries"] = _review_entries([waiting[pk] for pk in pks if pk in waiting])
+        return context
+
+
+review_queue = workspace_view(ReviewQueueView.as_view())
+
+
+# What the review queue shows of a translation: not the texts, which are long.
+REVIEW_FIELDS = ("content_type", "object_id", "language", "status", "submitted_at", "submitted_by__username")
+# What each model's name (its __str__) reads: the review queue loads that, and not the texts either.
+NAME_FIELDS = {
+    Storyteller: ("pseudonym",),
+    Story: ("title", "slug"),
+    Part: ("number", "story__title", "story__slug"),
+    StoryImage: ("part",),
+}
+
+
+def _review_entries(translations) -> list[dict]:
+    """Each translation with the object it translates, loaded in one query per model."""
+    translations = list(translations)
+    wanted: dict[int, list[int]] = {}
+    for translation in translations:
+        wanted.setdefault(translation.content_type_id, []).append(translation.object_id)
+    objects = {}
+    for content_type_id, pks in wanted.items():
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        if model not in NAME_FIELDS:
+            continue
+        queryset = model._default_manager.only(*NAME_FIELDS[model])
+        if model is Part:
+            queryset = queryset.select_related("story")
+        objects[content_type_id] = queryset.in_bulk(pks)
+    language_names = dict(settings.LANGUAGES)
     entries = []
-    for translation in waiting.order_by("submitted_at"):
-        obj = translation.content_object
+    for translation in translations:
+        obj = objects.get(translation.content_type_id, {}).get(translation.object_id)
         if obj is not None:
-            entries.append({"translation": translation, "obj": obj, "model": translation.content_type.model})
-    return render(request, "translations/review.html", {"entries": entries})
+            entries.append(
+                {
+                    "translation": translation,
+                    "obj": obj,
+                    "model": obj._meta.model_name,
+                    "language_name": language_names[translation.language],
+                }
+            )
+    return entries
 
 
 def _load(model: str, pk: int, language: str):
@@ -82,20 +196,31 @@ def _load(model: str, pk: int, language: str):
     if entry is None:
         raise Http404
     queryset = entry.model.objects.all()
-    stories = workable_stories()
     if entry.model is Part:
-        queryset = queryset.select_related("story__storyteller").filter(story__in=stories)
+        queryset = queryset.select_related("story__storyteller")
     elif entry.model is Story:
-        queryset = queryset.select_related("storyteller").filter(pk__in=stories.values("pk"))
+        queryset = queryset.select_related("storyteller")
     elif entry.model is StoryImage:
-        queryset = queryset.select_related("part__story__storyteller").filter(part__story__in=stories)
-    else:
-        queryset = queryset.filter(stories__in=stories).distinct()
+        queryset = queryset.select_related("part__story__storyteller")
     obj = get_object_or_404(queryset, pk=pk)
+    # Only while its story is workable (a storyteller's: any of theirs), checked for those stories alone.
+    if isinstance(obj, Storyteller):
+        stories = list(obj.stories.values_list("pk", flat=True))
+    else:
+        stories = [_story_of(obj).pk]
+    if not workable_stories(stories).exists():
+        raise Http404
     if entry.original_language(obj) == language:
         # Translators never edit originals; the original language has no translation page.
         raise Http404
     return entry, obj
+
+
+def _workable_story(slug: str) -> Story:
+    story = get_object_or_404(Story, slug=slug)
+    if not workable_stories([story.pk]).exists():
+        raise Http404
+    return story
 
 
 def _translation(obj, language: str) -> Translation | None:
@@ -213,7 +338,7 @@ def _act(request: HttpRequest, action: str, obj, language: str, form: Translatio
 def export_po(request: HttpRequest, language: str, slug: str) -> HttpResponse:
     """Download a story's display text for one language as a PO file."""
     language = _language(language)
-    story = get_object_or_404(workable_stories(), slug=slug)
+    story = _workable_story(slug)
     response = HttpResponse(
         po.story_export(story=story, language=language), content_type="text/x-gettext-translation; charset=utf-8"
     )
@@ -226,7 +351,7 @@ def export_po(request: HttpRequest, language: str, slug: str) -> HttpResponse:
 def import_po(request: HttpRequest, language: str, slug: str) -> HttpResponse:
     """Apply a translated PO file as drafts, or refuse it with a list of what changed."""
     language = _language(language)
-    story = get_object_or_404(workable_stories(), slug=slug)
+    story = _workable_story(slug)
     form = PoImportForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Choose a PO file to import."))
@@ -246,4 +371,4 @@ def import_po(request: HttpRequest, language: str, slug: str) -> HttpResponse:
                 )
             else:
                 messages.info(request, _("The file changed nothing."))
-    return redirect(reverse("translations:queue", kwargs={"language": language}) + f"#story-{story.pk}")
+    return redirect(queue_url(language, story))

@@ -1,46 +1,67 @@
-"""What the translator's workspace shows: items to translate per story and language, with progress."""
+"""What the translator's workspace shows: items to translate per story and language, with progress.
 
+``story_items`` is the definition: one item per piece of a story's display text (its storyteller's, its
+own, each part's that is not archived and each of their photos') whose original language is not the
+target, done once a translation is approved and up to date. The dashboard and the queue need it for the
+whole archive, which is too large to load: ``measure_overview`` counts the same items in SQL, and
+``overview`` keeps that until the next write; tests hold the two to the definition.
+"""
+
+import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
+from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import cache
 from django.db import models
+from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
+from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from stories.models import Part, Story, StoryImage
+from archive import health
+from stories import caching
+from stories.models import Consent, Part, Story, StoryImage, Storyteller
 from translations.models import Translation
 from translations.registry import Translatable, translatable_for
+
+# The models whose text a story's items are, in the order story_items lists them.
+MODELS = (Storyteller, Story, Part, StoryImage)
+# What Item reads of a translation record to tell its status, without the texts.
+STATUS_FIELDS = ("content_type", "object_id", "language", "status", "needs_update", "approved_at")
 
 
 @dataclass
 class Item:
-    """One object's display text in one target language."""
+    """One object's display text in one target language; a page reads each property often, worked out once."""
 
     obj: models.Model
     entry: Translatable
     language: str
     translation: Translation | None
 
-    @property
+    @cached_property
     def status(self) -> str:
         return self.translation.status if self.translation else Translation.Status.MISSING
 
-    @property
+    @cached_property
     def status_label(self) -> str:
         return str(Translation.Status(self.status).label)
 
-    @property
+    @cached_property
     def needs_update(self) -> bool:
         return bool(self.translation and self.translation.needs_update)
 
-    @property
+    @cached_property
     def is_done(self) -> bool:
         return bool(self.translation and self.translation.approved_at and not self.translation.needs_update)
 
-    @property
+    @cached_property
     def needs_work(self) -> bool:
         return not self.is_done and self.status != Translation.Status.IN_REVIEW
 
-    @property
+    @cached_property
     def label(self) -> str:
         if isinstance(self.obj, Part):
             return _("Part {number}").format(number=self.obj.number)
@@ -50,7 +71,7 @@ class Item:
             return _("Story title and summary")
         return _("Storyteller pseudonym and bio")
 
-    @property
+    @cached_property
     def model_name(self) -> str:
         return self.obj._meta.model_name
 
@@ -61,35 +82,49 @@ class StoryProgress:
     language: str
     items: list[Item] = field(default_factory=list)
 
-    @property
+    @cached_property
     def done(self) -> int:
         return sum(item.is_done for item in self.items)
 
-    @property
+    @cached_property
     def total(self) -> int:
         return len(self.items)
 
-    @property
+    @cached_property
     def percent(self) -> int:
         return round(100 * self.done / self.total) if self.total else 100
 
+    @cached_property
+    def needs_work(self) -> bool:
+        """Say whether a translator has something to do here: an item neither done nor waiting for review."""
+        return any(item.needs_work for item in self.items)
 
-def _translations(objects: list[models.Model], language: str) -> dict[tuple[int, int], Translation]:
-    """Load the translation records of many objects of several models in one query per model."""
-    found = {}
-    by_model: dict[type, list[int]] = {}
+
+def _translations(
+    objects: list[models.Model], language: str, fields: tuple[str, ...] = ()
+) -> dict[tuple[int, int], Translation]:
+    """Load the translation records of many objects of several models in one query (only these fields, if given)."""
+    by_type: dict[int, list[int]] = {}
     for obj in objects:
-        by_model.setdefault(type(obj), []).append(obj.pk)
-    for model, pks in by_model.items():
-        content_type = ContentType.objects.get_for_model(model)
-        for translation in Translation.objects.filter(content_type=content_type, object_id__in=pks, language=language):
-            found[(content_type.pk, translation.object_id)] = translation
-    return found
+        by_type.setdefault(ContentType.objects.get_for_model(obj).pk, []).append(obj.pk)
+    if not by_type:
+        return {}
+    wanted = Q()
+    for content_type, pks in by_type.items():
+        wanted |= Q(content_type=content_type, object_id__in=pks)
+    records = Translation.objects.filter(wanted, language=language)
+    if fields:
+        records = records.only(*fields)
+    return {(record.content_type_id, record.object_id): record for record in records}
 
 
-def _objects(story: Story, parts: list[Part], language: str) -> list[models.Model]:
-    photos = [photo for part in parts for photo in part.images.all()]
-    objects = [story.storyteller, story, *parts, *photos]
+def _objects(
+    story: Story, parts: list[Part], language: str, photos: dict[int, list[StoryImage]] | None = None
+) -> list[models.Model]:
+    """The story's objects whose text is translated into the language; ``photos`` by part, if they are loaded."""
+    if photos is None:
+        photos = {part.pk: part.images.all() for part in parts}
+    objects = [story.storyteller, story, *parts, *(photo for part in parts for photo in photos[part.pk])]
     return [obj for obj in objects if translatable_for(obj).original_language(obj) != language]
 
 
@@ -98,11 +133,12 @@ def story_items(
     language: str,
     parts: list[Part] | None = None,
     records: dict[tuple[int, int], Translation] | None = None,
+    photos: dict[int, list[StoryImage]] | None = None,
 ) -> list[Item]:
     """Every piece of a story's display text that is translated into the language (not its original)."""
     if parts is None:
         parts = list(story.parts.exclude(status=Part.Status.ARCHIVED).prefetch_related("images").order_by("number"))
-    objects = _objects(story, parts, language)
+    objects = _objects(story, parts, language, photos)
     if records is None:
         records = _translations(objects, language)
     items = []
@@ -112,34 +148,234 @@ def story_items(
     return items
 
 
-def workable_stories():
-    """Stories translators may work on: not archived, and not of a storyteller who withdrew consent.
+def _withdrawals() -> models.QuerySet:
+    """Consent records in force that are withdrawals: what ``StorytellerQuerySet.withdrawn()`` selects by."""
+    return Consent.objects.effective().filter(decision=Consent.Decision.WITHDRAWN)
+
+
+def workable_stories(pks: Iterable[int] | None = None) -> models.QuerySet:
+    """Stories translators may work on (of these, if given): not archived, and not of a storyteller who withdrew.
 
     A withdrawn story must not leave the archive in a translator's offline file either.
     """
-    from stories.models import Storyteller
+    stories = Story.objects.exclude(status=Story.Status.ARCHIVED)
+    if pks is None:
+        # The tellers' keys straight from the records: joined back to the tellers, as withdrawn() is,
+        # PostgreSQL plans a loop over every teller.
+        return stories.exclude(storyteller__in=_withdrawals().values("storyteller_id"))
+    # Row by row: a page of stories reads its own tellers' records only.
+    return stories.filter(pk__in=list(pks)).exclude(Exists(_withdrawals().filter(storyteller=OuterRef("storyteller"))))
 
-    return Story.objects.exclude(status=Story.Status.ARCHIVED).exclude(storyteller__in=Storyteller.objects.withdrawn())
+
+def stories_progress(pks: Sequence[int], language: str) -> list[StoryProgress]:
+    """The progress of these stories (a page of them), in the order given, in a constant number of queries.
+
+    Stories that stopped being workable since their keys were listed are left out.
+    """
+    ContentType.objects.get_for_models(*MODELS)  # one query when their ids are not known yet
+    stories = {story.pk: story for story in workable_stories(pks).select_related("storyteller")}
+    # Grouped here rather than by prefetch_related, which builds a queryset for every story and part; and
+    # not the texts, which are long: a page shows each item's status only.
+    parts_of: dict[int, list[Part]] = {pk: [] for pk in stories}
+    parts = Part.objects.filter(story__in=list(stories)).exclude(status=Part.Status.ARCHIVED)
+    for part in parts.only("story", "number", "status").order_by("number"):
+        part.story = stories[part.story_id]
+        parts_of[part.story_id].append(part)
+    part_of = {part.pk: part for parts in parts_of.values() for part in parts}
+    photos_of: dict[int, list[StoryImage]] = {pk: [] for pk in part_of}
+    for photo in StoryImage.objects.filter(part__in=list(part_of)).only("part", "position"):
+        photo.part = part_of[photo.part_id]
+        photos_of[photo.part_id].append(photo)
+    ordered = [stories[pk] for pk in pks if pk in stories]
+    objects = [obj for story in ordered for obj in _objects(story, parts_of[story.pk], language, photos_of)]
+    records = _translations(objects, language, STATUS_FIELDS)
+    return [
+        StoryProgress(story, language, story_items(story, language, parts_of[story.pk], records, photos_of))
+        for story in ordered
+    ]
 
 
-def progress(language: str) -> list[StoryProgress]:
-    """Progress of every story that is not archived, for one target language."""
-    stories = list(
-        workable_stories()
-        .select_related("storyteller")
-        .prefetch_related(
-            models.Prefetch("parts", queryset=Part.objects.exclude(status=Part.Status.ARCHIVED)), "parts__images"
+# --- The whole archive, counted in SQL ------------------------------------------------------------------------
+
+# What an object's translation record says, as SQL computes it: Item.is_done, waiting for review, or
+# Item.needs_work (which a missing record is too).
+DONE, IN_REVIEW, TO_DO = 2, 1, 0
+
+
+# How many of the newest stories with work left the overview counts items of (the dashboard lists them).
+NEWEST_STORIES = 5
+
+
+@dataclass(frozen=True)
+class StoryCount:
+    """One story's items in one language, and how many of them are done."""
+
+    story: int
+    done: int
+    total: int
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 100
+
+
+@dataclass(frozen=True)
+class LanguageProgress:
+    """The whole archive's progress into one language."""
+
+    language: str
+    done: int
+    total: int
+    # Workable stories with any text to translate into the language, newest first, and those of them
+    # where a translator has something to do (StoryProgress.needs_work).
+    stories: tuple[int, ...]
+    todo: tuple[int, ...]
+    # The first of those, with their counts.
+    newest: tuple[StoryCount, ...]
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.total) if self.total else 100
+
+
+@dataclass(frozen=True)
+class Overview:
+    """The workspace's view of the whole archive at one moment."""
+
+    languages: dict[str, LanguageProgress]
+    # Translations waiting for review, longest waiting first.
+    review: tuple[int, ...]
+
+
+def newest_stories(summary: Overview) -> dict[str, list[tuple[Story, StoryCount]]]:
+    """The overview's newest stories with work left, per language, in one query; those still workable only."""
+    pks = {count.story for progress in summary.languages.values() for count in progress.newest}
+    stories = workable_stories(pks).only("title", "slug").in_bulk()
+    return {
+        code: [(stories[count.story], count) for count in progress.newest if count.story in stories]
+        for code, progress in summary.languages.items()
+    }
+
+
+def _state(model: type[models.Model], language: str, pk: str, original_language: str) -> Case:
+    """The state of the row's object in the language, or NULL where the language is the object's original."""
+    record = Translation.objects.filter(
+        content_type=ContentType.objects.get_for_model(model), object_id=OuterRef(pk), language=language
+    ).annotate(
+        state=Case(
+            When(approved_at__isnull=False, needs_update=False, then=Value(DONE)),
+            When(status=Translation.Status.IN_REVIEW, then=Value(IN_REVIEW)),
+            default=Value(TO_DO),
         )
-        .order_by("-created_at")
     )
-    parts_of = {story.pk: sorted(story.parts.all(), key=lambda part: part.number) for story in stories}
-    # One query per model for every story's records, so the page does not grow with the archive.
-    records = _translations(
-        [obj for story in stories for obj in _objects(story, parts_of[story.pk], language)], language
+    return Case(
+        When(~Q(**{original_language: language}), then=Coalesce(Subquery(record.values("state")[:1]), Value(TO_DO))),
+        default=None,
+        output_field=IntegerField(),
     )
-    result = []
-    for story in stories:
-        items = story_items(story, language, parts_of[story.pk], records)
-        if items:
-            result.append(StoryProgress(story, language, items))
-    return result
+
+
+def measure_overview() -> Overview:
+    """Count each language's items and stories with work left, and list what waits for review, in four queries."""
+    languages = [code for code, _name in settings.LANGUAGES]
+    ContentType.objects.get_for_models(*MODELS)  # one query when their ids are not known yet
+    stories = workable_stories()
+    # Archived parts are left out through the (status, published_at) index: SQLite keeps a part's status
+    # behind its body, and reading it from every row would cost more than all the rest of this.
+    archived = Part.objects.filter(status=Part.Status.ARCHIVED).values("pk")
+    parts = Part.objects.filter(story__in=stories).exclude(pk__in=archived)
+    photos = StoryImage.objects.filter(part__story__in=stories).exclude(part__in=archived)
+    # Per story and language: [items, done, to do].
+    tally: dict[str, dict[int, list[int]]] = {code: {} for code in languages}
+
+    def add(story: int, code: str, state: int | None, count: int = 1) -> None:
+        if state is None:
+            return
+        counts = tally[code].setdefault(story, [0, 0, 0])
+        counts[0] += count
+        counts[1] += count if state == DONE else 0
+        counts[2] += count if state == TO_DO else 0
+
+    # Parts and photos grouped by story and state: a row per story and state, not per part.
+    grouped = [
+        (parts, "story_id", Part, "story__original_language"),
+        (photos, "part__story_id", StoryImage, "part__story__original_language"),
+    ]
+    for queryset, story_path, model, original_language in grouped:
+        states = {f"state_{code}": _state(model, code, "pk", original_language) for code in languages}
+        rows = (
+            queryset.annotate(**states)
+            .values(story_path, *states)
+            .annotate(count=Count("pk"))
+            .order_by()
+            .values_list(story_path, *states, "count")
+        )
+        for story, *by_language, count in rows:
+            for code, state in zip(languages, by_language, strict=True):
+                add(story, code, state, count)
+
+    states = {}
+    for code in languages:
+        states[f"teller_{code}"] = _state(Storyteller, code, "storyteller_id", "storyteller__original_language")
+        states[f"story_{code}"] = _state(Story, code, "pk", "original_language")
+    newest_first = stories.annotate(**states).order_by("-created_at", "-pk").values_list("pk", *states)
+    listed: dict[str, list[int]] = {code: [] for code in languages}
+    todo: dict[str, list[int]] = {code: [] for code in languages}
+    for story, *by_language in newest_first:
+        for index, code in enumerate(languages):
+            add(story, code, by_language[2 * index])
+            add(story, code, by_language[2 * index + 1])
+            counts = tally[code].get(story)
+            if counts:
+                listed[code].append(story)
+                if counts[2]:
+                    todo[code].append(story)
+    progress = {}
+    for code in languages:
+        counts = [tally[code][story] for story in listed[code]]
+        progress[code] = LanguageProgress(
+            language=code,
+            done=sum(count[1] for count in counts),
+            total=sum(count[0] for count in counts),
+            stories=tuple(listed[code]),
+            todo=tuple(todo[code]),
+            newest=tuple(
+                StoryCount(story, tally[code][story][1], tally[code][story][0]) for story in todo[code][:NEWEST_STORIES]
+            ),
+        )
+    review = Translation.objects.filter(status=Translation.Status.IN_REVIEW).order_by(
+        F("submitted_at").asc(nulls_first=True), "pk"
+    )
+    return Overview(languages=progress, review=tuple(review.values_list("pk", flat=True)))
+
+
+# A bound on how long an overview can outlive an invalidation the cache never received.
+OVERVIEW_SECONDS = 300
+
+
+def overview() -> Overview:
+    """``measure_overview()``, kept in the cache until the next write to the archive's content.
+
+    Every save or delete of a translation, storyteller, consent record, story, part or photo bumps the
+    page cache's write counter (``stories.caching``), and the overview is kept under the counter's value.
+    The counter is read before the database, so a write that commits meanwhile moves it past the entry.
+    """
+    try:
+        writes = cache.get(caching.WRITES)
+        if writes is None:
+            cache.add(caching.WRITES, time.time_ns(), None)
+            writes = cache.get(caching.WRITES)
+        key = f"translations:overview:{writes}"
+        found = cache.get(key)
+    except caching.CACHE_ERRORS as error:
+        # Logged once per outage in this process (archive.health); the workspace is counted uncached.
+        health.CACHE.failed(error)
+        return measure_overview()
+    health.CACHE.recovered()
+    if found is None:
+        found = measure_overview()
+        try:
+            cache.set(key, found, OVERVIEW_SECONDS)
+        except caching.CACHE_ERRORS as error:
+            health.CACHE.failed(error)
+    return found

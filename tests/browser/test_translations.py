@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from stories.management.commands import load_demo
 from tests.browser.conftest import DESKTOP, PHONE, screenshot, watch
 
 pytestmark = pytest.mark.browser
@@ -55,17 +56,24 @@ def sign_in(page: Page, username: str, password: str, next_url: str) -> None:
 
 def test_translator_drafts_and_submits_an_update_of_a_stale_translation(page: Page, demo):
     """A translator working in the Korean interface brings Dawn's updated original into English."""
-    passwords = json.loads(Path(os.environ["DEMO_CREDENTIALS_FILE"]).read_text())
+    # The demo's passwords are kept per database: this test's is the one the live server reads.
+    passwords = json.loads(Path(os.environ["DEMO_CREDENTIALS_FILE"]).read_text())[load_demo.database_identity()]
     page.set_viewport_size(DESKTOP)
     recorder = watch(page, demo)
     sign_in(page, "demo-translator", passwords["demo-translator"], "/ko/translate/")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("번역 작업 공간")
     expect(page.locator("progress").first).to_be_visible()
+    # Each language lists its newest stories that still need work, not every story.
+    into_english = page.locator("section.progress-section", has=page.locator("#progress-en"))
+    expect(into_english.locator(".progress-list__item", has_text="새벽의 이야기")).to_have_count(1)
     screenshot(page, "workspace-dashboard-ko-desktop")
 
     page.get_by_role("link", name="영어로 번역").first.click()
+    # The queue opens on the stories that need work; the whole list is one link away.
+    expect(page.locator(".queue-filter [aria-current=page]")).to_have_text("작업이 필요한 이야기")
     dawn = page.locator("section.queue-story", has_text="새벽의 이야기")
+    screenshot(page, "workspace-queue-ko-desktop")
     stale_row = dawn.locator("tr", has_text="1부")
     expect(stale_row).to_contain_text("수정 필요")
     stale_row.get_by_role("link").click()

@@ -38,9 +38,11 @@ from django.core.management.base import BaseCommand, CommandError
 from stories.management.commands import _bench_servers as servers
 
 PUBLIC_PAGES = ["home", "index", "index-deep", "story", "part", "feed", "sitemap", "sitemap-page", "campaign"]
-# Staff pages: the group whose member signs in, and the URL name.
+# Staff pages: the group whose member signs in, the URL name and, if it takes any, its arguments.
 STAFF_PAGES = {
     "translate": ("Translators", "translations:dashboard"),
+    "translate-queue": ("Translators", "translations:queue", {"language": "en"}),
+    "translate-review": ("Editors", "translations:review"),
     "admin-parts": ("Editors", "admin:stories_part_changelist"),
     "admin-storytellers": ("Consent officers", "admin:stories_storyteller_changelist"),
 }
@@ -248,8 +250,8 @@ def _plan(options: dict) -> dict:
             paths["campaign"] = campaign.get_absolute_url()
         else:
             plan["notes"].append("campaign: no campaign is live in English; skipped")
-        for name, (_group, url_name) in STAFF_PAGES.items():
-            paths[name] = reverse(url_name)
+        for name, (_group, url_name, *arguments) in STAFF_PAGES.items():
+            paths[name] = reverse(url_name, kwargs=arguments[0] if arguments else None)
     plan["counts"] = {
         "parts": Part.objects.count(),
         "live_parts_en": Part.objects.live("en").count(),
