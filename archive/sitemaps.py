@@ -36,7 +36,7 @@ SECTIONS: dict[str, Section] = {
 
 
 def index_entries(now: datetime.datetime) -> list[dict]:
-    """The sitemap index: every page of every section, from the first and last live id of each."""
+    """The sitemap index: every page of every section, from the first and last id in the publication table of each."""
     return [
         {"location": absolute_url(reverse("sitemap-section", kwargs={"section": name, "page": page}))}
         for name, section in SECTIONS.items()

@@ -270,7 +270,8 @@ def test_page_query_counts_do_not_grow_with_the_serial(client, db, django_assert
         "/en/stories/?page=2": 5,
         # Newest parts, parts awaiting translation.
         "/en/feed/": 2,
-        # The first and last live id of stories and of parts; each section page checks the last, then reads.
+        # The first and last id in the publication table, for stories and for parts;
+        # each section page checks the last, then reads.
         "/sitemap.xml": 4,
         first_sitemap_page("stories"): 2,
         first_sitemap_page("parts"): 2,
