@@ -158,13 +158,25 @@ def pytest_collection_modifyitems(items):
 
     pytest-django orders tests this way too, but it decides before every fixture closure is known,
     and a flushed database has lost the groups and content types the migrations created.
+
+
+    A test that says ``@pytest.mark.django_db(transaction=True)`` counts as flushing, and a plain
+    ``django_db`` mark as a database test: left among the tests without a database, they ran after
+    the flushes, where a release step a test runs in a subprocess re-created the content types
+    under new ids and the next restore of the migrated rows collided with them (PostgreSQL only).
+    Every flushing test must restore those rows when it ends (serialized rollback), or the tests
+    after it would run without them.
     """
 
     def order(item) -> int:
         names = getattr(item, "fixturenames", ())
-        if "live_server" in names or "transactional_db" in names:
+        marker = item.get_closest_marker("django_db")
+        if "live_server" in names or "transactional_db" in names or (marker and marker.kwargs.get("transaction")):
+            restores = "django_db_serialized_rollback" in names or (marker and marker.kwargs.get("serialized_rollback"))
+            if not restores:
+                raise pytest.UsageError(f"{item.nodeid} flushes the database without serialized_rollback")
             return 1
-        return 0 if "db" in names else 2
+        return 0 if "db" in names or marker else 2
 
     items.sort(key=order)
 
