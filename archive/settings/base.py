@@ -215,6 +215,8 @@ CONTENT_SECURITY_POLICY = (
 QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.google.com/search?q=weather")
 
 LOGIN_URL = "admin:login"
+# Where a sign-in without a safe `next` lands: the back office, the only place staff sign in for.
+LOGIN_REDIRECT_URL = "admin:index"
 
 # Fernet keys that encrypt storytellers' identity records, newest first; older keys still decrypt,
 # so a key can be rotated. Without any key the public site runs and the identity screens say so.
