@@ -29,6 +29,7 @@ from stories.models import (
     Story,
     StoryImage,
     StoryPublication,
+    Storyteller,
     Theme,
     private_storage,
 )
@@ -437,7 +438,10 @@ def part_preview(request: HttpRequest, pk: int) -> HttpResponse:
         and (request.user.has_perm("stories.view_part") or request.user.has_perm("translations.translate"))
     ):
         raise Http404
-    part = get_object_or_404(Part.objects.select_related("story", "story__storyteller"), pk=pk)
+    # Nobody works on the text of a storyteller who withdrew, so nobody previews it either; the plain 404
+    # tells an editor or translator nothing about consent they may not see.
+    previewable = Part.objects.exclude(story__storyteller__in=Storyteller.objects.withdrawn())
+    part = get_object_or_404(previewable.select_related("story", "story__storyteller"), pk=pk)
     # Staff preview every cleaned photo of the part, whether or not readers may see it yet.
     part.shown_images = [image for image in part.images.all() if image.rendition_key]
     parts = list(part.story.parts.order_by("number"))
@@ -485,7 +489,9 @@ def story_image(request: HttpRequest, key: str, width: int, extension: str) -> H
     image = StoryImage.objects.live().filter(rendition_key=key).first()
     for_staff = False
     if image is None and _may_preview_photos(request.user):
-        image = StoryImage.objects.filter(rendition_key=key).first()
+        # As for previews: never the photos of a storyteller who withdrew.
+        withdrawn = Storyteller.objects.withdrawn()
+        image = StoryImage.objects.filter(rendition_key=key).exclude(part__story__storyteller__in=withdrawn).first()
         for_staff = True
     rendition = image.rendition(width=width, extension=extension) if image else None
     if rendition is None:
