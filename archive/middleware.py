@@ -1,9 +1,12 @@
 """Site-wide response headers, and the first look at what a request carries."""
 
 import re
+import time
 from collections.abc import Callable
 
 from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 from django.urls import Resolver404, resolve
 from django.utils.translation import gettext as _
@@ -14,6 +17,39 @@ from stories.images import MAX_UPLOAD_BYTES
 # workspace (PO files). Everywhere else a form body is small text.
 UPLOAD_PATHS = re.compile(r"/admin/|/[a-z]{2}/translate/")
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
+
+
+# When a staff member's session last saw a request (seconds since the epoch).
+STAFF_SEEN_KEY = "archive_staff_seen"
+# Recorded at most this often, so that a busy editor's requests do not each write the session.
+STAFF_SEEN_EVERY_SECONDS = 60
+
+
+class StaffSessionTimeoutMiddleware:
+    """Sign a staff member out after ``STAFF_SESSION_IDLE_SECONDS`` without a request.
+
+    The session itself (its row and its cookie) is also set to expire that long after the last request
+    recorded, so an idle session is gone even if it is never sent again. Readers' sessions are left alone.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and user.is_staff:
+            idle = settings.STAFF_SESSION_IDLE_SECONDS
+            now = int(time.time())
+            seen = request.session.get(STAFF_SEEN_KEY)
+            if isinstance(seen, int) and now - seen > idle:
+                logout(request)
+                messages.info(
+                    request, _("You were signed out because the back office was not used for a while. Sign in again.")
+                )
+            elif not isinstance(seen, int) or now - seen >= STAFF_SEEN_EVERY_SECONDS:
+                request.session[STAFF_SEEN_KEY] = now
+                request.session.set_expiry(idle)
+        return self.get_response(request)
 
 
 class ContentSecurityPolicyMiddleware:

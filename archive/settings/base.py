@@ -60,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # Ends a staff session left idle for STAFF_SESSION_IDLE_SECONDS.
+    "archive.middleware.StaffSessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records who made each change in the audit trail.
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -217,6 +219,10 @@ QUICK_EXIT_URL = os.environ.get("QUICK_EXIT_URL", "https://www.google.com/search
 LOGIN_URL = "admin:login"
 # Where a sign-in without a safe `next` lands: the back office, the only place staff sign in for.
 LOGIN_REDIRECT_URL = "admin:index"
+# A staff session ends after this many seconds without a request (default four hours): a back-office screen
+# left open on a shared or lost computer shows survivors' stories. Readers' sessions are left alone
+# (archive.middleware.StaffSessionTimeoutMiddleware).
+STAFF_SESSION_IDLE_SECONDS = int(os.environ.get("STAFF_SESSION_IDLE_SECONDS", str(4 * 60 * 60)))
 
 # Fernet keys that encrypt storytellers' identity records, newest first; older keys still decrypt,
 # so a key can be rotated. Without any key the public site runs and the identity screens say so.
