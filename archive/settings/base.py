@@ -40,6 +40,11 @@ INSTALLED_APPS = [
     "stories",
     "translations",
     "advocacy",
+    # The task queue (django-tasks, the backport of Django 6's tasks, and its database backend). "background"
+    # comes first: its db_worker (the library's, with a heartbeat and the reaper of dead workers' tasks) wins.
+    "background",
+    "django_tasks",
+    "django_tasks_db",
 ]
 
 MIDDLEWARE = [
@@ -234,6 +239,19 @@ CACHES = {
     }
 }
 
+# Background work (photo processing, outgoing mail, PO imports, exports). Development and the tests run each
+# task at once, in the process that enqueued it; production keeps them in the database for `manage.py
+# db_worker` (archive/settings/production.py, docs/deployment.md).
+TASKS = {
+    "default": {"BACKEND": "django_tasks.backends.immediate.ImmediateBackend"},
+}
+# ARCHIVE_TASKS=database tries production's queue on a developer's machine (then run `manage.py db_worker`).
+if os.environ.get("ARCHIVE_TASKS", "").strip() == "database":
+    TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend", "QUEUES": ["default"]}}
+# A worker that has not recorded a heartbeat for this long is taken for dead, and its task run again (or
+# failed after three attempts) by the other workers (background/reaper.py).
+TASK_WORKER_STALE_SECONDS = int(os.environ.get("TASK_WORKER_STALE_SECONDS", "60"))
+
 # Error reports mask identity, consent and subscriber fields whatever view they were posted to.
 DEFAULT_EXCEPTION_REPORTER_FILTER = "archive.reporting.ArchiveExceptionReporterFilter"
 
@@ -253,6 +271,9 @@ LOGGING = {
     "loggers": {
         # A dependency that stops answering is logged once per process and mailed to ADMINS; its return is logged.
         "archive.health": {"handlers": ["console", "mail_admins"], "level": "WARNING", "propagate": False},
+        # A task that failed (with its traceback) and a task whose worker died are mailed to ADMINS too.
+        "django_tasks": {"handlers": ["console", "mail_admins"], "level": "WARNING", "propagate": False},
+        "background": {"handlers": ["console", "mail_admins"], "level": "WARNING", "propagate": False},
     },
 }
 

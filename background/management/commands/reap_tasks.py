@@ -1,0 +1,16 @@
+"""Run the reaper once: tasks left RUNNING by a worker that died are queued again or marked failed."""
+
+from django.core.management.base import BaseCommand
+
+from background import reaper
+
+
+class Command(BaseCommand):
+    help = (
+        "Queue again (or, after too many attempts, mark failed) every task left RUNNING by a worker that "
+        "has been silent for a minute. Every db_worker does this by itself every 30 seconds."
+    )
+
+    def handle(self, *args, **options) -> None:
+        reaped = reaper.reap()
+        self.stdout.write(f"Queued again: {len(reaped.requeued)}; marked failed: {len(reaped.failed)}.")

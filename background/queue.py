@@ -1,0 +1,31 @@
+"""Enqueueing tasks so that a change and its background work commit, or vanish, together.
+
+With the database backend (production) a task is a row: enqueued inside the transaction of the change
+that asks for it, it is committed with that change or rolled back with it, and no worker can see it
+before the commit. So a task is never run for a change that did not happen, and never lost between a
+commit and an enqueue. With the immediate backend (development and tests) a task runs the moment it is
+enqueued, so work that must wait for the commit (mail) is enqueued from ``transaction.on_commit``.
+"""
+
+import functools
+
+from django.db import transaction
+from django_tasks import TaskResult
+from django_tasks.base import Task
+from django_tasks_db.backend import DatabaseBackend
+
+
+def is_queued(task: Task) -> bool:
+    """Whether the task's backend keeps it in the database for a worker (rather than running it at once)."""
+    return isinstance(task.get_backend(), DatabaseBackend)
+
+
+def enqueue_after_commit(task: Task, *args, **kwargs) -> TaskResult | None:
+    """Have the task run only once the current transaction commits, and not at all if it rolls back.
+
+    Returns the queued result with the database backend; with others, None (it runs at the commit).
+    """
+    if is_queued(task):
+        return task.enqueue(*args, **kwargs)
+    transaction.on_commit(functools.partial(task.enqueue, *args, **kwargs))
+    return None
