@@ -36,6 +36,10 @@ class StaffSessionTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        # Without a session cookie nobody is signed in; asking for the user would read the session and
+        # make every reader's page personal, so the page cache could share none of them.
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and user.is_staff:
             idle = settings.STAFF_SESSION_IDLE_SECONDS
