@@ -1,11 +1,14 @@
 """Signing in to the back office: where a sign-in lands, how long a staff session lasts, failed sign-ins,
 the second factor, and the Content-Security-Policy the admin works under."""
 
+import datetime
 import time
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
 from django.urls import reverse
+from django.utils import timezone
 
 from archive.middleware import STAFF_SEEN_KEY
 from tests.conftest import make_staff
@@ -114,3 +117,99 @@ def test_the_idle_time_comes_from_the_environment():
     code = "import archive.settings.production as s; print(s.STAFF_SESSION_IDLE_SECONDS)"
     assert run_python(code, **production_environment()).stdout.strip() == str(4 * 60 * 60)
     assert run_python(code, **production_environment(STAFF_SESSION_IDLE_SECONDS="900")).stdout.strip() == "900"
+
+
+# --- Failed sign-ins are throttled and locked out ---------------------------------------------------
+
+
+def attempt(client, username: str, password: str, address: str, **headers):
+    return client.post(
+        reverse("admin:login"),
+        {"username": username, "password": password, "next": reverse("admin:index")},
+        REMOTE_ADDR=address,
+        headers=headers,
+    )
+
+
+def answered(response) -> bool:
+    """Whether the password was checked: the form came back with its error, or the sign-in worked."""
+    return response.status_code == 302 or (response.status_code == 200 and b"errornote" in response.content)
+
+
+def test_thirty_wrong_passwords_are_not_all_answered(client, editor, settings):
+    responses = [attempt(client, editor.username, f"guess-{n}", "198.51.100.1") for n in range(30)]
+
+    assert sum(answered(response) for response in responses) == settings.AXES_FAILURE_LIMIT - 1
+    assert {response.status_code for response in responses[settings.AXES_FAILURE_LIMIT - 1 :]} == {429}
+    # Not even the right password is checked now.
+    right = attempt(client, editor.username, PASSWORD, "198.51.100.1")
+    assert right.status_code == 429
+    assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.parametrize(
+    ("language", "heading"), [("en", "Too many failed sign-ins"), ("ko", "로그인 실패가 너무 많습니다")]
+)
+def test_the_lockout_page_is_clear_translated_and_names_nobody(client, editor, settings, language, heading):
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        response = attempt(client, editor.username, f"guess-{n}", "198.51.100.1", accept_language=language)
+
+    page = response.content.decode()
+    assert response.status_code == 429
+    assert heading in page
+    assert editor.username not in page and "198.51.100.1" not in page
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_a_locked_account_stays_locked_from_every_address(client, editor):
+    for n in range(5):  # one guess from each of five addresses
+        attempt(client, editor.username, f"guess-{n}", f"198.51.100.{n + 1}")
+
+    assert attempt(client, editor.username, PASSWORD, "203.0.113.9").status_code == 429
+
+
+def test_a_lockout_of_one_account_and_address_leaves_other_accounts_and_addresses_alone(client, editor, translator):
+    for n in range(5):
+        attempt(client, editor.username, f"guess-{n}", "198.51.100.1")
+
+    # Another account from another address signs in.
+    assert attempt(client, translator.username, PASSWORD, "203.0.113.9").status_code == 302
+    client.logout()
+    # The address that guessed is locked for every account; the account that was guessed at, from everywhere.
+    assert attempt(client, translator.username, PASSWORD, "198.51.100.1").status_code == 429
+    assert attempt(client, editor.username, PASSWORD, "203.0.113.9").status_code == 429
+
+
+def test_guessing_across_many_accounts_from_one_address_locks_the_address(client, editor):
+    for n in range(5):
+        attempt(client, f"nobody-{n}", "guess", "198.51.100.1")
+
+    assert attempt(client, editor.username, PASSWORD, "198.51.100.1").status_code == 429
+    assert attempt(client, editor.username, PASSWORD, "198.51.100.2").status_code == 302
+
+
+def test_the_address_is_the_one_the_trusted_proxy_saw_not_what_the_client_claims(client, editor, translator, settings):
+    settings.ARCHIVE_TRUSTED_PROXY_COUNT = 1
+    proxy = "10.0.0.10"
+    for n in range(5):  # the guesser makes up a new address each time; the proxy appends the real one
+        attempt(client, f"nobody-{n}", "guess", proxy, x_forwarded_for=f"192.0.2.{n}, 198.51.100.1")
+
+    assert attempt(client, editor.username, PASSWORD, proxy, x_forwarded_for="198.51.100.1").status_code == 429
+    # Everyone else behind the same proxy signs in.
+    assert attempt(client, translator.username, PASSWORD, proxy, x_forwarded_for="203.0.113.9").status_code == 302
+
+
+def test_a_lockout_ends_after_the_cool_off_time(client, editor, settings):
+    for n in range(5):
+        attempt(client, editor.username, f"guess-{n}", "198.51.100.1")
+    assert attempt(client, editor.username, PASSWORD, "198.51.100.1").status_code == 429
+
+    AccessAttempt.objects.update(
+        attempt_time=timezone.now() - settings.AXES_COOLOFF_TIME - datetime.timedelta(seconds=1)
+    )
+
+    assert attempt(client, editor.username, PASSWORD, "198.51.100.1").status_code == 302
+
+
+def test_failures_are_counted_in_the_shared_database_not_in_a_process(settings):
+    assert settings.AXES_HANDLER == "axes.handlers.database.AxesDatabaseHandler"

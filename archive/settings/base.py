@@ -1,5 +1,6 @@
 """Settings shared by every environment; the others import from here."""
 
+import datetime
 import os
 from pathlib import Path
 
@@ -37,6 +38,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.sitemaps",
     "simple_history",
+    # Failed sign-ins, counted and locked out per account and per address (see AXES_* below).
+    "axes",
     "stories",
     "translations",
     "advocacy",
@@ -70,6 +73,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records who made each change in the audit trail.
     "simple_history.middleware.HistoryRequestMiddleware",
+    # Answers a locked-out sign-in with the lockout page (AXES_LOCKOUT_CALLABLE); last, as django-axes asks.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "archive.urls"
@@ -228,6 +233,25 @@ LOGIN_REDIRECT_URL = "admin:index"
 # left open on a shared or lost computer shows survivors' stories. Readers' sessions are left alone
 # (archive.middleware.StaffSessionTimeoutMiddleware).
 STAFF_SESSION_IDLE_SECONDS = int(os.environ.get("STAFF_SESSION_IDLE_SECONDS", str(4 * 60 * 60)))
+
+# Failed sign-ins (django-axes). After AXES_FAILURE_LIMIT failures an account, and separately an address, is
+# locked out for AXES_COOLOFF_TIME (each further failure starts it again), whatever the password. Counted in
+# the database every app server shares, never in a process; the address is the one the rate limits use,
+# through ARCHIVE_TRUSTED_PROXY_COUNT proxies. A correct sign-in does not clear the count: with it, anyone
+# holding one account could keep guessing another's password from the same address.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = datetime.timedelta(minutes=30)
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "advocacy.ratelimit.client_ip"
+AXES_LOCKOUT_CALLABLE = "archive.backoffice.locked_out"
+AXES_RESET_ON_SUCCESS = False
+# Successful sign-ins are not logged with their address and browser: sessions and the audit trail say who did what.
+AXES_DISABLE_ACCESS_LOG = True
 
 # Fernet keys that encrypt storytellers' identity records, newest first; older keys still decrypt,
 # so a key can be rotated. Without any key the public site runs and the identity screens say so.
