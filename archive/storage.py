@@ -115,3 +115,22 @@ def _not_found(error: Exception) -> bool:
     """Whether the store answered that the object does not exist (botocore's ClientError, status 404)."""
     response = getattr(error, "response", None)
     return isinstance(response, dict) and response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 404
+
+
+def delete_stored(storage: Storage, names: list[str]) -> dict[str, str]:
+    """Delete each named file; return the ones that could not be deleted, with why (never raises).
+
+    A file that is already gone counts as deleted. On a versioned bucket a deletion leaves a noncurrent
+    version that the bucket's lifecycle rule removes (docs/deployment.md).
+    """
+    failed = {}
+    for name in names:
+        try:
+            storage.delete(name)
+        except FileNotFoundError:
+            continue
+        except Exception as error:
+            if _not_found(error):
+                continue
+            failed[name] = f"{type(error).__name__}: {error}"[:300]
+    return failed

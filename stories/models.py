@@ -66,6 +66,8 @@ class Theme(models.Model):
 
     def clean(self) -> None:
         require_every_language(self, "name")
+        # A theme's name and slug are on every page of its stories and in links: site-wide terms only.
+        privacy.check(self)
 
 
 class ContentWarning(models.Model):
@@ -82,6 +84,7 @@ class ContentWarning(models.Model):
 
     def clean(self) -> None:
         require_every_language(self, "label")
+        privacy.check(self)
 
 
 class Storyteller(models.Model):

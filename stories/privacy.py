@@ -1,106 +1,339 @@
 """The identifying-detail guard: no public text may contain a storyteller's identifying terms.
 
 Model ``clean()`` methods call ``check()`` whenever an object is (or stays) public, so the
-admin, the services and the privacy_audit command all apply the same rule.
+admin, the services, the translation workspace and the privacy_audit command all apply the
+same rule through the one ``Matcher`` below.
+
+How a term matches (docs/back-office.md, "The identifying-detail guard"):
+
+- Case, width (full-width Latin), accents and compatibility forms are folded away, and Hangul is
+  compared jamo by jamo, so composed and decomposed syllables are the same text.
+- Only letters and digits count. Everything between them (spaces of every kind, every dash and
+  hyphen, punctuation, zero-width and invisible characters, soft hyphens, line breaks, markup) is
+  ignored inside a term: "Ri Son-hwa" matches "Ri Son‑hwa", "Ri Son–hwa", "Ri Sonhwa",
+  "ri son hwa", "RiSonhwa" and "ri-son-hwa-hyesan".
+- A term in a spaced script (Latin) matches whole words only: it must not start or end inside a
+  word, so "Ri Son-hwa" never matches "Son" alone, and "Kim" never matches "Kimchi". Korean is
+  written with particles and suffixes attached ("리선화를", "혜산시에서") and with compounds
+  unspaced, so a Hangul term matches anywhere, but never ends inside a syllable ("리" does not
+  match "린").
 """
 
+import functools
 import html
 import re
 import unicodedata
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
 
-_SPACE = re.compile(r"\s+")
+# Letters that look like Latin ones in other scripts, folded so that "Ri Sоn" with a Cyrillic "о"
+# is still "Ri Son". Only lowercase: text is case-folded first.
+_CONFUSABLES = str.maketrans(
+    {
+        "а": "a", "е": "e", "і": "i", "ј": "j", "к": "k", "о": "o", "р": "p", "с": "c", "у": "y", "х": "x",
+        "ѕ": "s", "ԁ": "d", "һ": "h", "ԛ": "q", "ԝ": "w", "ɡ": "g", "ı": "i",
+        "ー": " ",  # the katakana long-vowel mark, a letter drawn as a dash
+        "α": "a", "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x",
+    }
+)  # fmt: skip
+
+# Scripts written without spaces between words (Hangul, kana, CJK ideographs): a term in them may
+# start or end next to other letters. Ranges after folding, so Hangul appears as conjoining jamo.
+_UNSPACED = (
+    (0x1100, 0x11FF),  # Hangul jamo
+    (0x3040, 0x30FF),  # hiragana, katakana
+    (0x3130, 0x318F),  # Hangul compatibility jamo
+    (0x3400, 0x4DBF),  # CJK extension A
+    (0x4E00, 0x9FFF),  # CJK unified ideographs
+    (0xA960, 0xA97F),  # Hangul jamo extended A
+    (0xAC00, 0xD7A3),  # Hangul syllables (only when unfolded)
+    (0xD7B0, 0xD7FF),  # Hangul jamo extended B
+    (0xF900, 0xFAFF),  # CJK compatibility ideographs
+)
+# A syllable's vowel, and the final consonant that may follow it inside the same syllable.
+_JUNGSEONG = ((0x1160, 0x11A7), (0xD7B0, 0xD7C6))
+_JONGSEONG = ((0x11A8, 0x11FF), (0xD7CB, 0xD7FB))
+
+
+def _within(char: str, ranges) -> bool:
+    code = ord(char)
+    return any(low <= code <= high for low, high in ranges)
+
+
+def _spaced(char: str) -> bool:
+    """Say whether a letter or digit belongs to a script that separates words with spaces."""
+    return not _within(char, _UNSPACED)
+
+
+@functools.lru_cache(maxsize=8192)
+def _fold_char(char: str) -> str:
+    """Fold one character: compatibility forms, case, accents; Hangul syllables into their jamo."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", char).casefold())
+    # Combining marks (accents, the breve of McCune-Reischauer's ŏ) are dropped without a break.
+    kept = "".join(c for c in folded if unicodedata.category(c) not in {"Mn", "Me"})
+    return kept.translate(_CONFUSABLES)
 
 
 def normalise(text: str) -> str:
-    """Fold text so that case, full/half width, invisible characters and spacing cannot hide a term."""
-    # NFKC folds full-width Latin and half-width forms and composes Hangul jamo into syllables.
-    folded = unicodedata.normalize("NFKC", text or "").casefold()
-    visible = "".join(char for char in folded if unicodedata.category(char) not in {"Cf", "Cc"} or char in "\n\t")
-    return _SPACE.sub(" ", visible)
+    """Fold text into the letters and digits the guard compares, everything else dropped."""
+    return "".join(c for char in text or "" for c in _fold_char(char) if c.isalnum())
 
 
-@dataclass(frozen=True)
-class Finding:
-    """One protected term found in one piece of public text."""
+class _Skeleton(NamedTuple):
+    """A reading of a text reduced to its letters and digits, each traced back to the text."""
 
-    term: str
-    where: str
-    site_wide: bool = False
-
-    def message(self) -> str:
-        return _("“{term}” appears in {where}.").format(term=self.term, where=self.where)
+    letters: str
+    origin: list[int]  # the index in the source text of each letter
+    gap_before: list[bool]  # whether anything else stood between a letter and the one before it
 
 
-@sensitive_variables()
-def find_terms(texts: Iterable[tuple[str, str]], terms: Iterable[tuple[str, bool]]) -> list[Finding]:
-    """Return every match; ``texts`` yields (place, text) and ``terms`` yields (term, is_site_wide)."""
-    folded_terms = [(term, normalise(term).strip(), site_wide) for term, site_wide in terms]
-    findings = []
-    for where, text in texts:
-        haystacks = readings(text)
-        for term, folded, site_wide in folded_terms:
-            if folded and any(folded in haystack for haystack in haystacks):
-                findings.append(Finding(term=term, where=where, site_wide=site_wide))
-    return findings
+def _skeleton(characters: Iterable[tuple[str, int]]) -> _Skeleton:
+    letters, origin, gaps = [], [], []
+    gap = False
+    for char, source in characters:
+        for c in _fold_char(char):
+            if c.isalnum():
+                letters.append(c)
+                origin.append(source)
+                gaps.append(gap)
+                gap = False
+            else:
+                gap = True
+    return _Skeleton("".join(letters), origin, gaps)
+
+
+_MARKUP = re.compile(r"<[^>]*>|&(?:#[0-9]{1,8}|#[xX][0-9a-fA-F]{1,8}|[A-Za-z][A-Za-z0-9]{1,31});?")
+
+
+def _without_markup(text: str) -> Iterable[tuple[str, int]]:
+    """The text with tags as breaks and character references decoded, each character at its source."""
+    position = 0
+    for markup in _MARKUP.finditer(text):
+        for index in range(position, markup.start()):
+            yield text[index], index
+        token = markup.group()
+        decoded = " " if token.startswith("<") else html.unescape(token)
+        for char in decoded:
+            yield char, markup.start()
+        position = markup.end()
+    for index in range(position, len(text)):
+        yield text[index], index
 
 
 _TAG = re.compile(r"<[^>]*>")
 
 
-def readings(text: str) -> set[str]:
-    """Every way a reader may meet this text, folded: as written, and as rendered from Markdown.
+def readings(text: str) -> list[tuple[_Skeleton, bool]]:
+    """Every way a reader may meet this text, folded; the flag says whether it traces back to the text.
 
     Markup can split a term in the source while the page shows it whole ("Kim Sun**hee**",
-    "Kim Sun&#104;ee", "혜*산*"), so the guard also reads the text with tags removed and
-    character references decoded, once with tags dropped and once with tags as spaces.
+    "Kim Sun&#104;ee", "혜*산*"), so the guard reads the text as written, with tags and character
+    references undone, and as the Markdown renders.
     """
     from archive.richtext import render_markdown
 
-    variants = {text or ""}
-    for markup in (text or "", render_markdown(text or "")):
-        variants.add(html.unescape(_TAG.sub("", markup)))
-        variants.add(html.unescape(_TAG.sub(" ", markup)))
-    return {normalise(variant) for variant in variants}
+    text = text or ""
+    rendered = html.unescape(_TAG.sub(" ", render_markdown(text)))
+    return [
+        (_skeleton((char, index) for index, char in enumerate(text)), True),
+        (_skeleton(_without_markup(text)), True),
+        (_skeleton((char, index) for index, char in enumerate(rendered)), False),
+    ]
 
 
-def _translated(obj, fields: dict[str, str]) -> list[tuple[str, str]]:
+class _Term(NamedTuple):
+    term: str
+    letters: str
+    site_wide: bool
+
+
+class _Hit(NamedTuple):
+    start: int  # in the source text, or -1 when only the rendered text holds the term
+    end: int
+
+
+class Matcher:
+    """The guard's one rule for whether a text contains a term, used by every check."""
+
+    @sensitive_variables()
+    def __init__(self, terms: Iterable[tuple[str, bool]]) -> None:
+        """``terms`` yields (term, is_site_wide)."""
+        self.terms = [_Term(term, normalise(term), site_wide) for term, site_wide in terms]
+        self.terms = [term for term in self.terms if term.letters]
+
+    def __repr__(self) -> str:
+        return f"<Matcher of {len(self.terms)} terms>"
+
+    @sensitive_variables()
+    def search(self, text: str) -> list[tuple[_Term, _Hit]]:
+        """Return each term found in the text, with where it starts and ends in the text."""
+        if not self.terms or not (text or "").strip():
+            return []
+        found = []
+        remaining = list(self.terms)
+        for skeleton, traced in readings(text):
+            for term in list(remaining):
+                at = _find(skeleton, term.letters)
+                if at is None:
+                    continue
+                remaining.remove(term)
+                if traced:
+                    found.append((term, _Hit(skeleton.origin[at], skeleton.origin[at + len(term.letters) - 1] + 1)))
+                else:
+                    found.append((term, _Hit(-1, -1)))
+            if not remaining:
+                break
+        return found
+
+    def matches(self, text: str) -> bool:
+        return bool(self.search(text))
+
+
+@sensitive_variables()
+def _find(skeleton: _Skeleton, letters: str) -> int | None:
+    """Find the first place where the letters stand as a whole term, by the rules in the module's doc."""
+    haystack, gaps = skeleton.letters, skeleton.gap_before
+    start = haystack.find(letters)
+    while start != -1:
+        end = start + len(letters)
+        starts_clear = start == 0 or gaps[start] or not (_spaced(letters[0]) and _spaced(haystack[start - 1]))
+        ends_clear = (
+            end == len(haystack)
+            or gaps[end]
+            or (
+                not (_spaced(letters[-1]) and _spaced(haystack[end]))
+                and not (_within(letters[-1], _JUNGSEONG) and _within(haystack[end], _JONGSEONG))
+            )
+        )
+        if starts_clear and ends_clear:
+            return start
+        start = haystack.find(letters, start + 1)
+    return None
+
+
+class PublicText(NamedTuple):
+    """One piece of public text: where a reader meets it, the text, and which object's field holds it."""
+
+    where: str
+    text: str
+    obj: Any = None
+    field: str = ""
+
+
+# How much of the editor's own text a refusal quotes: the start of the match, never all of it, so the
+# message shows where to look without confirming how much of a guess was right.
+EXCERPT_MAX = 12
+
+
+@dataclass(frozen=True, eq=False)
+class Finding:
+    """One protected term found in one piece of public text, and where in that text it starts."""
+
+    term: str = field(repr=False)
+    where: str = ""
+    site_wide: bool = False
+    line: int = 0  # 0 when only the rendered page shows the term whole
+    column: int = 0
+    excerpt: str = ""
+    obj: Any = field(default=None, repr=False)
+    field_name: str = ""
+
+    def message(self) -> str:
+        """Point at the place in the editor's own text; the term itself is never quoted back."""
+        if not self.line:
+            return _(
+                "{where}: once rendered, the text reads as a protected term (look for markup inside a word)."
+            ).format(where=self.where)
+        return _("{where}, line {line}, from character {column}: “{excerpt}”").format(
+            where=self.where, line=self.line, column=self.column, excerpt=self.excerpt
+        )
+
+
+def _located(term: _Term, hit: _Hit, item: PublicText) -> Finding:
+    if hit.start < 0:
+        return Finding(term=term.term, where=item.where, site_wide=term.site_wide, obj=item.obj, field_name=item.field)
+    text = item.text
+    line_start = text.rfind("\n", 0, hit.start) + 1
+    span = text[hit.start : hit.end]
+    shown = span[: min(EXCERPT_MAX, max(1, len(span) // 2))]
+    return Finding(
+        term=term.term,
+        where=item.where,
+        site_wide=term.site_wide,
+        line=text.count("\n", 0, hit.start) + 1,
+        column=hit.start - line_start + 1,
+        excerpt=" ".join(shown.split()) + "…",
+        obj=item.obj,
+        field_name=item.field,
+    )
+
+
+@sensitive_variables()
+def find_terms(texts: Iterable[tuple], terms: Iterable[tuple[str, bool]] | Matcher) -> list[Finding]:
+    """Return every match; ``texts`` yields (place, text) or ``PublicText``, ``terms`` (term, is_site_wide)."""
+    matcher = terms if isinstance(terms, Matcher) else Matcher(terms)
+    findings = []
+    for item in texts:
+        item = item if isinstance(item, PublicText) else PublicText(*item)
+        for term, hit in matcher.search(item.text):
+            findings.append(_located(term, hit, item))
+    return findings
+
+
+def _translated(obj, fields: dict[str, str]) -> list[PublicText]:
     texts = []
-    for field, label in fields.items():
+    for name, label in fields.items():
         for code, language in settings.LANGUAGES:
-            value = getattr(obj, f"{field}_{code}", "") or ""
-            texts.append((_("{field} ({language})").format(field=label, language=language), value))
+            value = getattr(obj, f"{name}_{code}", "") or ""
+            texts.append(
+                PublicText(
+                    _("{field} ({language})").format(field=label, language=language), value, obj, f"{name}_{code}"
+                )
+            )
     return texts
 
 
-def _image_texts(image) -> list[tuple[str, str]]:
+def _image_texts(image) -> list[PublicText]:
     return _translated(
         image, {"alt_text": _("photo alt text"), "caption": _("photo caption"), "credit": _("photo credit")}
     )
 
 
-def public_texts(obj) -> list[tuple[str, str]]:
-    """Everything editors wrote that a reader of this object sees, in every language."""
-    from stories.models import Part, Story, StoryImage, Storyteller
+def public_texts(obj) -> list[PublicText]:
+    """Everything editors wrote that a reader of this object sees, in every language, links included."""
+    from stories.models import ContentWarning, Part, Story, StoryImage, Storyteller, Theme
 
     if isinstance(obj, StoryImage):
         return _image_texts(obj) + public_texts(obj.part)
     if isinstance(obj, Part):
         own = _translated(obj, {"title": _("part title"), "summary": _("part summary"), "body": _("part body")})
-        # A photo's alt text, caption and credit are read (and read aloud) with the part.
+        # A photo's alt text, caption and credit are read (and read aloud) with the part. Photos'
+        # file names are random and never come from an upload (stories.images.random_name).
         photos = [text for image in obj.images.all() for text in _image_texts(image)] if obj.pk else []
         return own + photos + public_texts(obj.story)
     if isinstance(obj, Story):
         own = _translated(obj, {"title": _("story title"), "summary": _("story summary")})
-        return own + public_texts(obj.storyteller)
+        # The slug is in every link to the story and its parts, the sitemap, the feed and the headers.
+        slug = PublicText(_("story slug (in its links)"), obj.slug or "", obj, "slug")
+        return [*own, slug, *public_texts(obj.storyteller)]
     if isinstance(obj, Storyteller):
         return _translated(obj, {"pseudonym": _("pseudonym"), "bio": _("storyteller bio")})
+    if isinstance(obj, Theme):
+        return [
+            *_translated(obj, {"name": _("theme name")}),
+            PublicText(_("theme slug (in links)"), obj.slug or "", obj, "slug"),
+        ]
+    if isinstance(obj, ContentWarning):
+        return [
+            *_translated(obj, {"label": _("content warning")}),
+            PublicText(_("content warning slug"), obj.slug or "", obj, "slug"),
+        ]
     if obj._meta.label_lower == "advocacy.campaign":
         fields = {
             "kicker": _("campaign kicker"),
@@ -120,7 +353,8 @@ def public_texts(obj) -> list[tuple[str, str]]:
         actions = (
             [text for action in obj.actions.all() for text in _translated(action, action_fields)] if obj.pk else []
         )
-        return _translated(obj, fields) + actions
+        slug = PublicText(_("campaign slug (in its links)"), obj.slug or "", obj, "slug")
+        return [*_translated(obj, fields), slug, *actions]
     raise TypeError(f"No public text is defined for {type(obj).__name__}")
 
 
@@ -129,7 +363,7 @@ def storyteller_of(obj):
     from stories.models import Part, Story, StoryImage, Storyteller
 
     if not isinstance(obj, (Part, Story, StoryImage, Storyteller)):
-        return None  # a campaign speaks for no single storyteller
+        return None  # a campaign, theme or content warning speaks for no single storyteller
 
     if isinstance(obj, StoryImage):
         return obj.part.story.storyteller
@@ -165,8 +399,8 @@ def findings_for(obj) -> list[Finding]:
 
 
 @sensitive_variables()
-def check_texts(texts: list[tuple[str, str]], storyteller, *, refusal: str) -> None:
-    """Refuse, naming every match and where it is, when any of the texts holds a protected term.
+def check_texts(texts: list[tuple], storyteller, *, refusal: str) -> None:
+    """Refuse, pointing at every match in the editor's own text, when any of the texts holds a protected term.
 
     Fails closed: without the identity key the terms cannot be read, so nothing passes.
     """

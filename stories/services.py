@@ -129,7 +129,7 @@ def _consent_record(*, storyteller: Storyteller, decision: str, recorded_by, rec
 
 
 def _after_withdrawal(storyteller: Storyteller) -> None:
-    """Make sure nothing scheduled goes live later, and no form opened before now can save."""
+    """Make sure nothing scheduled goes live later, no form opened before now can save, and no photo stays."""
     parts = Part.objects.filter(story__storyteller=storyteller)
     # Scheduled parts go back to draft: even if consent is given again, an editor decides anew.
     for part in parts.filter(status=Part.Status.PUBLISHED, published_at__gt=timezone.now()):
@@ -139,6 +139,10 @@ def _after_withdrawal(storyteller: Storyteller) -> None:
     # Bumping versions refuses every edit form that was opened before the withdrawal.
     parts.update(version=F("version") + 1)
     Story.objects.filter(storyteller=storyteller).update(version=F("version") + 1)
+    # Their photos go for good, rows and files (originals can carry where and when they were taken):
+    # the files are deleted once this commits, and a renewed consent needs a fresh upload, whose
+    # renditions get new random names, so no old photo URL ever answers again.
+    StoryImage.objects.filter(part__story__storyteller=storyteller).delete()
 
 
 @transaction.atomic

@@ -298,6 +298,8 @@ LOGGING = {
         # A task that failed (with its traceback) and a task whose worker died are mailed to ADMINS too.
         "django_tasks": {"handlers": ["console", "mail_admins"], "level": "WARNING", "propagate": False},
         "background": {"handlers": ["console", "mail_admins"], "level": "WARNING", "propagate": False},
+        # A withdrawn or erased storyteller's file that the store would not delete: kept and retried (privacy_audit).
+        "stories.files": {"handlers": ["console", "mail_admins"], "level": "WARNING", "propagate": False},
     },
 }
 

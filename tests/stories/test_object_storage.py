@@ -7,6 +7,7 @@ checked again here: photos only while public, originals never, evidence only for
 removed where the code removes them, and a storage failure never a 500.
 """
 
+import io
 import json
 import logging
 import re
@@ -22,6 +23,8 @@ from botocore.exceptions import ClientError
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from django.core.files.storage import FileSystemStorage, storages
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import translation
 from moto import settings as moto_settings
@@ -31,7 +34,7 @@ from moto.server import ThreadedMotoServer
 from archive.settings.base import object_storages
 from archive.storage import STORAGE, PrivateS3Storage
 from stories import services
-from stories.models import ConsentEvidence, private_storage
+from stories.models import ConsentEvidence, FileDeletion, private_storage
 from tests.conftest import make_part, make_story, make_storyteller
 from tests.stories.test_images import (
     encode,
@@ -240,7 +243,7 @@ def test_the_storage_refuses_any_setting_that_would_let_an_object_be_read_past_t
 
 
 def test_a_photo_goes_to_the_private_bucket_is_served_while_public_and_is_gone_after_a_withdrawal(
-    client, photo_part, object_storage, settings
+    client, photo_part, object_storage, settings, django_capture_on_commit_callbacks
 ):
     before_on_disk = local_private_files(settings)
     data = jpeg_with_everything()
@@ -264,14 +267,20 @@ def test_a_photo_goes_to_the_private_bucket_is_served_while_public_and_is_gone_a
     etag = client.get(urls[0])["ETag"]
     assert client.get(urls[0], headers={"if-none-match": etag}).status_code == 304
 
-    services.consent_withdraw(storyteller=photo_part.story.storyteller, reason="Take it down.", recorded_by=None)
+    # Nothing was ever linked to the store, and the store itself answers no one without credentials.
+    for key in originals | renditions:
+        assert object_storage.anonymous_status(f"{object_storage.endpoint}/{PRIVATE_BUCKET}/{key}") == 403
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.consent_withdraw(storyteller=photo_part.story.storyteller, reason="Take it down.", recorded_by=None)
 
     for url in urls:
         assert client.get(url).status_code == 404, url
     assert client.get(urls[0], headers={"if-none-match": etag}).status_code == 404
-    # Nothing was ever linked to the store, and the store itself answers no one without credentials.
-    for key in originals | renditions:
-        assert object_storage.anonymous_status(f"{object_storage.endpoint}/{PRIVATE_BUCKET}/{key}") == 403
+    # The objects themselves are deleted (a versioned bucket keeps noncurrent versions until its lifecycle rule).
+    assert private_keys(object_storage, "image-originals") == set()
+    assert private_keys(object_storage, "image-renditions") == set()
+    assert not FileDeletion.objects.exists()
 
 
 def test_a_browser_revalidating_a_public_photo_gets_its_304_without_the_store_being_read(
@@ -430,6 +439,27 @@ def test_a_store_that_refuses_the_app_answers_503_logged_once_never_a_500(
         fetch(client, urls[0])
     assert not STORAGE.ongoing
     assert any("answers again" in record.getMessage() for record in caplog.records)
+
+
+def test_objects_the_store_would_not_delete_at_a_withdrawal_are_deleted_by_privacy_audit_once_it_lets_them(
+    photo_part, object_storage, monkeypatch, settings, django_capture_on_commit_callbacks
+):
+    image = make_image(photo_part, encode(noise(600, 400), "JPEG"))
+    keys = {f"private/{image.original.name}", *(f"private/{item['name']}" for item in image.renditions["items"])}
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAREVOKEDKEY000000")
+    settings.STORAGES = {**settings.STORAGES}
+    with django_capture_on_commit_callbacks(execute=True):
+        services.consent_withdraw(storyteller=photo_part.story.storyteller, reason="Take it down.", recorded_by=None)
+    assert keys <= object_storage.keys(PRIVATE_BUCKET)
+    assert FileDeletion.objects.count() == len(keys)
+    with pytest.raises(CommandError, match="could not be deleted"):
+        call_command("privacy_audit", stdout=io.StringIO())
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", object_storage.app_key["aws_access_key_id"])
+    settings.STORAGES = {**settings.STORAGES}
+    call_command("privacy_audit", stdout=io.StringIO())
+    assert not keys & object_storage.keys(PRIVATE_BUCKET)
+    assert not FileDeletion.objects.exists()
 
 
 def test_a_missing_object_is_the_plain_404(client, photo_part, object_storage):

@@ -1,0 +1,101 @@
+"""The identifying-detail guard, attacked: spelling variants in both scripts, slugs and labels, the place
+a refusal points at, terms added after publication, and probing by repeated refusals."""
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from stories import privacy, services
+from stories.models import ContentWarning, Part, ProtectedTerm, Story, Theme
+from tests.advocacy.conftest import make_campaign
+from tests.conftest import make_part, make_story, make_storyteller
+
+DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\u30fc"
+# (term, text, whether the text holds the term): every class of variant, in both scripts.
+VARIANTS = [
+    ("Ri Son-hwa", "Ri Son-hwa", True),
+    *[("Ri Son-hwa", f"Ri Son{dash}hwa", True) for dash in DASHES],
+    ("Ri Son-hwa", "Ri Sonhwa", True),
+    ("Ri Son-hwa", "Ri Son hwa", True),
+    ("Ri Son-hwa", "RiSonhwa", True),
+    ("Ri Son-hwa", "ri   son -  hwa", True),
+    ("Ri Son-hwa", "Ri\u00a0Son\u202fhwa", True),  # no-break spaces
+    *[("Ri Son-hwa", f"Ri Son{hidden}hwa", True) for hidden in "\u200b\u200c\u200d\u2060\ufeff\u00ad"],
+    ("Ri Son-hwa", "Ri Son-\nhwa", True),  # hyphenated across a line break
+    ("Ri Son-hwa", "Ri Sŏn-hwa", True),  # McCune-Reischauer's breve
+    ("Ri Son-hwa", "Ｒｉ Ｓｏｎ－ｈｗａ", True),  # full width
+    ("Ri Son-hwa", "Ri S\u043en-hwa", True),  # a Cyrillic о
+    ("Ri Son-hwa", "ri-son-hwa-hyesan", True),  # a slug
+    ("Ri Son-hwa", "We met Ri Son-hwa's sister.", True),
+    ("Ri Son-hwa", "Son", False),  # a part alone
+    ("Ri Son-hwa", "Son-hwa came later.", False),
+    ("Ri Son-hwa", "Ri Son arrived.", False),
+    ("Ri Son-hwa", "Mari Son-hwan", False),  # inside other words
+    ("Kim", "We ate kimchi.", False),
+    ("Kim", "Mrs. Kim laughed.", True),
+    ("리선화", "리선화", True),
+    ("리선화", "리 선화", True),
+    ("리선화", "리\u00a0선\u200b화", True),
+    ("리선화", "리-선-화", True),
+    ("리선화", "리선화를 만났다", True),  # a particle attached
+    ("리선화", "\u1105\u1175\u1109\u1165\u11ab\u1112\u116a", True),  # decomposed jamo
+    ("리선화", "선화", False),  # a part alone
+    ("리선화", "리선환", False),  # the last syllable has a final consonant: another name
+    ("혜산", "양강도혜산시에서", True),  # unspaced compound, suffix and particle
+    ("혜산", "혜", False),
+    ("Ri Son-hwa", "리선화", False),  # no transliteration between scripts
+]
+
+
+def test_a_term_matches_every_spelling_variant_and_no_part_alone(db):
+    wrong = [
+        (term, text, expected)
+        for term, text, expected in VARIANTS
+        if privacy.Matcher([(term, False)]).matches(text) is not expected
+    ]
+    assert not wrong
+
+
+@pytest.fixture
+def hidden_teller(db):
+    return make_storyteller(identity={"identifying_terms": "Ri Son-hwa\n리선화"})
+
+
+def test_a_refusal_points_at_the_editors_own_text_and_never_quotes_the_term(hidden_teller):
+    story = make_story(storyteller=hidden_teller)
+    part = make_part(story=story, status=Part.Status.DRAFT)
+    part.body_en = "A first line.\nThen we met ri\u2011son hwa at the river."
+    part.body_ko = "첫 줄.\n둘째 줄에서 리 선화를 만났다."
+    with pytest.raises(ValidationError) as refused:
+        services.part_publish(part=part)
+    messages = refused.value.messages
+    assert "part body (English), line 2, from character 13: “ri‑so…”" in messages
+    assert "part body (Korean), line 2, from character 8: “리…”" in messages
+    assert not any("Ri Son-hwa" in message or "리선화" in message for message in messages)
+
+
+def test_slugs_and_labels_are_public_text_wherever_titles_are(hidden_teller, capsys):
+    story = make_story(storyteller=hidden_teller, status=Story.Status.DRAFT, slug="ri-son-hwa-hyesan")
+    story.status = Story.Status.PUBLISHED
+    with pytest.raises(ValidationError, match="story slug"):
+        services.story_save(story=story)
+    ProtectedTerm.objects.create(term="Maple Hill")
+    with pytest.raises(ValidationError, match="campaign slug"):
+        make_campaign(slug="maple-hill-appeal")
+    theme = Theme(slug="maple-hill", name_en="Shelter", name_ko="쉼터")
+    with pytest.raises(ValidationError, match="theme slug"):
+        theme.full_clean()
+    warning = ContentWarning(slug="violence", label_en="Violence at Maple-Hill", label_ko="폭력")
+    with pytest.raises(ValidationError, match="content warning"):
+        warning.full_clean()
+
+    # Planted behind the guard's back, as a direct database edit would: the audit finds it, by id only.
+    published = make_story(storyteller=hidden_teller)
+    make_part(story=published)
+    Story.objects.filter(pk=published.pk).update(slug="ri-sonhwa-2")
+    with pytest.raises(CommandError):
+        call_command("privacy_audit")
+    output = capsys.readouterr().out
+    assert f"story slug (in its links) of story id {published.pk}" in output
+    assert "sonhwa" not in output
