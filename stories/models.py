@@ -1,10 +1,12 @@
 """Storytellers, their consent, and the stories and parts they told."""
 
 import functools
+import logging
 import math
 import pathlib
 import re
 import uuid
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,6 +34,9 @@ from stories.querysets import (
     StoryQuerySet,
     StorytellerQuerySet,
 )
+
+# Files that could not be deleted are mailed to ADMINS (archive/settings/base.py).
+logger = logging.getLogger("stories.files")
 
 
 class Language(models.TextChoices):
@@ -675,18 +680,79 @@ class StoryImage(models.Model):
 
 
 def _delete_private_files(names: list[str]) -> None:
-    storage = private_storage()
-    for name in names:
-        storage.delete(name)
+    """Delete files after a commit; any that cannot be deleted are recorded, logged and retried later."""
+    FileDeletion.objects.attempt(names)
 
 
 @receiver(post_delete, sender=StoryImage, dispatch_uid="story-image-files")
 def _delete_image_files(sender, instance: StoryImage, **kwargs) -> None:
     """Remove a deleted photo's original and renditions once the deletion commits."""
-    names = [item["name"] for item in (instance.renditions or {}).get("items", [])]
-    if instance.original:
-        names.append(instance.original.name)
-    transaction.on_commit(functools.partial(_delete_private_files, names))
+    FileDeletion.objects.schedule(image_files(instance))
+
+
+def image_files(image: StoryImage) -> list[str]:
+    """Every stored file of a photo: its original upload and each rendition."""
+    names = [item["name"] for item in (image.renditions or {}).get("items", [])]
+    if image.original:
+        names.append(image.original.name)
+    return names
+
+
+class FileDeletionQuerySet(models.QuerySet):
+    def schedule(self, names: Iterable[str]) -> None:
+        """Record files to delete in this transaction, and delete them once it commits.
+
+        The record commits with the change that makes the files unwanted, so a process that dies before
+        deleting them, or a store that refuses, leaves it behind for ``privacy_audit`` to retry and report.
+        """
+        names = sorted({name for name in names if name})
+        if not names:
+            return
+        self.bulk_create([self.model(name=name) for name in names])
+        transaction.on_commit(functools.partial(self.attempt, names), robust=True)
+
+    def attempt(self, names: Iterable[str] | None = None) -> list[str]:
+        """Delete these files (None: every recorded one) now; return those still there, recorded and logged."""
+        names = sorted(set(self.values_list("name", flat=True) if names is None else names))
+        if not names:
+            return []
+        failed = archive_storage.delete_stored(private_storage(), names)
+        deleted = [name for name in names if name not in failed]
+        for start in range(0, len(deleted), 500):
+            self.filter(name__in=deleted[start : start + 500]).delete()
+        for name, error in failed.items():
+            updated = self.filter(name=name).update(attempts=models.F("attempts") + 1, last_error=error)
+            if not updated:
+                self.create(name=name, attempts=1, last_error=error)
+        if failed:
+            logger.error(
+                "%d stored file(s) could not be deleted and are kept for a retry by privacy_audit; first: %s",
+                len(failed),
+                next(iter(failed.values())),
+            )
+        return sorted(failed)
+
+
+class FileDeletion(models.Model):
+    """A private file that must be deleted: a withdrawn or erased photo, a replaced rendition.
+
+    The name is random and says nothing of whose file it was. The row goes once the file is gone.
+    """
+
+    name = models.CharField(_("file name"), max_length=300, db_index=True)
+    requested_at = models.DateTimeField(_("requested"), auto_now_add=True)
+    attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
+    last_error = models.CharField(_("last error"), max_length=300, blank=True)
+
+    objects = FileDeletionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["requested_at", "pk"]
+        verbose_name = _("file to delete")
+        verbose_name_plural = _("files to delete")
+
+    def __str__(self) -> str:
+        return self.name
 
 
 class Publication(models.Model):

@@ -7,7 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 from advocacy.models import Campaign
 from stories import privacy
 from stories.fields import IdentityKeyMissing
-from stories.models import ContentWarning, Part, Story, Storyteller, Theme
+from stories.models import ContentWarning, FileDeletion, Part, Story, Storyteller, Theme
 from stories.publication import publication_check
 
 
@@ -25,6 +25,13 @@ class Command(BaseCommand):
             self.stdout.write(
                 "FOUND the publication table out of step with the visibility rule "
                 f"({len(projection.difference.storyteller_ids)} storytellers); it was repaired."
+            )
+        # Files of withdrawn, erased or replaced photos that the store did not delete at the time.
+        undeleted = FileDeletion.objects.attempt()
+        if undeleted:
+            self.stdout.write(
+                f"FOUND {len(undeleted)} stored file(s) that must be deleted and could not be; "
+                "they stay recorded and are tried again on the next run."
             )
         languages = [code for code, _name in settings.LANGUAGES]
         parts = Part.objects.none()
@@ -58,6 +65,8 @@ class Command(BaseCommand):
 
         if problems:
             raise CommandError(f"{problems} finding(s) in {checked} public objects. Fix them, or unpublish them.")
+        if undeleted:
+            raise CommandError(f"{len(undeleted)} stored file(s) of withdrawn or erased photos could not be deleted.")
         if projection:
             raise CommandError("The publication table differed from the visibility rule; it has been repaired.")
         self.stdout.write(self.style.SUCCESS(f"No identifying terms found in {checked} public objects."))
