@@ -179,9 +179,32 @@ def depends_on(*tags: str) -> None:
 
 # --- Where the versions live ----------------------------------------------------------------------
 
-# Returns the entry's response and {1, page} if every tag version in its header still holds, else
-# {0, writes}: the write counter the miss compares after rendering (started from ARGV[1] if absent).
-FETCH = """
+# Whether every tag version in an entry's header ("key\tversion\tkey\tversion...") still holds.
+HOLDS = """
+local function holds(header)
+  local keys, versions = {}, {}
+  local odd = true
+  for field in string.gmatch(header, '[^\\t]+') do
+    if odd then keys[#keys + 1] = field else versions[#versions + 1] = field end
+    odd = not odd
+  end
+  for start = 1, #keys, 500 do
+    local chunk = {}
+    for i = start, math.min(start + 499, #keys) do chunk[#chunk + 1] = keys[i] end
+    local current = redis.call('MGET', unpack(chunk))
+    for i = 1, #chunk do
+      if current[i] ~= versions[start + i - 1] then return false end
+    end
+  end
+  return true
+end
+"""
+
+# Returns {1, page, header} if every tag version in the entry's header still holds, else {0, writes}:
+# the write counter the miss compares after rendering (started from ARGV[1] if absent).
+FETCH = (
+    HOLDS
+    + """
 local writes = redis.call('GET', KEYS[2])
 if not writes then
   writes = ARGV[1]
@@ -191,24 +214,26 @@ local entry = redis.call('GET', KEYS[1])
 if not entry then return {0, writes} end
 local stop = string.find(entry, '\\n', 1, true)
 if not stop then return {0, writes} end
-local keys, versions = {}, {}
-local odd = true
-for field in string.gmatch(string.sub(entry, 1, stop - 1), '[^\\t]+') do
-  if odd then keys[#keys + 1] = field else versions[#versions + 1] = field end
-  odd = not odd
-end
-for start = 1, #keys, 500 do
-  local chunk = {}
-  for i = start, math.min(start + 499, #keys) do chunk[#chunk + 1] = keys[i] end
-  local current = redis.call('MGET', unpack(chunk))
-  for i = 1, #chunk do
-    if current[i] ~= versions[start + i - 1] then return {0, writes} end
-  end
-end
-return {1, string.sub(entry, stop + 1)}
+local header = string.sub(entry, 1, stop - 1)
+if not holds(header) then return {0, writes} end
+return {1, string.sub(entry, stop + 1), header}
 """
+)
 
-# Stores the page under its tags' current versions, unless a write came since ARGV[1] was read.
+# Keeps a copy of an entry's page in another form (ARGV[2]) under KEYS[1], with the entry's header
+# (ARGV[1]), if every version in it still holds, for no longer than the entry (KEYS[2]) has left.
+STORE_COPY = (
+    HOLDS
+    + """
+local ttl = redis.call('PTTL', KEYS[2])
+if ttl <= 0 or not holds(ARGV[1]) then return 0 end
+redis.call('SET', KEYS[1], ARGV[1] .. '\\n' .. ARGV[2], 'PX', ttl)
+return 1
+"""
+)
+
+# Stores the page under its tags' current versions, unless a write came since ARGV[1] was read;
+# returns the header it stored the page under (tag keys and versions), or 0.
 STORE = """
 if redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
 local header = {}
@@ -221,8 +246,9 @@ for i = 3, #KEYS do
   header[#header + 1] = KEYS[i]
   header[#header + 1] = version
 end
-redis.call('SET', KEYS[1], table.concat(header, '\\t') .. '\\n' .. ARGV[4], 'EX', ARGV[3])
-return 1
+header = table.concat(header, '\\t')
+redis.call('SET', KEYS[1], header .. '\\n' .. ARGV[4], 'EX', ARGV[3])
+return header
 """
 
 # Bumps every key; one that is missing starts from the clock.
@@ -257,18 +283,29 @@ class RedisPages:
         # The same key function as cache.get() and cache.incr(), so both see one value.
         return self.backend.make_and_validate_key(name)
 
-    def fetch(self, key: str) -> tuple[HttpResponse | None, object]:
+    def fetch_entry(self, key: str) -> tuple[bytes | None, bytes | None, object]:
+        """Return the entry's payload and header while every version in it holds, else (None, None, writes)."""
         found, *rest = self._run(FETCH, [self._key(key), self._key(WRITES)], [time.time_ns()])
-        value = rest[0] if rest else None
-        # An entry that cannot be read is rendered again but not stored: the counter is unknown.
-        return (_load(value), None) if found else (None, value)
+        return (rest[0], rest[1], None) if found else (None, None, rest[0] if rest else None)
 
-    def store(self, key: str, response: HttpResponse, tags: set[str], writes: object, seconds: int) -> None:
+    def fetch(self, key: str) -> tuple[HttpResponse | None, object, bytes | None]:
+        value, header, writes = self.fetch_entry(key)
+        if value is None:
+            return None, writes, None
+        # An entry that cannot be read is rendered again but not stored: the counter is unknown.
+        response = _load(value)
+        return response, None, header if response is not None else None
+
+    def store(self, key: str, response: HttpResponse, tags: set[str], writes: object, seconds: int) -> bytes | None:
         keys = [self._key(key), self._key(WRITES), *(self._key(TAG_PREFIX + tag) for tag in sorted(tags))]
         if any("\t" in name or "\n" in name for name in keys):
-            return  # the header could not be read back; a KEY_PREFIX with control characters gets no page cache
+            return None  # the header could not be read back; a KEY_PREFIX with control characters gets no page cache
         page = pickle.dumps(response, pickle.HIGHEST_PROTOCOL)
-        self._run(STORE, keys, [writes, time.time_ns(), seconds, page])
+        return self._run(STORE, keys, [writes, time.time_ns(), seconds, page]) or None
+
+    def store_copy(self, key: str, entry_key: str, header: bytes, payload: bytes) -> bool:
+        """Keep another form of an entry's page under ``key``, valid exactly while the entry's versions hold."""
+        return bool(self._run(STORE_COPY, [self._key(key), self._key(entry_key)], [header, payload]))
 
     def bump(self, tags: set[str]) -> None:
         self._run(BUMP, [*(self._key(TAG_PREFIX + tag) for tag in sorted(tags)), self._key(WRITES)], [time.time_ns()])
@@ -287,14 +324,14 @@ class OtherPages:
             writes = self.backend.get(WRITES)
         return writes
 
-    def fetch(self, key: str) -> tuple[HttpResponse | None, object]:
+    def fetch(self, key: str) -> tuple[HttpResponse | None, object, None]:
         found = self.backend.get_many([key, WRITES])
         writes = found[WRITES] if WRITES in found else self._writes()
         if key in found:
             versions, response = found[key]
             if self.backend.get_many(list(versions)) == versions:
-                return response, None
-        return None, writes
+                return response, None, None
+        return None, writes, None
 
     def store(self, key: str, response: HttpResponse, tags: set[str], writes: object, seconds: int) -> None:
         names = [TAG_PREFIX + tag for tag in tags]
@@ -573,19 +610,32 @@ def serve(
     try:
         store = pages()
         _deliver_undelivered(store)
-        cached, writes = store.fetch(key)
+        cached, writes, header = store.fetch(key)
     except CACHE_ERRORS as error:
         # Logged once per outage in this process, not once per page (archive.health).
         health.CACHE.failed(error)
         return render(tags, False)[0]
     health.CACHE.recovered()
     if cached is not None:
+        _answered_from(request, key, header)
         return cached
     response, shown = render(tags, True)
     # A page that showed no object has nothing to be invalidated by: it read rows some other way.
     if shown and writes is not None and shareable(request, response):
         try:
-            store.store(key, response, shown, writes, settings.PUBLIC_PAGE_CACHE_SECONDS)
+            header = store.store(key, response, shown, writes, settings.PUBLIC_PAGE_CACHE_SECONDS)
         except CACHE_ERRORS as error:
             health.CACHE.failed(error)
+        else:
+            _answered_from(request, key, header)
     return response
+
+
+# The WSGI environ key under which serve() leaves the cache entry a page was answered from or stored
+# as, with the versions it holds, for the front of the cache (stories.front) to keep its final bytes.
+ANSWERED_FROM = "archive.page_cache.entry"
+
+
+def _answered_from(request: HttpRequest, key: str, header: bytes | None) -> None:
+    if header is not None:
+        request.META[ANSWERED_FROM] = (key, header)
