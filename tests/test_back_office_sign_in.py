@@ -213,3 +213,21 @@ def test_a_lockout_ends_after_the_cool_off_time(client, editor, settings):
 
 def test_failures_are_counted_in_the_shared_database_not_in_a_process(settings):
     assert settings.AXES_HANDLER == "axes.handlers.database.AxesDatabaseHandler"
+
+
+# --- The admin's Content-Security-Policy (tests/browser/test_back_office.py runs it in a browser) -----------
+
+
+def test_every_back_office_page_carries_the_strict_content_security_policy(client, editor, settings):
+    pages = [reverse("admin:login")]
+    assert client.get(pages[0])["Content-Security-Policy"] == settings.CONTENT_SECURITY_POLICY
+    for n in range(settings.AXES_FAILURE_LIMIT):
+        locked = attempt(client, "nobody", f"guess-{n}", "198.51.100.1")
+    assert locked["Content-Security-Policy"] == settings.CONTENT_SECURITY_POLICY
+    client.force_login(editor)
+    for url in [reverse("admin:index"), reverse("admin:stories_part_changelist"), reverse("admin:stories_story_add")]:
+        response = client.get(url)
+        assert response.status_code == 200
+        assert response["Content-Security-Policy"] == settings.CONTENT_SECURITY_POLICY
+    assert "'unsafe-inline'" not in settings.CONTENT_SECURITY_POLICY
+    assert "script-src 'self'" in settings.CONTENT_SECURITY_POLICY

@@ -214,7 +214,7 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 # A form whose CSRF check failed gets a translated page saying how to send it again.
 CSRF_FAILURE_VIEW = "archive.views.csrf_failure"
 
-# One strict policy for every reader-facing page: no inline code, no third parties.
+# One strict policy for every page, the back office's included: no inline code, no third parties.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
