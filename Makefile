@@ -31,8 +31,10 @@ run: export SITE_URL = http://127.0.0.1:$(PORT)
 run: setup
 	$(MANAGE) runserver 127.0.0.1:$(PORT)
 
+# The suite on every core (pytest-xdist); `make test TEST_WORKERS=0` runs it in one process.
+TEST_WORKERS ?= auto
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS)
 
 # Reader pages under gunicorn next to the Wagtail peer and a static file of the same bytes, and p50/p95 on
 # one connection; measured, never asserted. Options: make bench BENCH_ARGS="--scale /tmp/scale.sqlite3".

@@ -10,6 +10,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -25,6 +26,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
+from filelock import FileLock
 
 from stories.fields import Sealed
 from stories.management.commands import load_demo
@@ -136,9 +138,22 @@ def test_requirements_pin_every_package_and_hold_nothing_only_the_tests_use():
 
 
 @pytest.fixture(scope="module")
-def clean_virtualenv(tmp_path_factory) -> Path:
-    """A virtualenv with requirements.txt alone installed; fails, never skips, when it cannot be built."""
-    venv = tmp_path_factory.mktemp("clean-venv") / "venv"
+def clean_virtualenv(tmp_path_factory, worker_id) -> Path:
+    """A virtualenv with requirements.txt alone installed; fails, never skips, when it cannot be built.
+
+    Built once for the run: the parallel workers share it, and the first to need it builds it.
+    """
+    shared = tmp_path_factory.getbasetemp() if worker_id == "master" else tmp_path_factory.getbasetemp().parent
+    venv = shared / "clean-venv"
+    with FileLock(shared / "clean-venv.lock"):
+        if not (venv / "built").exists():
+            shutil.rmtree(venv, ignore_errors=True)
+            build_virtualenv(venv)
+            (venv / "built").touch()
+    return venv
+
+
+def build_virtualenv(venv: Path) -> None:
     created = run([sys.executable, "-m", "venv", venv], env=clean_environment())
     assert created.returncode == 0, created.stderr
     installed = run(
@@ -147,7 +162,6 @@ def clean_virtualenv(tmp_path_factory) -> Path:
         timeout=600,
     )
     assert installed.returncode == 0, f"pip could not install requirements.txt:\n{installed.stderr[-3000:]}"
-    return venv
 
 
 def test_a_clean_virtualenv_holds_exactly_the_pinned_packages(clean_virtualenv):

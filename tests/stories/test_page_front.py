@@ -64,7 +64,7 @@ def front(shared_redis_cache):  # noqa: F811
 
     get.django = django
     get.redis = shared_redis_cache._cache.get_client(None, write=True)
-    get.copies = lambda: len(list(get.redis.scan_iter(f"*{FRONT_PREFIX}:*")))
+    get.copies = lambda: len(list(get.redis.scan_iter(f"{shared_redis_cache.key_prefix}:*{FRONT_PREFIX}:*")))
     try:
         yield get
     finally:

@@ -520,7 +520,10 @@ def shared_redis_cache(settings):
     from django.core.cache import cache
 
     yield cache
-    cache.clear()
+    # Only this test's keys: clear() would empty the database under tests running beside this one.
+    client = cache._cache.get_client(None, write=True)
+    for key in client.scan_iter(f"{settings.CACHES['default']['KEY_PREFIX']}:*"):
+        client.delete(key)
 
 
 def test_withdrawal_reaches_pages_cached_in_the_shared_redis_cache(client, storyteller, shared_redis_cache):
