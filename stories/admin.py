@@ -5,6 +5,7 @@ import dataclasses
 import datetime
 import functools
 
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -491,14 +492,30 @@ class ScheduledFilter(admin.SimpleListFilter):
         return queryset
 
 
+class StoryImageForm(forms.ModelForm):
+    process_again = forms.BooleanField(
+        label=_("process again"),
+        required=False,
+        help_text=_("Render the photo again from its upload: after a failure, or if its copies look wrong."),
+    )
+
+    def save(self, commit=True):
+        if self.cleaned_data.get("process_again") and self.instance.pk:
+            self.instance.process_again()
+        return super().save(commit)
+
+
 class StoryImageInline(TranslationStackedInline):
-    """A part's photos. Each upload is checked and rebuilt from its pixels when saved; readers never get it."""
+    """A part's photos. An upload is checked from its header when saved and rebuilt from its pixels by a task
+    (stories/tasks.py); the editor sees it waiting, processing, ready or failed and why. Readers never get it."""
 
     model = StoryImage
+    form = StoryImageForm
     extra = 0
     fields = [
         "original",
         "clean_copy",
+        "process_again",
         "alt_text",
         "caption",
         "credit",
@@ -528,9 +545,23 @@ class StoryImageInline(TranslationStackedInline):
 
     @admin.display(description=_("what readers see"))
     def clean_copy(self, obj: StoryImage) -> str:
-        if not obj.rendition_key:
+        if obj.pk is None:
             return "—"
-        return format_html('<img src="{}" alt="" width="240">', obj.smallest_url)
+        if obj.rendition_key:  # set only while the photo is ready (StoryImage.render_now)
+            return format_html('<img src="{}" alt="" width="240">', obj.smallest_url)
+        if obj.processing == StoryImage.Processing.FAILED:
+            return format_html(
+                '<p class="errornote photo-processing" data-state="failed">{}: {}</p>',
+                _("Processing failed"),
+                obj.processing_message,
+            )
+        return format_html(
+            '<p class="photo-processing" data-state="{}"><progress max="100" value="{}">{}%</progress> {}</p>',
+            obj.processing,
+            obj.processing_progress,
+            obj.processing_progress,
+            obj.processing_message,
+        )
 
 
 def _midnight(day: datetime.date) -> datetime.datetime:

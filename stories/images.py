@@ -13,7 +13,7 @@ import math
 import struct
 import uuid
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -164,6 +164,20 @@ def too_large() -> ImageRejected:
     )
 
 
+def rejection(code: str) -> ImageRejected | None:
+    """The refusal of this code again, in the active language: a photo that failed in the task worker
+    keeps only the code, and the editor reads the message later, in their own language."""
+    refusals = {
+        "image_type": _rejected_type,
+        "damaged": _rejected_damaged,
+        "too_many_pixels": _rejected_pixels,
+        "too_large": too_large,
+        "empty": lambda: ImageRejected(_("The file is empty."), "empty"),
+    }
+    factory = refusals.get(code)
+    return factory() if factory else None
+
+
 def _flatten(image: Image.Image) -> Image.Image:
     """Return an RGB image, with any transparency laid on white and 16-bit greys scaled to 8 bits."""
     if image.mode.startswith("I;16"):
@@ -297,18 +311,32 @@ def _encode(image: Image.Image, extension: str) -> bytes:
     return data
 
 
-def render(data: bytes, *, areas: Sequence[Mapping[str, float]] = ()) -> Prepared:
-    """Check, decode, turn upright, obscure and rebuild an upload, then encode every rendition."""
+def render(
+    data: bytes,
+    *,
+    areas: Sequence[Mapping[str, float]] = (),
+    progress: Callable[[int, int], None] | None = None,
+) -> Prepared:
+    """Check, decode, turn upright, obscure and rebuild an upload, then encode every rendition.
+
+    ``progress(done, total)`` is called after the decoding and after each rendition, as the steps end.
+    """
     inspection = inspect(data)
     clean = rebuild(obscure(decode(data), parse_areas(list(areas))))
+    widths = rendition_widths(clean.width)
+    total = 1 + len(widths) * len(RENDITION_FORMATS)
+    if progress:
+        progress(1, total)
     renditions = []
-    for width in rendition_widths(clean.width):
+    for width in widths:
         height = max(1, round(clean.height * width / clean.width))
         sized = clean if width == clean.width else clean.resize((width, height), Image.Resampling.LANCZOS)
         for extension in RENDITION_FORMATS:
             renditions.append(
                 Rendition(width=width, height=height, extension=extension, data=_encode(sized, extension))
             )
+            if progress:
+                progress(1 + len(renditions), total)
     return Prepared(inspection=inspection, renditions=renditions)
 
 

@@ -459,8 +459,17 @@ def image_original_upload_to(instance: "StoryImage", filename: str) -> str:
     return images.random_name("image-originals", images.ALLOWED_FORMATS.get(instance.original_format, "bin"))
 
 
+class Processing(models.TextChoices):
+    WAITING = "waiting", _("waiting to be processed")
+    PROCESSING = "processing", _("processing")
+    READY = "ready", _("ready")
+    FAILED = "failed", _("failed")
+
+
 class StoryImage(models.Model):
     """A photo shown with a part: readers only ever get renditions rebuilt from its pixels, never the upload."""
+
+    Processing = Processing
 
     part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="images", verbose_name=_("part"))
     # The upload as it came, kept out of every public path: in private storage, under a random name.
@@ -503,6 +512,17 @@ class StoryImage(models.Model):
         ),
     )
     position = models.PositiveSmallIntegerField(_("position"), default=0)
+    # Processing happens in a task (stories/tasks.py): the upload is stored and checked from its header in
+    # the request, and rendered by a worker. Readers see a photo only once it is READY (the visibility rule).
+    processing = models.CharField(
+        _("processing"), max_length=10, choices=Processing.choices, default=Processing.WAITING, editable=False
+    )
+    processing_progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0, editable=False)
+    # Why processing failed: a code of stories.images (shown in the editor's language), "worker-lost", or
+    # "error:" and the exception's name. Never the exception's text, which may quote a file or an address.
+    processing_error = models.CharField(_("processing error"), max_length=100, blank=True, editable=False)
+    # Names the rendering last asked for: a task for an older upload or older areas finds it changed and stops.
+    processing_token = models.CharField(max_length=32, blank=True, editable=False)
     rendition_key = models.CharField(_("rendition key"), max_length=32, blank=True, editable=False, db_index=True)
     renditions = models.JSONField(_("renditions"), default=dict, blank=True, editable=False)
     width = models.PositiveIntegerField(_("width"), default=0, editable=False)
@@ -521,16 +541,22 @@ class StoryImage(models.Model):
         return str(_("Photo #{number}").format(number=self.pk)) if self.pk else str(_("New photo"))
 
     def save(self, *args, **kwargs) -> None:
-        # Clean once here, so that no request ever decodes an upload.
-        if self._needs_rendering():
-            self._store_renditions(self._clean_photo())
+        # A new upload, new areas or a retry: store the upload and ask a task to render it. The old renditions
+        # stop being shown at once (an editor who obscures a face expects it gone), and go once this commits.
+        render = self._needs_rendering() or getattr(self, "_process_again", False)
+        if render:
+            self._request_rendering()
             update_fields = kwargs.get("update_fields")
             if update_fields is not None:
-                kwargs["update_fields"] = {
-                    *update_fields,
-                    *("original", "original_format", "rendition_key", "renditions", "width", "height"),
-                }
+                kwargs["update_fields"] = {*update_fields, *RENDERING_FIELDS, "original", "original_format"}
         super().save(*args, **kwargs)
+        if render:
+            self._process_again = False
+            self._enqueue_rendering()
+
+    def process_again(self) -> None:
+        """Render the stored original again at the next save (after a failure, or to rebuild lost renditions)."""
+        self._process_again = True
 
     def clean(self) -> None:
         errors = {}
@@ -548,9 +574,9 @@ class StoryImage(models.Model):
         except ValidationError as error:
             errors["obscured_areas"] = error.messages
         else:
-            if self.original and self._needs_rendering():
+            if self.original and not self.original._committed:
                 try:
-                    self._clean_photo()
+                    self._inspect_upload()
                 except images.ImageRejected as error:
                     errors["original"] = error.message
         if errors:
@@ -608,49 +634,100 @@ class StoryImage(models.Model):
         except Part.DoesNotExist:
             return None
 
+    @property
+    def processing_message(self) -> str:
+        """What the editor is told about a photo that is not ready, in the active language."""
+        if self.processing == Processing.WAITING:
+            return str(_("Waiting to be processed. Readers see it once it is ready."))
+        if self.processing == Processing.PROCESSING:
+            return str(_("Processing: {percent}%. Readers see it once it is ready.")).format(
+                percent=self.processing_progress
+            )
+        if self.processing != Processing.FAILED:
+            return ""
+        rejected = images.rejection(self.processing_error)
+        if rejected is not None:
+            return str(rejected.message)
+        if self.processing_error == "worker-lost":
+            reason = _("The task worker stopped while processing it, three times.")
+        else:
+            reason = _("It could not be processed ({error}).").format(
+                error=self.processing_error.removeprefix("error:") or "?"
+            )
+        return str(reason) + " " + str(_("Tick “process again” and save to try again; the operators were told."))
+
     def _rendered_from(self) -> dict:
         return {"original": self.original.name, "areas": images.parse_areas(self.obscured_areas)}
 
     def _needs_rendering(self) -> bool:
+        """A new upload, or renditions (done or asked for) of another upload or other areas than these."""
         if not self.original:
             return False
         if not self.original._committed:
             return True
-        return not self.rendition_key or self.renditions.get("source") != self._rendered_from()
+        return (self.renditions or {}).get("source") != self._rendered_from()
 
-    def _clean_photo(self) -> images.Prepared:
-        """Check and clean the photo, once per upload and set of areas; clean() and save() share the result."""
-        areas = images.parse_areas(self.obscured_areas)
-        fingerprint = (id(self.original.file) if not self.original._committed else self.original.name, repr(areas))
-        cached = getattr(self, "_cleaned_photo_cache", None)
-        if cached is not None and cached[0] == fingerprint:
-            return cached[1]
+    def _inspect_upload(self) -> images.Inspection:
+        """Check a fresh upload from its size and header alone: no pixel is decoded in a request."""
         if self.original.size > images.MAX_UPLOAD_BYTES:
             # Refused on its size alone, before a byte of it is read.
             raise images.too_large()
-        if self.original._committed:
-            with private_storage().open(self.original.name, "rb") as handle:
-                data = handle.read()
-        else:
-            # A fresh upload: read it without closing it, as storing it comes next.
-            upload = self.original.file
-            upload.seek(0)
-            data = upload.read()
-            upload.seek(0)
-        prepared = images.render(data, areas=areas)
-        self._cleaned_photo_cache = (fingerprint, prepared)
-        return prepared
+        upload = self.original.file
+        upload.seek(0)
+        head = upload.read(images.MAX_UPLOAD_BYTES + 1)
+        upload.seek(0)
+        return images.inspect(head)
 
-    def _store_renditions(self, prepared: images.Prepared) -> None:
-        """Write the renditions (and a new original) to private storage; old files go once the change commits."""
-        storage = private_storage()
+    def _request_rendering(self) -> None:
+        """Store a new upload, drop the renditions shown so far, and mark the photo as waiting for a task."""
         previous = type(self).objects.filter(pk=self.pk).values_list("original", "renditions").first()
         if not self.original._committed:
-            self.original_format = prepared.inspection.format
+            self.original_format = self._inspect_upload().format
             self.original.save(self.original.name, self.original.file, save=False)
+        self.rendition_key = ""
+        self.renditions = {"source": self._rendered_from(), "items": []}
+        self.width = self.height = 0
+        self.processing = Processing.WAITING
+        self.processing_progress = 0
+        self.processing_error = ""
+        self.processing_token = uuid.uuid4().hex
+        if previous:
+            old_original, old_renditions = previous
+            stale = [item["name"] for item in (old_renditions or {}).get("items", [])]
+            if old_original and old_original != self.original.name:
+                stale.append(old_original)
+            if stale:
+                transaction.on_commit(functools.partial(_delete_private_files, stale))
+
+    def _enqueue_rendering(self) -> None:
+        """Queue the rendering in this transaction: it commits with the photo, or neither does."""
+        from stories.tasks import process_photo
+
+        result = process_photo.enqueue(self.pk, self.processing_token)
+        if result.is_finished:
+            # Run at once (the immediate backend of development and tests): show what it did.
+            self.refresh_from_db(fields=["original_format", *RENDERING_FIELDS])
+
+    def render_now(self, *, token: str, progress=None) -> bool:
+        """Render the stored original and make the renditions current, unless a newer rendering was asked for.
+
+        Called by the task. Renditions are written first, then switched to in one short transaction; a
+        rendering overtaken meanwhile (new upload, new areas, deletion) leaves nothing behind. Returns
+        whether the renditions became current. Raises images.ImageRejected for a file that fails to decode.
+        """
+        storage = private_storage()
+        with storage.open(self.original.name, "rb") as handle:
+            data = handle.read(images.MAX_UPLOAD_BYTES + 1)
+        areas = images.parse_areas(self.obscured_areas)
+
+        def rendering(done: int, total: int) -> None:
+            if progress:
+                progress(round(80 * done / total))
+
+        prepared = images.render(data, areas=areas, progress=rendering)
         written = []
         try:
-            for rendition in prepared.renditions:
+            for number, rendition in enumerate(prepared.renditions, start=1):
                 name = storage.save(
                     images.random_name("image-renditions", rendition.extension), ContentFile(rendition.data)
                 )
@@ -662,21 +739,40 @@ class StoryImage(models.Model):
                         "name": name,
                     }
                 )
-        except Exception:
-            for item in written:
-                storage.delete(item["name"])
+                if progress:
+                    progress(80 + round(19 * number / len(prepared.renditions)))
+            with transaction.atomic():
+                current = type(self).objects.select_for_update().filter(pk=self.pk, processing_token=token).first()
+                if current is None:
+                    transaction.on_commit(functools.partial(_delete_private_files, [item["name"] for item in written]))
+                    return False
+                largest = max(written, key=lambda item: item["width"])
+                current.width, current.height = largest["width"], largest["height"]
+                current.original_format = prepared.inspection.format
+                # A new key on every rendering: copies cached under the old URLs are never served again.
+                current.rendition_key = uuid.uuid4().hex
+                current.renditions = {"source": current._rendered_from(), "items": written}
+                current.processing = Processing.READY
+                current.processing_progress = 100
+                current.processing_error = ""
+                current.save(update_fields=["original_format", *RENDERING_FIELDS])
+        except BaseException:
+            _delete_private_files([item["name"] for item in written])
             raise
-        largest = max(written, key=lambda item: item["width"])
-        self.width, self.height = largest["width"], largest["height"]
-        # A new key on every rendering: copies cached under the old URLs are never served again.
-        self.rendition_key = uuid.uuid4().hex
-        self.renditions = {"source": self._rendered_from(), "items": written}
-        if previous:
-            old_original, old_renditions = previous
-            stale = [item["name"] for item in (old_renditions or {}).get("items", [])]
-            if old_original and old_original != self.original.name:
-                stale.append(old_original)
-            transaction.on_commit(functools.partial(_delete_private_files, stale))
+        return True
+
+
+# What a rendering (asked for, or done) changes on a photo.
+RENDERING_FIELDS = (
+    "rendition_key",
+    "renditions",
+    "width",
+    "height",
+    "processing",
+    "processing_progress",
+    "processing_error",
+    "processing_token",
+)
 
 
 def _delete_private_files(names: list[str]) -> None:

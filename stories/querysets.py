@@ -323,7 +323,9 @@ class StoryImageQuerySet(models.QuerySet):
         )
         return self.filter(
             Q(shows_identifiable_person=False) | photos_consented,
-            # Renditions exist only once the upload has been cleaned; the original is never shown.
+            # Processed: a rendition key exists only while renditions of this very upload and these areas do
+            # (the task sets it as it marks the photo ready; a new upload, new areas or a failure clear it).
+            # The original is never shown.
             rendition_key__gt="",
             # No silent fallback: an image without alt text in the language stays hidden in it...
             **{f"alt_text_{code}__gt": ""},
