@@ -411,6 +411,38 @@ def _deliver_undelivered(store: RedisPages | OtherPages) -> None:
         _undelivered.difference_update(tags)
 
 
+def kept_until_next_write(name: str, compute: Callable[[], object], *, seconds: int) -> object:
+    """Return ``compute()``, kept in the shared cache under ``name`` until the next write to content.
+
+    Every save or deletion that invalidates pages moves the write counter, and the value is kept under
+    the counter's value read *before* computing, so a write that commits meanwhile moves the counter
+    past it. ``seconds`` bounds how long a value can outlive an invalidation the cache never received;
+    those this process still holds are delivered first. An unreachable cache means computing every time.
+    """
+    try:
+        store = pages()
+        _deliver_undelivered(store)
+        backend = caches["default"]
+        writes = backend.get(WRITES)
+        if writes is None:
+            backend.add(WRITES, time.time_ns(), None)
+            writes = backend.get(WRITES)
+        key = f"{name}:{writes}"
+        found = backend.get(key)
+    except CACHE_ERRORS as error:
+        # Logged once per outage in this process (archive.health).
+        health.CACHE.failed(error)
+        return compute()
+    health.CACHE.recovered()
+    if found is None:
+        found = compute()
+        try:
+            backend.set(key, found, seconds)
+        except CACHE_ERRORS as error:
+            health.CACHE.failed(error)
+    return found
+
+
 def invalidate(*tags: str) -> None:
     """Make every cached page that shows any of these tags stale, now and again when the transaction commits."""
     checked = _checked(tags)

@@ -7,20 +7,17 @@ whole archive, which is too large to load: ``measure_overview`` counts the same 
 ``overview`` keeps that until the next write; tests hold the two to the definition.
 """
 
-import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
-from django.core.cache import cache
 from django.db import models
 from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, Subquery, Value, When
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from archive import health
 from stories import caching
 from stories.models import Consent, Part, Story, StoryImage, Storyteller
 from translations.models import Translation
@@ -356,26 +353,7 @@ OVERVIEW_SECONDS = 300
 def overview() -> Overview:
     """``measure_overview()``, kept in the cache until the next write to the archive's content.
 
-    Every save or delete of a translation, storyteller, consent record, story, part or photo bumps the
-    page cache's write counter (``stories.caching``), and the overview is kept under the counter's value.
-    The counter is read before the database, so a write that commits meanwhile moves it past the entry.
+    Every save or delete of a translation, storyteller, consent record, story, part or photo moves the
+    page cache's write counter (``stories.caching.kept_until_next_write``).
     """
-    try:
-        writes = cache.get(caching.WRITES)
-        if writes is None:
-            cache.add(caching.WRITES, time.time_ns(), None)
-            writes = cache.get(caching.WRITES)
-        key = f"translations:overview:{writes}"
-        found = cache.get(key)
-    except caching.CACHE_ERRORS as error:
-        # Logged once per outage in this process (archive.health); the workspace is counted uncached.
-        health.CACHE.failed(error)
-        return measure_overview()
-    health.CACHE.recovered()
-    if found is None:
-        found = measure_overview()
-        try:
-            cache.set(key, found, OVERVIEW_SECONDS)
-        except caching.CACHE_ERRORS as error:
-            health.CACHE.failed(error)
-    return found
+    return caching.kept_until_next_write("translations:overview", measure_overview, seconds=OVERVIEW_SECONDS)

@@ -4,6 +4,7 @@ import re
 
 import pytest
 from django.contrib.contenttypes.models import ContentType
+from django.core.cache import caches
 from django.db.models import F
 from django.utils import timezone
 
@@ -266,7 +267,7 @@ def test_the_overview_is_measured_when_the_cache_is_down(varied_archive, monkeyp
     def down(*args, **kwargs):
         raise RedisConnectionError("down")
 
-    monkeypatch.setattr(workspace.cache, "get", down)
+    monkeypatch.setattr(caches["default"], "get", down)
     assert measured(overview(), "ko") == definition("ko")
 
 
