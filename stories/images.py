@@ -2,7 +2,8 @@
 
 Pure functions, bytes in and bytes out; nothing here touches the database or storage. An upload is
 accepted only when its first bytes and Pillow both say JPEG, PNG or WebP, its size and pixel count
-are within the ceilings (read from the header, before any pixel is decoded), and it decodes whole.
+are within the ceilings (read from the header, before any pixel is decoded; lower for the formats that
+cannot be reduced while decoding, so that one upload's memory is bounded), and it decodes whole.
 Renditions are encoded from a fresh image that holds pixels and nothing else, so no EXIF, GPS, XMP,
 IPTC, ICC profile, comment or text chunk of the upload can survive into them.
 """
@@ -26,6 +27,13 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # 50 megapixels covers 48-megapixel phone sensors. Checked from the header, before decoding; the
 # JPEG decoder then scales down while decoding, so a large photo never sits whole in memory.
 MAX_PIXELS = 50_000_000
+# PNG and WebP cannot be reduced while decoding: every pixel sits in memory, four bytes each, and again
+# while it is flattened. A 7000 x 7000 lossless WebP can be 38 bytes long and take a gigabyte to decode;
+# at this ceiling (checked from the header too) one upload takes about 200 MB at most. Screenshots and
+# phones' PNG or WebP photos are well under it; a larger photo can be uploaded as a JPEG.
+MAX_PIXELS_DECODED_WHOLE = 16_000_000
+# The formats whose decoder reduces while decoding (decode() asks it to); every other one is decoded whole.
+REDUCED_WHILE_DECODING = {"JPEG"}
 # No side longer than this, so a thin strip cannot pass the pixel ceiling and produce renditions
 # taller than WebP can encode (16383 pixels).
 MAX_SIDE = 12_000
@@ -113,6 +121,21 @@ def _rejected_pixels() -> ImageRejected:
     )
 
 
+def _rejected_pixels_decoded_whole() -> ImageRejected:
+    return ImageRejected(
+        _(
+            "This PNG or WebP image is too large: at most {megapixels} megapixels. "
+            "Save it as a JPEG, which may have up to {jpeg_megapixels} megapixels, and upload that."
+        ).format(megapixels=MAX_PIXELS_DECODED_WHOLE // 1_000_000, jpeg_megapixels=MAX_PIXELS // 1_000_000),
+        "too_many_pixels_decoded_whole",
+    )
+
+
+def max_pixels(image_format: str) -> int:
+    """The most pixels an upload of this format may have: fewer for formats that are decoded whole."""
+    return MAX_PIXELS if image_format in REDUCED_WHILE_DECODING else MAX_PIXELS_DECODED_WHOLE
+
+
 def sniff(head: bytes) -> str | None:
     """Name the format that a file's first bytes announce, if it is one we accept."""
     if head.startswith(b"\xff\xd8\xff"):
@@ -148,12 +171,17 @@ def inspect(data: bytes) -> Inspection:
     if announced is None:
         raise _rejected_type()
     image = _open(data, [announced])
-    if image.format != announced:
+    # Phones write multi-picture JPEGs (a photo and a depth map or preview after it), which Pillow calls
+    # MPO: a JPEG like any other, of which only the first picture is read (decode() seeks to it).
+    found = "JPEG" if image.format == "MPO" else image.format
+    if found != announced:
         raise _rejected_type()
     width, height = image.size
     if width < 1 or height < 1 or width * height > MAX_PIXELS or max(width, height) > MAX_SIDE:
         raise _rejected_pixels()
-    return Inspection(format=image.format, width=width, height=height)
+    if width * height > max_pixels(found):
+        raise _rejected_pixels_decoded_whole()
+    return Inspection(format=found, width=width, height=height)
 
 
 def too_large() -> ImageRejected:
@@ -171,6 +199,7 @@ def rejection(code: str) -> ImageRejected | None:
         "image_type": _rejected_type,
         "damaged": _rejected_damaged,
         "too_many_pixels": _rejected_pixels,
+        "too_many_pixels_decoded_whole": _rejected_pixels_decoded_whole,
         "too_large": too_large,
         "empty": lambda: ImageRejected(_("The file is empty."), "empty"),
     }
@@ -206,7 +235,7 @@ def decode(data: bytes) -> Image.Image:
                 # Let the JPEG decoder scale by 1/2, 1/4 or 1/8 while decoding, as long as both sides
                 # stay at least as wide as the largest rendition whichever way the photo is turned.
                 image.draft("RGB", (largest, largest))
-            # An animated PNG or WebP is reduced to its first frame.
+            # An animated PNG or WebP, or a multi-picture JPEG, is reduced to its first frame.
             image.seek(0)
             image.load()
             # Turn the pixels the way the camera's orientation tag says, before the tag is dropped.
