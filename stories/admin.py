@@ -787,6 +787,8 @@ class PartAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, Tabb
 
 # The export keeps the trail's own words; the page shows them in the reader's language.
 _AUDIT_ACTIONS = {"created": _("Created"), "changed": _("Changed"), "deleted": _("Deleted")}
+# A refusal names who, which object and which field, never the term (stories.privacy.refusals_record).
+_AUDIT_ACTIONS[audit.REFUSED] = _("Refused by the identifying-detail guard")
 
 
 def _readable_entries(request: HttpRequest, entries: list[audit.AuditEntry]) -> list[audit.AuditEntry]:

@@ -95,6 +95,44 @@ def audit_entries(*, since: datetime | None = None, limit: int | None = None) ->
     entries = []
     for record in records:
         entries.extend(_entries_for(record, previous.get((type(record), record.history_id))))
+    entries.extend(_refusal_entries(since=since, limit=limit))
+    entries.sort(key=lambda entry: entry.when, reverse=True)
+    return entries
+
+
+# The action of the identifying-detail guard's refusals (stories.privacy.refusals_record) in the trail.
+REFUSED = "refused"
+
+
+def _refusal_entries(*, since: datetime | None, limit: int | None) -> list[AuditEntry]:
+    """The guard's refusals: who, which object, which field, for which storyteller; never the term."""
+    from django.apps import apps
+
+    from stories.models import GuardRefusal
+
+    rows = GuardRefusal.objects.order_by("-refused_at", "-pk")
+    if since is not None:
+        rows = rows.filter(refused_at__gte=since)
+    if limit is not None:
+        rows = rows[:limit]
+    entries = []
+    for row in rows:
+        try:
+            model = str(apps.get_model(row.object_type)._meta.verbose_name)
+        except (LookupError, ValueError):
+            model = row.object_type
+        entries.append(
+            AuditEntry(
+                when=row.refused_at,
+                who=row.username or "system",
+                action=REFUSED,
+                model=model,
+                object_id=row.object_id or 0,
+                field=row.field,
+                before="",
+                after=f"storyteller id {row.storyteller_id}" if row.storyteller_id else "",
+            )
+        )
     return entries
 
 

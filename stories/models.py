@@ -193,6 +193,34 @@ class ProtectedTerm(models.Model):
         return self.term
 
 
+class GuardRefusal(models.Model):
+    """One refusal by the identifying-detail guard: who, which object, which field; never the term.
+
+    Any refusal confirms that a text holds a protected term, so refusals are kept to make probing
+    visible (the audit trail) and expensive (repeated refusals alert the consent officers). The rows
+    are append-only: ids and labels only, no foreign key that a deletion elsewhere would rewrite.
+    """
+
+    refused_at = models.DateTimeField(_("refused at"), default=timezone.now)
+    user_id = models.PositiveBigIntegerField(_("user id"), null=True, blank=True)
+    username = models.CharField(_("user"), max_length=150, blank=True)
+    storyteller_id = models.PositiveBigIntegerField(_("storyteller id"), null=True, blank=True)
+    object_type = models.CharField(_("object type"), max_length=100)
+    object_id = models.PositiveBigIntegerField(_("object id"), null=True, blank=True)
+    field = models.CharField(_("field"), max_length=200)
+    site_wide = models.BooleanField(_("a site-wide term"), default=False)
+    alerted = models.BooleanField(_("consent officers alerted"), default=False)
+
+    class Meta:
+        ordering = ["-refused_at", "-pk"]
+        verbose_name = _("guard refusal")
+        verbose_name_plural = _("guard refusals")
+        indexes = [models.Index(fields=["storyteller_id", "refused_at"], name="guard_refusal_teller_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.object_type} {self.object_id}: {self.field}"
+
+
 class Consent(models.Model):
     """One entry in a storyteller's consent ledger; the latest entry is the one in force."""
 

@@ -19,18 +19,29 @@ How a term matches (docs/back-office.md, "The identifying-detail guard"):
   match "린").
 """
 
+import contextvars
+import datetime
 import functools
 import html
+import logging
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
+from django.core.mail import send_mail
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
+from simple_history.models import HistoricalRecords
+
+logger = logging.getLogger(__name__)
 
 # Letters that look like Latin ones in other scripts, folded so that "Ri Sоn" with a Cyrillic "о"
 # is still "Ri Son". Only lowercase: text is case-folded first.
@@ -307,21 +318,32 @@ def _image_texts(image) -> list[PublicText]:
 
 def public_texts(obj) -> list[PublicText]:
     """Everything editors wrote that a reader of this object sees, in every language, links included."""
+    from stories.models import Part, Story, StoryImage
+
+    if isinstance(obj, StoryImage):
+        return own_texts(obj) + public_texts(obj.part)
+    if isinstance(obj, Part):
+        # A photo's alt text, caption and credit are read (and read aloud) with the part. Photos'
+        # file names are random and never come from an upload (stories.images.random_name).
+        photos = [text for image in obj.images.all() for text in own_texts(image)] if obj.pk else []
+        return own_texts(obj) + photos + public_texts(obj.story)
+    if isinstance(obj, Story):
+        return own_texts(obj) + public_texts(obj.storyteller)
+    return own_texts(obj)
+
+
+def own_texts(obj) -> list[PublicText]:
+    """The public text an object holds itself, without what a reader meets beside it."""
     from stories.models import ContentWarning, Part, Story, StoryImage, Storyteller, Theme
 
     if isinstance(obj, StoryImage):
-        return _image_texts(obj) + public_texts(obj.part)
+        return _image_texts(obj)
     if isinstance(obj, Part):
-        own = _translated(obj, {"title": _("part title"), "summary": _("part summary"), "body": _("part body")})
-        # A photo's alt text, caption and credit are read (and read aloud) with the part. Photos'
-        # file names are random and never come from an upload (stories.images.random_name).
-        photos = [text for image in obj.images.all() for text in _image_texts(image)] if obj.pk else []
-        return own + photos + public_texts(obj.story)
+        return _translated(obj, {"title": _("part title"), "summary": _("part summary"), "body": _("part body")})
     if isinstance(obj, Story):
         own = _translated(obj, {"title": _("story title"), "summary": _("story summary")})
         # The slug is in every link to the story and its parts, the sitemap, the feed and the headers.
-        slug = PublicText(_("story slug (in its links)"), obj.slug or "", obj, "slug")
-        return [*own, slug, *public_texts(obj.storyteller)]
+        return [*own, PublicText(_("story slug (in its links)"), obj.slug or "", obj, "slug")]
     if isinstance(obj, Storyteller):
         return _translated(obj, {"pseudonym": _("pseudonym"), "bio": _("storyteller bio")})
     if isinstance(obj, Theme):
@@ -399,10 +421,11 @@ def findings_for(obj) -> list[Finding]:
 
 
 @sensitive_variables()
-def check_texts(texts: list[tuple], storyteller, *, refusal: str) -> None:
+def check_texts(texts: list[tuple], storyteller, *, refusal: str, obj=None) -> None:
     """Refuse, pointing at every match in the editor's own text, when any of the texts holds a protected term.
 
-    Fails closed: without the identity key the terms cannot be read, so nothing passes.
+    Fails closed: without the identity key the terms cannot be read, so nothing passes. Every refusal
+    is recorded (``refusals_record``): who, which object, which field, never the term.
     """
     from stories.fields import IdentityKeyMissing
 
@@ -413,6 +436,7 @@ def check_texts(texts: list[tuple], storyteller, *, refusal: str) -> None:
             _("The identity key is missing on this server, so the text cannot be checked for identifying details.")
         ) from error
     if findings:
+        _refused(findings, storyteller=storyteller, obj=obj)
         raise ValidationError([refusal] + [finding.message() for finding in findings])
 
 
@@ -422,4 +446,152 @@ def check(obj) -> None:
         public_texts(obj),
         storyteller_of(obj),
         refusal=_("This cannot be made public because it contains identifying details:"),
+        obj=obj,
     )
+
+
+# --- Probing: every refusal is kept, and repeated refusals alert the consent officers -------------
+
+# Refusals for one storyteller within this many hours that alert the consent officers; settings may
+# change both (ARCHIVE_GUARD_ALERT_REFUSALS, ARCHIVE_GUARD_ALERT_HOURS).
+ALERT_REFUSALS = 3
+ALERT_HOURS = 24
+CONSENT_OFFICERS = "Consent officers"
+
+
+class Refusal(NamedTuple):
+    """One place the guard refused, as it is recorded: no text, no term."""
+
+    storyteller_id: int | None
+    object_type: str
+    object_id: int | None
+    field: str
+    site_wide: bool
+
+
+# Inside a service, refusals wait here until its transaction has rolled back, and are written after.
+_pending: contextvars.ContextVar[list[Refusal] | None] = contextvars.ContextVar("guard_refusals", default=None)
+
+
+def _refused(findings: list[Finding], *, storyteller, obj) -> None:
+    refusals = []
+    for finding in findings:
+        owner = finding.obj if finding.obj is not None else obj
+        refusal = Refusal(
+            storyteller_id=storyteller.pk if storyteller is not None else None,
+            object_type=owner._meta.label_lower if owner is not None else "",
+            object_id=owner.pk if owner is not None else None,
+            field=str(finding.where),
+            site_wide=finding.site_wide,
+        )
+        if refusal not in refusals:
+            refusals.append(refusal)
+    pending = _pending.get()
+    if pending is not None:
+        pending.extend(refusal for refusal in refusals if refusal not in pending)
+    else:
+        refusals_record(refusals=refusals)
+
+
+def refusals_recorded(service: Callable) -> Callable:
+    """Keep the guard's refusals in a service whose transaction rolls back: record them after it.
+
+    Goes above ``transaction.atomic``. The form path needs none: a form's refusal is recorded at
+    once, in the admin's own transaction, which commits with the page that shows the error.
+    """
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        if _pending.get() is not None:
+            return service(*args, **kwargs)  # an outer service records
+        pending: list[Refusal] = []
+        token = _pending.set(pending)
+        try:
+            return service(*args, **kwargs)
+        finally:
+            _pending.reset(token)
+            if pending:
+                refusals_record(refusals=pending)
+
+    return wrapper
+
+
+def _acting_user():
+    """The signed-in user of the request being answered, from the audit trail's own middleware."""
+    request = getattr(HistoricalRecords.context, "request", None)
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
+def refusals_record(*, refusals: list[Refusal]) -> None:
+    """Write refusals to the audit trail, and alert the consent officers when one storyteller's repeat."""
+    from stories.models import GuardRefusal
+
+    user = _acting_user()
+    request = getattr(HistoricalRecords.context, "request", None)
+    # A page that refuses the same place several times (a story and each of its parts' rows) is one probe.
+    seen = getattr(request, "_guard_refusals", None) if request is not None else None
+    if request is not None and seen is None:
+        seen = request._guard_refusals = set()
+    threshold = getattr(settings, "ARCHIVE_GUARD_ALERT_REFUSALS", ALERT_REFUSALS)
+    since = timezone.now() - datetime.timedelta(hours=getattr(settings, "ARCHIVE_GUARD_ALERT_HOURS", ALERT_HOURS))
+    with transaction.atomic():
+        for refusal in refusals:
+            if seen is not None:
+                if refusal in seen:
+                    continue
+                seen.add(refusal)
+            alert = False
+            if refusal.storyteller_id is not None:
+                earlier = GuardRefusal.objects.filter(storyteller_id=refusal.storyteller_id, refused_at__gte=since)
+                count = earlier.count() + 1
+                # Once at the threshold, and again at each multiple of it, so that probing goes on being seen.
+                alert = count >= threshold and count % threshold == 0
+            row = GuardRefusal.objects.create(
+                user_id=user.pk if user is not None else None,
+                username=user.get_username() if user is not None else "",
+                alerted=alert,
+                **refusal._asdict(),
+            )
+            if alert:
+                transaction.on_commit(functools.partial(_alert, row.pk, count), robust=True)
+
+
+def _alert(refusal_id: int, count: int) -> None:
+    """Mail the consent officers that one storyteller's text was refused again and again."""
+    from stories.models import GuardRefusal, Storyteller
+
+    refusal = GuardRefusal.objects.get(pk=refusal_id)
+    officers = Group.objects.get_or_create(name=CONSENT_OFFICERS)[0].user_set.filter(is_active=True)
+    recipients = sorted({user.email for user in officers if user.email})
+    if not recipients:
+        logger.warning(
+            "Repeated guard refusals for storyteller %s, and no consent officer has an email address.",
+            refusal.storyteller_id,
+        )
+        return
+    storyteller = Storyteller.objects.filter(pk=refusal.storyteller_id).first()
+    hours = getattr(settings, "ARCHIVE_GUARD_ALERT_HOURS", ALERT_HOURS)
+    body = _(
+        "The identifying-detail guard refused text about {pseudonym} (storyteller id {storyteller}) {count} times "
+        "in the last {hours} hours. Someone may be testing guesses of their identity.\n\n"
+        "The latest: {user}, on {object} id {object_id}, in {field}.\n\n"
+        "Every refusal is in the audit trail: {url}\n"
+    ).format(
+        pseudonym=storyteller.pseudonym if storyteller is not None else "—",
+        storyteller=refusal.storyteller_id,
+        count=count,
+        hours=hours,
+        user=refusal.username or _("someone outside the back office"),
+        object=refusal.object_type,
+        object_id=refusal.object_id,
+        field=refusal.field,
+        url=settings.SITE_URL.rstrip("/") + reverse("admin:stories_consent_audit")
+        if getattr(settings, "SITE_URL", "")
+        else reverse("admin:stories_consent_audit"),
+    )
+    try:
+        send_mail(_("Repeated refusals by the identifying-detail guard"), body, None, recipients)
+    except Exception:
+        # The refusals are recorded whatever happens to the mail; the operators hear of the failure.
+        logger.exception("The alert about repeated guard refusals could not be sent.")

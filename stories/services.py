@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from modeltranslation.translator import translator
 
+from stories import privacy
 from stories.models import Consent, Part, Story, StoryImage, Storyteller
 from stories.publication import publication_batch
 
@@ -36,6 +37,7 @@ def _save_versioned(obj: Part | Story, *, expected_version: int | None = None) -
     obj.save()
 
 
+@privacy.refusals_recorded
 @transaction.atomic
 def part_publish(*, part: Part, at: datetime.datetime | None = None, expected_version: int | None = None) -> Part:
     """Publish a part now, or schedule it when ``at`` lies in the future.
@@ -50,6 +52,7 @@ def part_publish(*, part: Part, at: datetime.datetime | None = None, expected_ve
     return part
 
 
+@privacy.refusals_recorded
 @transaction.atomic
 def part_set_status(*, part: Part, status: str, expected_version: int | None = None) -> Part:
     """Move a part to another editorial status (draft, in review or archived)."""
@@ -61,6 +64,7 @@ def part_set_status(*, part: Part, status: str, expected_version: int | None = N
     return part
 
 
+@privacy.refusals_recorded
 @transaction.atomic
 def part_save(*, part: Part, expected_version: int | None = None) -> Part:
     """Save an editor's or translator's changes to a part, refused if someone saved it since they opened it.
@@ -72,6 +76,7 @@ def part_save(*, part: Part, expected_version: int | None = None) -> Part:
     return part
 
 
+@privacy.refusals_recorded
 @transaction.atomic
 def story_save(*, story: Story, expected_version: int | None = None) -> Story:
     """Save changes to a story, refused if someone saved it since its editor opened it."""
@@ -156,6 +161,7 @@ def consent_withdraw(*, storyteller: Storyteller, reason: str, recorded_by: Abst
     )
 
 
+@privacy.refusals_recorded
 @transaction.atomic
 def story_image_save(*, image: StoryImage) -> StoryImage:
     """Check a part's photo and store it with its cleaned renditions; a refused upload stores nothing."""

@@ -56,6 +56,7 @@ def _guard(obj: models.Model, language: str, text: dict[str, str]) -> None:
         texts,
         privacy.storyteller_of(obj),
         refusal=_("This translation cannot be approved because it contains identifying details:"),
+        obj=obj,
     )
 
 
@@ -149,6 +150,7 @@ def _approved(translation: Translation, obj: models.Model, text: dict[str, str],
     return translation
 
 
+@privacy.refusals_recorded
 @transaction.atomic
 def translation_approve(*, obj: models.Model, language: str, by: AbstractBaseUser | None) -> Translation:
     """Approve a translation in review: check it for identifying details, then make it the public text."""
@@ -159,6 +161,7 @@ def translation_approve(*, obj: models.Model, language: str, by: AbstractBaseUse
     return _approve(translation, obj, dict(translation.draft), source, by)
 
 
+@privacy.refusals_recorded
 @transaction.atomic
 def translation_approve_existing(*, obj: models.Model, language: str, by: AbstractBaseUser | None) -> Translation:
     """Approve the text already stored in a language, as set-up and imports of reviewed text do."""
@@ -167,6 +170,7 @@ def translation_approve_existing(*, obj: models.Model, language: str, by: Abstra
     return _approve(translation, obj, entry.text_in(obj, language), entry.original_text(obj), by)
 
 
+@privacy.refusals_recorded
 @transaction.atomic
 def translation_approve_all_existing(*, obj: models.Model, by: AbstractBaseUser | None) -> None:
     """Approve the text an object already has in each language other than its original."""

@@ -5,11 +5,14 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.urls import reverse
+from django.utils import timezone
 
 from stories import privacy, services
-from stories.models import ContentWarning, Part, ProtectedTerm, Story, Theme
+from stories.models import ContentWarning, GuardRefusal, Part, ProtectedTerm, Story, Theme
 from tests.advocacy.conftest import make_campaign
-from tests.conftest import make_part, make_story, make_storyteller
+from tests.conftest import make_part, make_staff, make_story, make_storyteller
+from tests.stories.test_back_office import admin_url, datetime_fields, open_form
 
 DASHES = "-\u2010\u2011\u2012\u2013\u2014\u2015\u2212\ufe58\ufe63\uff0d\u30fc"
 # (term, text, whether the text holds the term): every class of variant, in both scripts.
@@ -99,3 +102,58 @@ def test_slugs_and_labels_are_public_text_wherever_titles_are(hidden_teller, cap
     output = capsys.readouterr().out
     assert f"story slug (in its links) of story id {published.pk}" in output
     assert "sonhwa" not in output
+
+
+# --- Probing ---------------------------------------------------------------------------------
+
+
+def test_every_refusal_is_kept_without_the_term_and_repeats_alert_the_consent_officers(
+    client, editor, consent_officer, hidden_teller, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    settings.ARCHIVE_GUARD_ALERT_REFUSALS = 3
+    consent_officer.email = "officer@example.org"
+    consent_officer.save()
+    part = make_part(story=make_story(storyteller=hidden_teller), status=Part.Status.DRAFT)
+
+    # 1: through the admin form, as an editor who cannot see the identity record.
+    client.force_login(editor)
+    form = open_form(client, admin_url("part", "change", part.pk))
+    with django_capture_on_commit_callbacks(execute=True):
+        refused = form.post(
+            client,
+            body_en="Was it Ri Sonhwa?",
+            status=Part.Status.PUBLISHED,
+            **datetime_fields("published_at", timezone.now()),
+        )
+    assert refused.status_code == 200
+    # 2 and 3: through the service, whose transaction rolls back; the refusal stays.
+    for text in ("리 선화였을까?", "Or ri-son-hwa?"):
+        part.refresh_from_db()
+        part.body_ko = text
+        with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
+            services.part_publish(part=part)
+
+    rows = list(GuardRefusal.objects.order_by("refused_at", "pk"))
+    assert [(row.username, row.object_type, row.object_id, row.storyteller_id) for row in rows] == [
+        (editor.username, "stories.part", part.pk, hidden_teller.pk),
+        ("", "stories.part", part.pk, hidden_teller.pk),
+        ("", "stories.part", part.pk, hidden_teller.pk),
+    ]
+    assert [row.field for row in rows] == ["part body (English)", "part body (Korean)", "part body (Korean)"]
+    assert [row.alerted for row in rows] == [False, False, True]
+    assert Part.objects.get(pk=part.pk).status == Part.Status.DRAFT
+
+    assert [message.to for message in mailoutbox] == [["officer@example.org"]]
+    alert = mailoutbox[0]
+    assert hidden_teller.pseudonym in alert.body and "3 times" in alert.body
+    # The trail and the alert say who, which object and which field, never the term. (The officer's export
+    # also holds the identity record's own history, which they may read: only the refusals are looked at.)
+    client.force_login(make_staff("Consent officers"))
+    export = client.get(reverse("admin:stories_consent_audit_export")).content.decode()
+    assert (
+        "Refused by the identifying-detail guard" in client.get(reverse("admin:stories_consent_audit")).content.decode()
+    )
+    refusals = [line for line in export.splitlines() if ",refused," in line]
+    assert len(refusals) == 3 and f"{editor.username},refused,part,{part.pk},part body (English)" in refusals[-1]
+    for shown in (alert.subject, alert.body, *refusals):
+        assert not any(term in shown.casefold() for term in ("son-hwa", "sonhwa", "son hwa", "선화"))
