@@ -23,6 +23,7 @@ from advocacy import ratelimit
 from advocacy.models import ActionCount, Campaign, Recipient, Subscriber
 from advocacy.sharing import single_line
 from archive.spreadsheets import formula_safe
+from background import queue
 
 logger = logging.getLogger(__name__)
 
@@ -93,7 +94,8 @@ def _absolute(site_url: str, name: str, token: str) -> str:
     return site_url.rstrip("/") + reverse(name, kwargs={"token": token})
 
 
-def _send(*, subscriber: Subscriber, template: str, site_url: str) -> None:
+def send_email(*, subscriber: Subscriber, template: str, site_url: str) -> None:
+    """Send one newsletter email now (the task in advocacy/tasks.py does); raises EmailNotSent."""
     with translation.override(subscriber.language):
         unsubscribe_url = _absolute(site_url, "advocacy:unsubscribe", unsubscribe_token(subscriber))
         context = {
@@ -126,8 +128,10 @@ def subscriber_request(*, email: str, language: str, site_url: str) -> Subscribe
     The caller gives the reader the same answer in both cases, so the form never reveals whether an
     address is subscribed. A repeat within REPEAT_WINDOW of the last request sends nothing and keeps
     the link already sent valid; a later one sends a new email whose link replaces the earlier one.
-    Raises EmailNotSent when the mail server refuses the message.
+    The email is a task (advocacy/tasks.py), queued with the change and sent once it has committed.
     """
+    from advocacy.tasks import send_newsletter_email
+
     email = normalize_email(email)
     now = timezone.now()
     with transaction.atomic():
@@ -152,10 +156,17 @@ def subscriber_request(*, email: str, language: str, site_url: str) -> Subscribe
         subscriber.requested_at = now
         subscriber.full_clean()
         subscriber.save()
-    if not ratelimit.allow_value(email, scope="newsletter-address", limit=EMAILS_PER_ADDRESS_PER_DAY, window=86400):
-        logger.info("Newsletter email to subscriber %s held back: too many requests today", subscriber.pk)
-        return subscriber
-    _send(subscriber=subscriber, template="already" if already else "confirm", site_url=site_url)
+        if not ratelimit.allow_value(email, scope="newsletter-address", limit=EMAILS_PER_ADDRESS_PER_DAY, window=86400):
+            logger.info("Newsletter email to subscriber %s held back: too many requests today", subscriber.pk)
+            return subscriber
+        email_task = (send_newsletter_email, subscriber.pk, "already" if already else "confirm", site_url)
+        if queue.is_queued(send_newsletter_email):
+            # Production: queued in this transaction, so sent once the change commits and never without it.
+            queue.enqueue_after_commit(*email_task)
+            email_task = None
+    if email_task:
+        # Run at once (development and tests): only now that the change has committed.
+        queue.enqueue_after_commit(*email_task)
     return subscriber
 
 

@@ -245,16 +245,13 @@ def subscribe(request: HttpRequest) -> HttpResponse:
         fresh.is_valid()
         return subscribe_page(request, fresh, status=400, error=error)
     if not form.is_robot():
-        try:
-            services.subscriber_request(
-                email=form.cleaned_data["email"],
-                language=translation.get_language(),
-                # The links in the email lead to the configured site, whatever Host the request named.
-                site_url=absolute_url("/"),
-            )
-        except services.EmailNotSent:
-            error = _("We could not send the confirmation email just now. Please try again in a few minutes.")
-            return subscribe_page(request, form, status=503, error=error)
+        # The email is a task, sent after this commits and tried again while the mail server refuses it.
+        services.subscriber_request(
+            email=form.cleaned_data["email"],
+            language=translation.get_language(),
+            # The links in the email lead to the configured site, whatever Host the request named.
+            site_url=absolute_url("/"),
+        )
         campaign = live_campaign(form.cleaned_data["campaign"])
         if campaign is not None:
             services.action_count_add(campaign=campaign, kind=ActionCount.Kind.SIGNED_UP)
