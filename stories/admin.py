@@ -18,7 +18,7 @@ from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.forms import FileInput
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.text import capfirst
@@ -343,7 +343,42 @@ class StorytellerAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixi
             self.admin_site.admin_view(self.withdraw_consent_view),
             name="stories_storyteller_withdraw_consent",
         )
-        return [withdraw, *super().get_urls()]
+        exposed = path(
+            "<path:object_id>/published-identifying-terms/",
+            self.admin_site.admin_view(self.exposed_view),
+            name="stories_storyteller_exposed",
+        )
+        return [withdraw, exposed, *super().get_urls()]
+
+    def _may_see_terms(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("stories.change_storytelleridentity") and identity_key_configured()
+
+    def exposed_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        """Where this storyteller's published text holds one of their identifying terms, and unpublishing it."""
+        storyteller = self.get_object(request, unquote(object_id))
+        if storyteller is None:
+            raise Http404
+        if not self._may_see_terms(request):
+            raise PermissionDenied
+        back_url = reverse("admin:stories_storyteller_change", args=[storyteller.pk])
+        return exposed_text_view(self, request, storyteller=storyteller, back_url=back_url)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._show_exposed(request, obj) or super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        return self._show_exposed(request, obj) or super().response_change(request, obj)
+
+    def _show_exposed(self, request: HttpRequest, obj: Storyteller) -> HttpResponse | None:
+        # A term added to the identity record is searched for in their published text at once.
+        if not self._may_see_terms(request) or not services.exposed_text_find(storyteller=obj):
+            return None
+        self.message_user(
+            request,
+            _("Saved, and published text already holds one of the identifying terms: see where, and unpublish it."),
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(reverse("admin:stories_storyteller_exposed", args=[obj.pk]))
 
     def withdraw_consent_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         """Confirm and record a withdrawal of consent, with its reason, through the one service."""
@@ -885,29 +920,59 @@ class ConsentAdmin(admin.ModelAdmin):
         return response
 
 
-# The display text of each kind of published object, per language.
-_OWN_TEXT_FIELDS = {Storyteller: ("pseudonym", "bio"), Story: ("title", "summary"), Part: ("title", "summary", "body")}
-# How many places a warning names before it only counts the rest.
-_PLACES_NAMED = 10
-
-
-def _published_text_containing(term: str) -> list[str]:
-    """Name every published storyteller, story or part whose display text already contains the term."""
-    published = [
-        *Storyteller.objects.filter(stories__status=Story.Status.PUBLISHED).distinct(),
-        *Story.objects.filter(status=Story.Status.PUBLISHED),
-        *Part.objects.filter(status=Part.Status.PUBLISHED).select_related("story"),
-    ]
+def _exposed_places(findings: list[privacy.Finding]) -> list[dict]:
+    """Each object and field that holds a protected term, with a link to where it is edited; never the term."""
     places = []
-    for obj in published:
-        texts = [
-            (f"{field}_{code}", getattr(obj, f"{field}_{code}") or "")
-            for field in _OWN_TEXT_FIELDS[type(obj)]
-            for code, _name in settings.LANGUAGES
-        ]
-        if privacy.find_terms(texts, [(term, True)]):
-            places.append(str(obj))
+    for finding in findings:
+        holder = finding.obj
+        # Photos are edited on their part's page, calls to action on their campaign's.
+        edited_on = holder.part if isinstance(holder, StoryImage) else getattr(holder, "campaign", holder)
+        opts = edited_on._meta
+        try:
+            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[edited_on.pk])
+        except NoReverseMatch:
+            url = ""
+        places.append(
+            {
+                "kind": capfirst(holder._meta.verbose_name),
+                "object": str(edited_on),
+                "field": finding.where,
+                "line": finding.line,
+                "column": finding.column,
+                "url": url,
+            }
+        )
     return places
+
+
+def exposed_text_view(
+    model_admin: admin.ModelAdmin, request: HttpRequest, *, back_url: str, storyteller=None, terms: list[str] = ()
+) -> HttpResponse:
+    """Show where published text holds a protected term, and unpublish it all in one step on request."""
+    if request.method == "POST":
+        if "unpublish" in request.POST:
+            changed = services.exposed_text_unpublish(storyteller=storyteller, terms=list(terms))
+            model_admin.message_user(
+                request,
+                ngettext(
+                    "%(count)d part, story or campaign went back to draft; edit it before it is published again.",
+                    "%(count)d parts, stories and campaigns went back to draft; edit them before they are "
+                    "published again.",
+                    len(changed),
+                )
+                % {"count": len(changed)},
+                messages.SUCCESS,
+            )
+        return HttpResponseRedirect(back_url)
+    places = _exposed_places(services.exposed_text_find(storyteller=storyteller, terms=list(terms)))
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": _("Published text that holds a protected term"),
+        "opts": model_admin.opts,
+        "places": places,
+        "back_url": back_url,
+    }
+    return TemplateResponse(request, "admin/stories/exposed_text.html", context)
 
 
 @admin.register(ProtectedTerm)
@@ -917,21 +982,40 @@ class ProtectedTermAdmin(admin.ModelAdmin):
     list_display = ["term", "note"]
     search_fields = ["term", "note"]
 
-    def save_model(self, request, obj, form, change):
-        super().save_model(request, obj, form, change)
-        # The guard checks text as it is saved; what is already published is checked here, once.
-        places = _published_text_containing(obj.term)
-        if places:
-            named = ", ".join(f"“{place}”" for place in places[:_PLACES_NAMED])
-            if len(places) > _PLACES_NAMED:
-                named = _("{named} and {count} more").format(named=named, count=len(places) - _PLACES_NAMED)
-            self.message_user(
-                request,
-                _("This term already appears in published text: {places}. Edit or unpublish them now.").format(
-                    places=named
-                ),
-                messages.WARNING,
-            )
+    def get_urls(self):
+        exposed = path(
+            "<path:object_id>/published/",
+            self.admin_site.admin_view(self.exposed_view),
+            name="stories_protectedterm_exposed",
+        )
+        return [exposed, *super().get_urls()]
+
+    def exposed_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        term = self.get_object(request, unquote(object_id))
+        if term is None:
+            raise Http404
+        if not self.has_change_permission(request, term):
+            raise PermissionDenied
+        return exposed_text_view(
+            self, request, terms=[term.term], back_url=reverse("admin:stories_protectedterm_changelist")
+        )
+
+    def response_add(self, request, obj, post_url_continue=None):
+        return self._show_exposed(request, obj) or super().response_add(request, obj, post_url_continue)
+
+    def response_change(self, request, obj):
+        return self._show_exposed(request, obj) or super().response_change(request, obj)
+
+    def _show_exposed(self, request: HttpRequest, obj: ProtectedTerm) -> HttpResponse | None:
+        # The guard checks text as it is saved; what is already published is searched here, at once.
+        if not services.exposed_text_find(terms=[obj.term]):
+            return None
+        self.message_user(
+            request,
+            _("The term is saved, and published text already holds it: see where, and unpublish it."),
+            messages.WARNING,
+        )
+        return HttpResponseRedirect(reverse("admin:stories_protectedterm_exposed", args=[obj.pk]))
 
 
 @admin.register(ConsentEvidence)

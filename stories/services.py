@@ -168,3 +168,86 @@ def story_image_save(*, image: StoryImage) -> StoryImage:
     image.full_clean()
     image.save()
     return image
+
+
+# --- A protected term added after publication --------------------------------------------------
+
+
+def _published_holders(storyteller: Storyteller | None) -> list:
+    """Everything published that the guard checks: one storyteller's, or (None) the whole archive's.
+
+    Published, not only public now: scheduled parts and those of a storyteller whose consent lapsed
+    are published too, and would reach readers by themselves.
+    """
+    from advocacy.models import Campaign
+    from stories.models import ContentWarning, Theme
+
+    stories = Story.objects.filter(status=Story.Status.PUBLISHED)
+    if storyteller is not None:
+        stories = stories.filter(storyteller=storyteller)
+    parts = Part.objects.filter(status=Part.Status.PUBLISHED, story__in=stories)
+    holders = [
+        *Storyteller.objects.filter(stories__in=stories).distinct(),
+        *stories,
+        *parts.iterator(chunk_size=500),
+        *StoryImage.objects.filter(part__in=parts).iterator(chunk_size=500),
+    ]
+    if storyteller is None:
+        holders += [
+            *Campaign.objects.filter(status=Campaign.Status.PUBLISHED).prefetch_related("actions"),
+            *Theme.objects.filter(stories__in=stories).distinct(),
+            *ContentWarning.objects.filter(stories__in=stories).distinct(),
+        ]
+    return holders
+
+
+def exposed_text_find(*, storyteller: Storyteller | None = None, terms: list[str] = ()) -> list[privacy.Finding]:
+    """Find every published text that holds a protected term, at once, when a term is added.
+
+    With a storyteller: their identifying terms (and the site-wide ones) in their own published text.
+    With terms: those site-wide terms anywhere in the archive. Findings name objects and fields only.
+    """
+    if storyteller is not None:
+        matcher = privacy.Matcher(privacy.protected_terms(storyteller))
+    else:
+        matcher = privacy.Matcher([(term, True) for term in terms])
+    findings = []
+    for holder in _published_holders(storyteller):
+        findings.extend(privacy.find_terms(privacy.own_texts(holder), matcher))
+    return findings
+
+
+@transaction.atomic
+def exposed_text_unpublish(*, storyteller: Storyteller | None = None, terms: list[str] = ()) -> list[object]:
+    """Take every published part, story or campaign whose text holds the terms back to draft, in one step.
+
+    Found again inside the transaction, so what is unpublished is what holds a term now. A storyteller's
+    pseudonym or bio takes all their stories back; a photo its part; a call to action its campaign.
+    Themes and content warnings cannot be unpublished: they are returned among the rest, to be edited.
+    """
+    from advocacy.models import Campaign
+
+    changed: list[object] = []
+    for finding in exposed_text_find(storyteller=storyteller, terms=terms):
+        holder = finding.obj
+        if isinstance(holder, StoryImage):
+            holder = holder.part
+        elif holder._meta.label_lower == "advocacy.action":
+            holder = holder.campaign
+        targets = (
+            list(holder.stories.filter(status=Story.Status.PUBLISHED)) if isinstance(holder, Storyteller) else [holder]
+        )
+        for target in targets:
+            if any(type(target) is type(done) and target.pk == done.pk for done in changed):
+                continue
+            target.refresh_from_db()
+            if isinstance(target, Part) and target.status == Part.Status.PUBLISHED:
+                part_set_status(part=target, status=Part.Status.DRAFT)
+            elif isinstance(target, Story) and target.status == Story.Status.PUBLISHED:
+                target.status = Story.Status.DRAFT
+                story_save(story=target)
+            elif isinstance(target, Campaign) and target.status == Campaign.Status.PUBLISHED:
+                target.status = Campaign.Status.DRAFT
+                target.save(update_fields=["status", "updated_at"])
+            changed.append(target)
+    return changed

@@ -628,7 +628,8 @@ def test_adding_a_term_that_is_already_published_warns_where(client, consent_off
     response = form.post(client, term="lantern house")
     followed = client.get(response["Location"])
 
-    assert "This term already appears in published text: “The Salt Road: Part 5”" in page_text(followed)
+    assert "published text already holds it: see where, and unpublish it." in page_text(followed)
+    assert "The Salt Road: Part 5" in page_text(followed) and "part body (English)" in page_text(followed)
 
 
 @pytest.mark.parametrize("role", ["editor", "translator"])

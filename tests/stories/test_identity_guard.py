@@ -8,6 +8,7 @@ from django.core.management.base import CommandError
 from django.urls import reverse
 from django.utils import timezone
 
+from advocacy.models import Campaign
 from stories import privacy, services
 from stories.models import ContentWarning, GuardRefusal, Part, ProtectedTerm, Story, Theme
 from tests.advocacy.conftest import make_campaign
@@ -157,3 +158,53 @@ def test_every_refusal_is_kept_without_the_term_and_repeats_alert_the_consent_of
     assert len(refusals) == 3 and f"{editor.username},refused,part,{part.pk},part body (English)" in refusals[-1]
     for shown in (alert.subject, alert.body, *refusals):
         assert not any(term in shown.casefold() for term in ("son-hwa", "sonhwa", "son hwa", "선화"))
+
+
+# --- A term added after publication ------------------------------------------------------------
+
+
+def test_a_site_wide_term_added_after_publication_shows_where_and_unpublishes_in_one_step(client, consent_officer):
+    exposed = make_part(body_en="We slept at the lantern\u2011house that winter.")
+    untouched = make_part(body_en="Nothing here names a shelter.")
+    campaign = make_campaign(summary_ko="Lantern House 소식")
+    client.force_login(consent_officer)
+
+    saved = open_form(client, admin_url("protectedterm", "add")).post(client, term="Lantern House")
+
+    term = ProtectedTerm.objects.get()
+    assert saved["Location"] == admin_url("protectedterm", "exposed", term.pk)
+    page = client.get(saved["Location"])
+    places = {(place["url"], str(place["field"]), place["line"]) for place in page.context["places"]}
+    assert places == {
+        (admin_url("part", "change", exposed.pk), "part body (English)", 1),
+        (reverse("admin:advocacy_campaign_change", args=[campaign.pk]), "campaign summary (Korean)", 1),
+    }
+    assert admin_url("part", "change", exposed.pk) in page.content.decode()
+
+    done = client.post(saved["Location"], {"unpublish": "1"})
+
+    assert done.status_code == 302
+    assert Part.objects.get(pk=exposed.pk).status == Part.Status.DRAFT
+    assert not Part.objects.get(pk=exposed.pk).is_public("en")
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
+    assert Part.objects.get(pk=untouched.pk).is_public("en")
+    assert client.get(saved["Location"]).context["places"] == []
+
+
+def test_an_identifying_term_added_to_a_storyteller_finds_their_published_text(client, consent_officer):
+    teller = make_storyteller(identity={"identifying_terms": "Old Term"}, original_language="ko")
+    exposed = make_part(story=make_story(storyteller=teller), body_ko="리 선화의 고향은 멀었다.")
+    someone_else = make_part(body_ko="리선화를 아는 사람은 없었다.")  # another storyteller's: not theirs to check
+    client.force_login(consent_officer)
+    form = open_form(client, admin_url("storyteller", "change", teller.pk))
+
+    saved = form.post(client, **{"identity-0-identifying_terms": "Old Term\n리선화"})
+
+    assert saved.status_code == 302 and saved["Location"] == admin_url("storyteller", "exposed", teller.pk)
+    places = client.get(saved["Location"]).context["places"]
+    assert [(place["url"], str(place["field"])) for place in places] == [
+        (admin_url("part", "change", exposed.pk), "part body (Korean)")
+    ]
+    client.post(saved["Location"], {"unpublish": "1"})
+    assert Part.objects.get(pk=exposed.pk).status == Part.Status.DRAFT
+    assert Part.objects.get(pk=someone_else.pk).status == Part.Status.PUBLISHED
