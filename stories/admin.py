@@ -30,7 +30,13 @@ from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInl
 from archive.spreadsheets import formula_safe
 from stories import audit, privacy, services
 from stories.fields import identity_key_configured
-from stories.forms import ConsentEvidenceForm, VersionedInlineForm, VersionedModelForm, WithdrawConsentForm
+from stories.forms import (
+    ConsentEvidenceForm,
+    EraseStorytellersForm,
+    VersionedInlineForm,
+    VersionedModelForm,
+    WithdrawConsentForm,
+)
 from stories.models import (
     Consent,
     ConsentEvidence,
@@ -245,6 +251,7 @@ class StorytellerAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixi
     # The page counts the storytellers it lists once; the count of all of them says nothing more.
     show_full_result_count = False
     inlines = [StorytellerIdentityInline, ConsentInline]
+    actions = ["erase_selected"]
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)
@@ -431,6 +438,51 @@ class StorytellerAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixi
             "change_url": change_url,
         }
         return TemplateResponse(request, "admin/stories/storyteller/withdraw_consent.html", context)
+
+    def has_erase_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("stories.erase_storyteller")
+
+    @admin.action(description=_("Erase selected storytellers for good…"), permissions=["erase"])
+    def erase_selected(self, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
+        """Confirm, then forget each selected storyteller through the one service, all or none."""
+        storytellers = list(queryset.order_by("pk"))
+        form = EraseStorytellersForm(request.POST if "erase" in request.POST else None)
+        if form.is_valid():
+            with transaction.atomic():
+                for storyteller in storytellers:
+                    services.storyteller_erase(storyteller=storyteller, erased_by=request.user)
+            # No pseudonym in the message: it is kept in the session until shown.
+            self.message_user(
+                request,
+                ngettext(
+                    "%(count)d storyteller was erased for good; the audit trail keeps only who erased it and when.",
+                    "%(count)d storytellers were erased for good; the audit trail keeps only who erased them and when.",
+                    len(storytellers),
+                )
+                % {"count": len(storytellers)},
+                messages.SUCCESS,
+            )
+            return None
+        rows = [
+            {
+                "storyteller": storyteller,
+                "stories": storyteller.stories.count(),
+                "parts": Part.objects.filter(story__storyteller=storyteller).count(),
+                "photos": StoryImage.objects.filter(part__story__storyteller=storyteller).count(),
+                "public_parts": _public_part_count(storyteller),
+            }
+            for storyteller in storytellers
+        ]
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Erase storytellers for good"),
+            "opts": self.opts,
+            "rows": rows,
+            "form": form,
+            "action_checkbox_name": ACTION_CHECKBOX_NAME,
+            "selected": [storyteller.pk for storyteller in storytellers],
+        }
+        return TemplateResponse(request, "admin/stories/storyteller/erase_confirmation.html", context)
 
     def construct_change_message(self, request, form, formsets, add=False):
         # The history page is open to everyone who may view storytellers, and a ledger entry's
@@ -821,7 +873,7 @@ class PartAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, Tabb
 
 
 # The export keeps the trail's own words; the page shows them in the reader's language.
-_AUDIT_ACTIONS = {"created": _("Created"), "changed": _("Changed"), "deleted": _("Deleted")}
+_AUDIT_ACTIONS = {"created": _("Created"), "changed": _("Changed"), "deleted": _("Deleted"), "erased": _("Erased")}
 # A refusal names who, which object and which field, never the term (stories.privacy.refusals_record).
 _AUDIT_ACTIONS[audit.REFUSED] = _("Refused by the identifying-detail guard")
 

@@ -52,6 +52,8 @@ class AuditEntry:
 
 
 _ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+# The change reason of the rows a storyteller's erasure leaves (stories.services.storyteller_erase): its tombstones.
+ERASED = "erased"
 
 
 def _entries_for(record: HistoricalChanges, previous: HistoricalChanges | None) -> list[AuditEntry]:
@@ -63,6 +65,9 @@ def _entries_for(record: HistoricalChanges, previous: HistoricalChanges | None) 
         "model": str(record.instance_type._meta.verbose_name),
         "object_id": record.id,
     }
+    if getattr(record, "history_change_reason", None) == ERASED:
+        # Who erased which object, and when; what it said is gone from the trail too.
+        return [AuditEntry(**{**base, "action": ERASED}, field="", before="", after="")]
     if previous is None:
         # attname (storyteller_id, not storyteller) so that no related row is loaded per record.
         values = {f.name: getattr(record, f.attname, None) for f in record.instance_type._meta.fields if f.name != "id"}

@@ -30,6 +30,14 @@ class WithdrawConsentForm(forms.Form):
     )
 
 
+class EraseStorytellersForm(forms.Form):
+    confirm = forms.BooleanField(
+        label=_("I understand that this cannot be undone"),
+        help_text=_("Everything listed above is gone for good, here and in the audit trail; backups are not reached."),
+        error_messages={"required": _("Tick the box to confirm that the erasure cannot be undone.")},
+    )
+
+
 class ConsentChoiceField(forms.ModelChoiceField):
     """Name a consent record by the storyteller's pseudonym and the record's date, never by identity."""
 

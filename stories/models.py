@@ -118,6 +118,7 @@ class Storyteller(models.Model):
         ordering = ["pseudonym"]
         verbose_name = _("storyteller")
         verbose_name_plural = _("storytellers")
+        permissions = [("erase_storyteller", _("Can erase a storyteller for good, at their request"))]
         # The back office lists storytellers by pseudonym in the interface's language, ties newest first
         # (the admin's order): read from these, it stops at the page instead of sorting everyone.
         indexes = [

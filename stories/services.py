@@ -1,18 +1,33 @@
 """Everything that changes a story's state or a storyteller's consent."""
 
+import dataclasses
 import datetime
+from collections.abc import Iterable
 
+from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, models, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from modeltranslation.translator import translator
 
 from stories import privacy
-from stories.models import Consent, Part, Story, StoryImage, Storyteller
+from stories.audit import ERASED
+from stories.models import (
+    Consent,
+    ConsentEvidence,
+    FileDeletion,
+    Part,
+    Story,
+    StoryImage,
+    Storyteller,
+    StorytellerIdentity,
+)
 from stories.publication import publication_batch
+from translations.models import Translation
 
 
 def _full_clean(obj: Part | Story) -> None:
@@ -147,7 +162,14 @@ def _after_withdrawal(storyteller: Storyteller) -> None:
     # Their photos go for good, rows and files (originals can carry where and when they were taken):
     # the files are deleted once this commits, and a renewed consent needs a fresh upload, whose
     # renditions get new random names, so no old photo URL ever answers again.
-    StoryImage.objects.filter(part__story__storyteller=storyteller).delete()
+    photos = StoryImage.objects.filter(part__story__storyteller=storyteller)
+    # Their alt text, captions and credits in other languages go with them.
+    _translations_of(StoryImage, list(photos.values_list("pk", flat=True))).delete()
+    photos.delete()
+
+
+def _translations_of(model: type[models.Model], ids: Iterable[int]) -> QuerySet:
+    return Translation.objects.filter(content_type=ContentType.objects.get_for_model(model), object_id__in=list(ids))
 
 
 @transaction.atomic
@@ -168,6 +190,146 @@ def story_image_save(*, image: StoryImage) -> StoryImage:
     image.full_clean()
     image.save()
     return image
+
+
+@dataclasses.dataclass(frozen=True)
+class Erasure:
+    """What one erasure removed, counted: it says how much, never what."""
+
+    storyteller_id: int
+    stories: int
+    parts: int
+    photos: int
+    translations: int
+    consent_records: int
+    evidence_files: int
+    history_rows: int
+
+
+def _history_model(model: type[models.Model]) -> type[models.Model]:
+    return model.history.model
+
+
+def _history_text_fields(history_model: type[models.Model]) -> dict[str, object]:
+    """Every column of a history table that can hold words, with the empty value it is overwritten with.
+
+    Choices (statuses, decisions, languages) and the history's own type say what happened, not what was
+    written, and stay; every other text, slug, encrypted or JSON column is emptied.
+    """
+    empty = {}
+    for field in history_model._meta.concrete_fields:
+        if field.choices or field.name == "history_type":
+            continue
+        if isinstance(field, models.JSONField):
+            empty[field.attname] = {}
+        elif isinstance(field, models.CharField | models.TextField):
+            empty[field.attname] = ""
+    return empty
+
+
+def _set_erasing(on: bool) -> None:
+    """Let this transaction overwrite the append-only audit trail's text, on PostgreSQL (migration 0016)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('archive.erasing', %s, true)", ["on" if on else "off"])
+
+
+@transaction.atomic
+def storyteller_erase(*, storyteller: Storyteller, erased_by: AbstractBaseUser) -> Erasure:
+    """Forget a storyteller who asked for it: every word of theirs, in every language, their files and identity.
+
+    Deleted: their stories, parts, photos and translations of all of them, their consent ledger and evidence,
+    their identity record and the storyteller. In the audit trail, every row about any of these keeps who
+    did what and when, but its text is overwritten; each erased object's last row (its deletion, by
+    ``erased_by``, marked ``ERASED``) is the tombstone. Files go once this commits (``FileDeletion``).
+    Not reached: backups, copies already sent or cached elsewhere (docs/back-office.md).
+    """
+    storyteller = Storyteller.objects.select_for_update().get(pk=storyteller.pk)
+    pk = storyteller.pk
+    history = {model: _history_model(model) for model in (Storyteller, StorytellerIdentity, Consent, Story, Part)}
+    # Every object that is or ever was theirs, the deleted ones too, as the trail remembers them.
+    story_ids = set(Story.objects.filter(storyteller_id=pk).values_list("pk", flat=True))
+    story_ids |= set(history[Story].objects.filter(storyteller_id=pk).values_list("id", flat=True))
+    part_ids = set(Part.objects.filter(story_id__in=story_ids).values_list("pk", flat=True))
+    part_ids |= set(history[Part].objects.filter(story_id__in=story_ids).values_list("id", flat=True))
+    consent_ids = set(Consent.objects.filter(storyteller_id=pk).values_list("pk", flat=True))
+    consent_ids |= set(history[Consent].objects.filter(storyteller_id=pk).values_list("id", flat=True))
+    identity_ids = set(history[StorytellerIdentity].objects.filter(storyteller_id=pk).values_list("id", flat=True))
+    identity_ids |= set(StorytellerIdentity.objects.filter(storyteller_id=pk).values_list("pk", flat=True))
+    photos = StoryImage.objects.filter(part_id__in=part_ids)
+    photo_ids = set(photos.values_list("pk", flat=True))
+    evidence = ConsentEvidence.objects.filter(consent_id__in=consent_ids)
+    evidence_ids = set(evidence.values_list("pk", flat=True))
+    evidence_files = [name for name in evidence.values_list("file", flat=True) if name]
+    owned = {
+        Storyteller: {pk},
+        StorytellerIdentity: identity_ids,
+        Consent: consent_ids,
+        Story: story_ids,
+        Part: part_ids,
+        StoryImage: photo_ids,
+        ConsentEvidence: evidence_ids,
+    }
+    translations = Translation.objects.none()
+    for model in (Storyteller, Story, Part, StoryImage):
+        translations = translations | _translations_of(model, owned[model])
+    translation_ids = set(translations.values_list("pk", flat=True))
+    translation_history = _history_model(Translation)
+    translated = Q()
+    for model in (Storyteller, Story, Part):
+        translated |= Q(content_type=ContentType.objects.get_for_model(model), object_id__in=owned[model])
+    # A photo deleted earlier (at a withdrawal, or by an editor) cannot be traced to anyone: the history of
+    # the translations of every photo that no longer exists goes too. It describes pictures that are gone.
+    photo_type = ContentType.objects.get_for_model(StoryImage)
+    others = StoryImage.objects.exclude(pk__in=photo_ids).values("pk")
+    translated |= Q(content_type=photo_type) & ~Q(object_id__in=others)
+    translation_ids |= set(translation_history.objects.filter(translated).values_list("id", flat=True))
+    owned[Translation] = translation_ids
+    history[Translation] = translation_history
+    last_history_row = {
+        model: history_model.objects.order_by("-history_id").values_list("history_id", flat=True).first() or 0
+        for model, history_model in history.items()
+    }
+
+    with publication_batch():
+        translations.delete()
+        photos.delete()  # each photo's files are recorded for deletion as it goes
+        Part.objects.filter(pk__in=part_ids).delete()
+        Story.objects.filter(pk__in=story_ids).delete()
+        evidence.delete()
+        Consent.objects.filter(pk__in=consent_ids).delete()
+        StorytellerIdentity.objects.filter(pk__in=identity_ids).delete()
+        Storyteller.objects.filter(pk=pk).delete()
+    FileDeletion.objects.schedule(evidence_files)
+
+    history_rows = 0
+    _set_erasing(True)
+    try:
+        for model, history_model in history.items():
+            rows = history_model.objects.filter(id__in=owned[model])
+            history_rows += rows.update(**_history_text_fields(history_model))
+            # The rows written by the deletions above are the tombstones: who erased which object, and when.
+            rows.filter(history_id__gt=last_history_row[model], history_type="-").update(
+                history_user=erased_by, history_change_reason=ERASED
+            )
+    finally:
+        _set_erasing(False)
+
+    # The back office's own log names what it changed (a pseudonym, a title): keep the entries, not the names.
+    for model, ids in owned.items():
+        LogEntry.objects.filter(
+            content_type=ContentType.objects.get_for_model(model), object_id__in=[str(i) for i in ids]
+        ).update(object_repr="", change_message="")
+    return Erasure(
+        storyteller_id=pk,
+        stories=len(story_ids),
+        parts=len(part_ids),
+        photos=len(photo_ids),
+        translations=len(translation_ids),
+        consent_records=len(consent_ids),
+        evidence_files=len(evidence_files),
+        history_rows=history_rows,
+    )
 
 
 # --- A protected term added after publication --------------------------------------------------
