@@ -462,6 +462,25 @@ def test_objects_the_store_would_not_delete_at_a_withdrawal_are_deleted_by_priva
     assert not FileDeletion.objects.exists()
 
 
+def test_an_erasure_deletes_the_storytellers_photos_and_evidence_from_the_bucket(
+    photo_part, object_storage, consent_officer, django_capture_on_commit_callbacks
+):
+    image = make_image(photo_part, encode(noise(600, 400), "JPEG"))
+    evidence = ConsentEvidence.objects.create(
+        consent=photo_part.story.storyteller.effective_consent(), file=ContentFile(b"form", name="form.txt")
+    )
+    keys = {
+        f"private/{image.original.name}",
+        f"private/{evidence.file.name}",
+        *(f"private/{item['name']}" for item in image.renditions["items"]),
+    }
+    assert keys <= object_storage.keys(PRIVATE_BUCKET)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.storyteller_erase(storyteller=photo_part.story.storyteller, erased_by=consent_officer)
+    assert not keys & object_storage.keys(PRIVATE_BUCKET)
+    assert not FileDeletion.objects.exists()
+
+
 def test_a_missing_object_is_the_plain_404(client, photo_part, object_storage):
     image = make_image(photo_part, encode(noise(600, 400), "JPEG"))
     urls = rendition_urls(page_html(client, photo_part))
