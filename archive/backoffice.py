@@ -1,12 +1,176 @@
-"""Signing in to the back office: the admin site, failed sign-ins and the second factor."""
+"""Signing in to the back office: the admin site, failed sign-ins and the second factor.
 
+Anyone who can see storytellers' identity records or consent evidence (consent officers, superusers) signs in
+with a password and then a code from an authenticator app (TOTP, django-otp). Until the code is given, the
+session can open nothing but the second-factor pages and sign out (archive.middleware.SecondFactorMiddleware).
+"""
+
+import base64
+
+from django import forms
 from django.conf import settings
 from django.contrib import admin
-from django.http import HttpRequest, HttpResponse
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
+from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+# Whoever holds one of these can read who a storyteller really is, or the signed evidence of their consent.
+SECOND_FACTOR_PERMISSIONS = (
+    "stories.view_storytelleridentity",
+    "stories.change_storytelleridentity",
+    "stories.add_storytelleridentity",
+    "stories.view_consentevidence",
+    "stories.add_consentevidence",
+)
+# The name an enrolled authenticator app is kept under.
+DEVICE_NAME = "Authenticator app"
+
+
+def needs_second_factor(user: AbstractBaseUser) -> bool:
+    """Whether this user must give a code from an authenticator app after the password."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.is_superuser or any(user.has_perm(permission) for permission in SECOND_FACTOR_PERMISSIONS)
+
+
+def second_factor_done(user: AbstractBaseUser) -> bool:
+    """Whether the session may go on: no second factor is needed, or it was given (django-otp's OTPMiddleware)."""
+    return not needs_second_factor(user) or user.is_verified()
+
+
+def confirmed_device(user: AbstractBaseUser) -> TOTPDevice | None:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).order_by("pk").first()
+
+
+class TokenForm(forms.Form):
+    token = forms.CharField(
+        label=gettext_lazy("Code from your authenticator app"),
+        max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+    )
+
+    def __init__(self, *args, device: TOTPDevice, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.device = device
+
+    def clean_token(self) -> str:
+        token = "".join(self.cleaned_data["token"].split())
+        allowed, _details = self.device.verify_is_allowed()
+        if not allowed:
+            raise forms.ValidationError(
+                _("Too many wrong codes in a row. Wait a minute, then enter the code your app shows then."),
+                code="throttled",
+            )
+        # Counts failures on the device itself, in the database: each one doubles the wait before the next try.
+        if not self.device.verify_token(token):
+            raise forms.ValidationError(
+                _("That code is not right or has expired. Enter the code your app shows now."), code="invalid"
+            )
+        return token
+
+
+class ArchiveAdminSite(admin.AdminSite):
+    """The admin site: open only once the second factor is given by those who need one."""
+
+    def has_permission(self, request: HttpRequest) -> bool:
+        return super().has_permission(request) and second_factor_done(request.user)
+
+    def get_urls(self):
+        return [
+            path("second-factor/", self.second_factor_view, name="second_factor"),
+            path("second-factor/set-up/", self.second_factor_setup_view, name="second_factor_setup"),
+            # Open to a session that still owes its second factor too (the admin's own wrapper would refuse it).
+            path("logout/", never_cache(self.logout), name="logout"),
+            *super().get_urls(),
+        ]
+
+    def _next_url(self, request: HttpRequest) -> str:
+        target = request.POST.get("next") or request.GET.get("next") or ""
+        if url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return target
+        return reverse("admin:index", current_app=self.name)
+
+    def _second_factor_page(self, request: HttpRequest, template: str, context: dict) -> HttpResponse:
+        context = {**self.each_context(request), "next": self._next_url(request), **context}
+        response = render(request, template, context)
+        add_never_cache_headers(response)
+        return response
+
+    def _pending(self, request: HttpRequest) -> HttpResponse | None:
+        """Where to go instead, when this session has no second factor to give now."""
+        user = request.user
+        if not user.is_authenticated:
+            return HttpResponseRedirect(f"{reverse('admin:login', current_app=self.name)}?next={request.path}")
+        if second_factor_done(user):
+            return HttpResponseRedirect(self._next_url(request))
+        return None
+
+    def _signed_in(self, request: HttpRequest, device: TOTPDevice) -> HttpResponse:
+        otp_login(request, device)
+        # A new session key once the session can read identities, so a key seen before is worth nothing.
+        request.session.cycle_key()
+        return HttpResponseRedirect(self._next_url(request))
+
+    @method_decorator(never_cache)
+    @method_decorator(sensitive_post_parameters("token"))
+    def second_factor_view(self, request: HttpRequest) -> HttpResponse:
+        """Ask for the code from the authenticator app; without an enrolled app, set one up first."""
+        elsewhere = self._pending(request)
+        if elsewhere is not None:
+            return elsewhere
+        device = confirmed_device(request.user)
+        if device is None:
+            setup = reverse("admin:second_factor_setup", current_app=self.name)
+            return HttpResponseRedirect(f"{setup}?next={self._next_url(request)}")
+        form = TokenForm(request.POST or None, device=device)
+        if request.method == "POST" and form.is_valid():
+            return self._signed_in(request, device)
+        return self._second_factor_page(
+            request, "admin/second_factor.html", {"title": _("Second step of signing in"), "form": form}
+        )
+
+    @method_decorator(never_cache)
+    @method_decorator(sensitive_post_parameters("token"))
+    def second_factor_setup_view(self, request: HttpRequest) -> HttpResponse:
+        """Enrol an authenticator app: show its key, and keep it once the app gives a right code."""
+        elsewhere = self._pending(request)
+        if elsewhere is not None:
+            return elsewhere
+        if confirmed_device(request.user) is not None:
+            verify = reverse("admin:second_factor", current_app=self.name)
+            return HttpResponseRedirect(f"{verify}?next={self._next_url(request)}")
+        # The same key until it is confirmed, so that an app set up from an earlier page still matches.
+        device, _created = TOTPDevice.objects.get_or_create(
+            user=request.user, confirmed=False, defaults={"name": DEVICE_NAME}
+        )
+        form = TokenForm(request.POST or None, device=device)
+        if request.method == "POST" and form.is_valid():
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            return self._signed_in(request, device)
+        secret = base64.b32encode(device.bin_key).decode()
+        return self._second_factor_page(
+            request,
+            "admin/second_factor_setup.html",
+            {
+                "title": _("Set up your authenticator app"),
+                "form": form,
+                "secret": " ".join(secret[start : start + 4] for start in range(0, len(secret), 4)),
+                "config_url": device.config_url,
+            },
+        )
 
 
 def locked_out(

@@ -7,10 +7,12 @@ from collections.abc import Callable
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.http import HttpRequest, HttpResponse
-from django.urls import Resolver404, resolve
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.urls import Resolver404, resolve, reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 
+from archive.backoffice import second_factor_done
 from stories.images import MAX_UPLOAD_BYTES
 
 # The only places that take files: the back office (photos, consent evidence) and the translator's
@@ -51,8 +53,41 @@ class StaffSessionTimeoutMiddleware:
                     request, _("You were signed out because the back office was not used for a while. Sign in again.")
                 )
             elif not isinstance(seen, int) or now - seen >= STAFF_SEEN_EVERY_SECONDS:
-                request.session[STAFF_SEEN_KEY] = now
-                request.session.set_expiry(idle)
+                staff_seen(request.session, now)
+        return self.get_response(request)
+
+
+def staff_seen(session, now: int | None = None) -> None:
+    """Record a staff request in the session, which then expires STAFF_SESSION_IDLE_SECONDS later."""
+    session[STAFF_SEEN_KEY] = int(time.time()) if now is None else now
+    session.set_expiry(settings.STAFF_SESSION_IDLE_SECONDS)
+
+
+def staff_signed_in(sender, request: HttpRequest | None, user, **kwargs) -> None:
+    """Count signing in as activity (the user_logged_in signal), so the first page after it writes nothing."""
+    if request is not None and hasattr(request, "session") and user.is_staff:
+        staff_seen(request.session)
+
+
+class SecondFactorMiddleware:
+    """Keep a session that still owes its second factor to the second-factor pages and signing out.
+
+    Those who can see identity records or consent evidence sign in with a password and then a code
+    (archive.backoffice); in between, no page of the back office, no preview and no evidence opens.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        # As above: a reader's request, without a session cookie, leaves the session unread.
+        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+            return self.get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not second_factor_done(user):
+            verify = reverse("admin:second_factor")
+            if request.path_info not in {verify, reverse("admin:second_factor_setup"), reverse("admin:logout")}:
+                return HttpResponseRedirect(f"{verify}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 
 

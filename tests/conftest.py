@@ -213,3 +213,39 @@ def sitemap_pages(client) -> list[str]:
 def sitemap_text(client) -> str:
     """Everything the sitemap lists, across the index and all its pages."""
     return "\n".join(client.get(page).content.decode() for page in sitemap_pages(client))
+
+
+def give_second_factor(client, user) -> None:
+    """Mark the client's session as having given its second factor, as the back office does after a right code.
+
+    Uses the user's enrolled authenticator app, or enrols one (archive.backoffice).
+    """
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Test authenticator app", confirmed=True)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+
+
+@pytest.fixture(autouse=True)
+def _second_factor_on_force_login(monkeypatch):
+    """``client.force_login()`` signs in those who need a second factor with it given (consent officers,
+    superusers), so that tests reach the pages they test; ``second_factor=False`` leaves it owed."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from archive.backoffice import needs_second_factor
+
+    force_login = Client.force_login
+
+    def force_login_with_second_factor(self, user, backend=None, *, second_factor=True):
+        force_login(self, user, backend)
+        # A fresh copy: asking for permissions caches them on the object the test holds.
+        if second_factor and needs_second_factor(get_user_model().objects.get(pk=user.pk)):
+            give_second_factor(self, user)
+
+    monkeypatch.setattr(Client, "force_login", force_login_with_second_factor)

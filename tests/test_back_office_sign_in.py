@@ -1,17 +1,23 @@
 """Signing in to the back office: where a sign-in lands, how long a staff session lasts, failed sign-ins,
 the second factor, and the Content-Security-Policy the admin works under."""
 
+import base64
 import datetime
 import time
 
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from archive.backoffice import needs_second_factor
 from archive.middleware import STAFF_SEEN_KEY
-from tests.conftest import make_staff
+from tests.conftest import make_part, make_staff, make_story, make_storyteller
 from tests.test_deployment import production_environment, run_python
 
 pytestmark = pytest.mark.django_db
@@ -231,3 +237,170 @@ def test_every_back_office_page_carries_the_strict_content_security_policy(clien
         assert response["Content-Security-Policy"] == settings.CONTENT_SECURITY_POLICY
     assert "'unsafe-inline'" not in settings.CONTENT_SECURITY_POLICY
     assert "script-src 'self'" in settings.CONTENT_SECURITY_POLICY
+
+
+# --- A second factor for those who can see identities ------------------------------------------------
+
+
+def code_for(device: TOTPDevice, *, steps_ahead: int = 0) -> str:
+    """The code the authenticator app shows now (or in a later time step)."""
+    device.refresh_from_db()
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() + steps_ahead * device.step
+    return f"{totp.token():0{device.digits}d}"
+
+
+def superuser():
+    return get_user_model().objects.create_superuser(username="root-1", password=PASSWORD, email="")
+
+
+def test_those_who_can_see_identities_or_evidence_need_a_second_factor(editor, translator, consent_officer):
+    campaign_manager = make_staff("Campaign managers")
+    evidence_reader = get_user_model().objects.create_user(username="evidence", password=PASSWORD, is_staff=True)
+    evidence_reader.user_permissions.add(Permission.objects.get(codename="view_consentevidence"))
+
+    assert needs_second_factor(consent_officer)
+    assert needs_second_factor(superuser())
+    assert needs_second_factor(get_user_model().objects.get(pk=evidence_reader.pk))
+    assert not any(needs_second_factor(user) for user in (editor, translator, campaign_manager))
+
+
+def test_an_editor_signs_in_with_the_password_alone(client, editor):
+    response = sign_in(client, editor.username, next=reverse("admin:index"))
+
+    assert client.get(response["Location"]).status_code == 200
+
+
+@pytest.mark.parametrize("user", ["consent_officer", "superuser"])
+def test_a_first_sign_in_enrols_an_authenticator_app(client, request, user):
+    user = request.getfixturevalue("consent_officer") if user == "consent_officer" else superuser()
+
+    response = sign_in(client, user.username, next=reverse("admin:index"))
+    response = client.get(response["Location"], follow=True)
+
+    setup = reverse("admin:second_factor_setup")
+    assert response.redirect_chain[-1][0].startswith(setup)
+    device = TOTPDevice.objects.get(user=user)
+    assert not device.confirmed
+    page = response.content.decode()
+    secret = base64.b32encode(device.bin_key).decode()
+    assert " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)) in page
+    assert "otpauth://totp/Testimony%20archive%3A" in page
+    assert client.get(reverse("admin:index")).status_code == 302
+
+    wrong = client.post(setup, {"token": "000000" if code_for(device) != "000000" else "111111", "next": "/admin/"})
+    assert "That code is not right" in wrong.content.decode()
+    device.refresh_from_db()
+    device.throttling_failure_count = 0  # the wait after a wrong code is tested below
+    device.save()
+    before = client.session.session_key
+
+    right = client.post(setup, {"token": code_for(device), "next": reverse("admin:index")})
+
+    assert right.status_code == 302 and right["Location"] == reverse("admin:index")
+    assert TOTPDevice.objects.get(user=user).confirmed
+    assert client.session.session_key != before
+    assert client.get(reverse("admin:stories_storyteller_changelist")).status_code == 200
+
+
+def test_an_enrolled_consent_officer_gives_the_code_after_the_password(client, consent_officer):
+    device = TOTPDevice.objects.create(user=consent_officer, name="app", confirmed=True)
+    target = reverse("admin:stories_consent_audit")
+
+    response = client.get(sign_in(client, consent_officer.username, next=target)["Location"])
+
+    verify = reverse("admin:second_factor")
+    assert response.status_code == 302 and response["Location"].startswith(verify)
+    page = client.get(response["Location"], headers={"accept-language": "ko"}).content.decode()
+    assert "인증 앱" in page
+    done = client.post(verify, {"token": code_for(device), "next": target})
+    assert done["Location"] == target
+    assert client.get(target).status_code == 200
+
+
+def test_enrolling_another_app_needs_the_enrolled_one(client, consent_officer):
+    TOTPDevice.objects.create(user=consent_officer, name="app", confirmed=True)
+    client.force_login(consent_officer, second_factor=False)
+
+    response = client.get(reverse("admin:second_factor_setup"))
+
+    assert response.status_code == 302 and response["Location"].startswith(reverse("admin:second_factor"))
+    assert TOTPDevice.objects.filter(user=consent_officer).count() == 1
+
+
+def test_a_wrong_code_makes_the_next_try_wait(client, consent_officer):
+    device = TOTPDevice.objects.create(user=consent_officer, name="app", confirmed=True)
+    client.force_login(consent_officer, second_factor=False)
+    verify = reverse("admin:second_factor")
+    right = code_for(device)
+
+    client.post(verify, {"token": "000000" if right != "000000" else "111111"})
+    response = client.post(verify, {"token": right}, headers={"accept-language": "ko"})
+
+    assert response.status_code == 200
+    assert "잘못된 코드를 너무 많이" in response.content.decode()
+    assert client.get(reverse("admin:index")).status_code == 302
+
+
+def test_a_used_code_is_not_accepted_twice(client, consent_officer):
+    device = TOTPDevice.objects.create(user=consent_officer, name="app", confirmed=True)
+    code = code_for(device)
+    client.force_login(consent_officer, second_factor=False)
+    assert client.post(reverse("admin:second_factor"), {"token": code}).status_code == 302
+
+    other = Client()
+    other.force_login(consent_officer, second_factor=False)
+    assert other.post(reverse("admin:second_factor"), {"token": code}).status_code == 200
+
+
+def test_a_session_without_its_second_factor_opens_nothing_that_shows_identities(client, consent_officer, db):
+    storyteller = make_storyteller(identity={"legal_name": "Invented Legal Name"})
+    part = make_part(story=make_story(storyteller=storyteller))
+    client.force_login(consent_officer, second_factor=False)
+
+    for url in [
+        reverse("admin:index"),
+        reverse("admin:stories_storyteller_change", args=[storyteller.pk]),
+        reverse("admin:stories_consent_audit"),
+        reverse("admin:stories_consent_audit_export"),
+        reverse("admin:stories_consentevidence_changelist"),
+        reverse("evidence", kwargs={"pk": 1}),
+        reverse("stories:part-preview", kwargs={"pk": part.pk}),
+        reverse("translations:dashboard"),
+    ]:
+        response = client.get(url)
+        assert response.status_code == 302, url
+        assert response["Location"].startswith(reverse("admin:second_factor") + "?next="), url
+    assert "Invented Legal Name" not in client.get(reverse("admin:second_factor"), follow=True).content.decode()
+    # Signing out still works.
+    assert client.post(reverse("admin:logout")).status_code == 200
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_second_factor_pages_send_a_signed_out_visitor_to_sign_in(client):
+    response = client.get(reverse("admin:second_factor"))
+
+    assert response.status_code == 302 and response["Location"].startswith(reverse("admin:login"))
+
+
+def test_the_second_factor_pages_never_send_anyone_to_another_site(client, consent_officer):
+    device = TOTPDevice.objects.create(user=consent_officer, name="app", confirmed=True)
+    client.force_login(consent_officer, second_factor=False)
+
+    response = client.post(
+        reverse("admin:second_factor"), {"token": code_for(device), "next": "https://elsewhere.example.org/"}
+    )
+
+    assert response["Location"] == reverse("admin:index")
+
+
+def test_the_bench_measures_a_consent_officers_pages_with_the_second_factor_given(client, consent_officer, settings):
+    from stories.management.commands import bench
+
+    user, key = bench._sign_in("Consent officers")
+    client.cookies[settings.SESSION_COOKIE_NAME] = key
+
+    assert user == consent_officer
+    assert client.get(reverse("admin:stories_storyteller_changelist")).status_code == 200
+    bench._clean_up({"sessions": [key], "created_users": []})
+    assert not TOTPDevice.objects.filter(name=bench.BENCH_DEVICE).exists()

@@ -30,7 +30,8 @@ ALLOWED_HOSTS: list[str] = []
 INSTALLED_APPS = [
     # modeltranslation patches the admin, so it must come before it.
     "modeltranslation",
-    "django.contrib.admin",
+    # Django's admin with the archive's own site (archive.backoffice): a second factor for identity readers.
+    "archive.apps.ArchiveAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -40,6 +41,9 @@ INSTALLED_APPS = [
     "simple_history",
     # Failed sign-ins, counted and locked out per account and per address (see AXES_* below).
     "axes",
+    # Codes from an authenticator app (TOTP), the second step of signing in (archive.backoffice).
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "stories",
     "translations",
     "advocacy",
@@ -67,9 +71,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Marks a session whose second factor was given (user.is_verified()).
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # Ends a staff session left idle for STAFF_SESSION_IDLE_SECONDS.
     "archive.middleware.StaffSessionTimeoutMiddleware",
+    # A session that owes its second factor opens nothing but the second-factor pages.
+    "archive.middleware.SecondFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Records who made each change in the audit trail.
     "simple_history.middleware.HistoryRequestMiddleware",
@@ -252,6 +260,9 @@ AXES_LOCKOUT_CALLABLE = "archive.backoffice.locked_out"
 AXES_RESET_ON_SUCCESS = False
 # Successful sign-ins are not logged with their address and browser: sessions and the audit trail say who did what.
 AXES_DISABLE_ACCESS_LOG = True
+
+# The name authenticator apps show beside the account (django-otp's TOTP devices).
+OTP_TOTP_ISSUER = "Testimony archive"
 
 # Fernet keys that encrypt storytellers' identity records, newest first; older keys still decrypt,
 # so a key can be rotated. Without any key the public site runs and the identity screens say so.

@@ -229,3 +229,7 @@ class Command(BaseCommand):
         self.stdout.write(
             f"(Passwords were generated when this database was set up, and are kept for it in {credentials_path()}.)"
         )
+        self.stdout.write(
+            "Consent officers also give a code from an authenticator app: at the first sign-in the back office "
+            "shows the key to add to one (docs/back-office.md says how to get a code without a phone)."
+        )
