@@ -405,7 +405,9 @@ def protected_terms(storyteller) -> list[tuple[str, bool]]:
     from stories.fields import identity_cipher
     from stories.models import ProtectedTerm, StorytellerIdentity
 
-    identity_cipher()
+    if storyteller is not None:
+        # Only a storyteller's terms are encrypted: themes and campaigns stay editable without the key.
+        identity_cipher()
     terms = [(term, True) for term in ProtectedTerm.objects.values_list("term", flat=True)]
     if storyteller is not None and storyteller.pk:
         identity = StorytellerIdentity.objects.filter(storyteller=storyteller).first()
