@@ -247,16 +247,17 @@ def storyteller_erase(*, storyteller: Storyteller, erased_by: AbstractBaseUser) 
     storyteller = Storyteller.objects.select_for_update().get(pk=storyteller.pk)
     pk = storyteller.pk
     history = {model: _history_model(model) for model in (Storyteller, StorytellerIdentity, Consent, Story, Part)}
-    # Every object that is or ever was theirs, the deleted ones too, as the trail remembers them.
-    story_ids = set(Story.objects.filter(storyteller_id=pk).values_list("pk", flat=True))
-    story_ids |= set(history[Story].objects.filter(storyteller_id=pk).values_list("id", flat=True))
-    part_ids = set(Part.objects.filter(story_id__in=story_ids).values_list("pk", flat=True))
-    part_ids |= set(history[Part].objects.filter(story_id__in=story_ids).values_list("id", flat=True))
+    # What is theirs now is deleted. The trail's text is emptied for every object that is or ever was
+    # theirs, the deleted ones too, as the trail remembers them (a story moved to someone else stays).
+    live_story_ids = set(Story.objects.filter(storyteller_id=pk).values_list("pk", flat=True))
+    story_ids = live_story_ids | set(history[Story].objects.filter(storyteller_id=pk).values_list("id", flat=True))
+    live_part_ids = set(Part.objects.filter(story_id__in=live_story_ids).values_list("pk", flat=True))
+    part_ids = live_part_ids | set(history[Part].objects.filter(story_id__in=story_ids).values_list("id", flat=True))
     consent_ids = set(Consent.objects.filter(storyteller_id=pk).values_list("pk", flat=True))
     consent_ids |= set(history[Consent].objects.filter(storyteller_id=pk).values_list("id", flat=True))
     identity_ids = set(history[StorytellerIdentity].objects.filter(storyteller_id=pk).values_list("id", flat=True))
     identity_ids |= set(StorytellerIdentity.objects.filter(storyteller_id=pk).values_list("pk", flat=True))
-    photos = StoryImage.objects.filter(part_id__in=part_ids)
+    photos = StoryImage.objects.filter(part_id__in=live_part_ids)
     photo_ids = set(photos.values_list("pk", flat=True))
     evidence = ConsentEvidence.objects.filter(consent_id__in=consent_ids)
     evidence_ids = set(evidence.values_list("pk", flat=True))
@@ -270,9 +271,20 @@ def storyteller_erase(*, storyteller: Storyteller, erased_by: AbstractBaseUser) 
         StoryImage: photo_ids,
         ConsentEvidence: evidence_ids,
     }
+    # Translations of theirs and of their objects deleted earlier, never of what is someone else's now.
+    others_stories = set(Story.objects.filter(pk__in=story_ids).exclude(storyteller_id=pk).values_list("pk", flat=True))
+    others_parts = set(
+        Part.objects.filter(pk__in=part_ids).exclude(story_id__in=live_story_ids).values_list("pk", flat=True)
+    )
+    translated_now = {
+        Storyteller: {pk},
+        Story: story_ids - others_stories,
+        Part: part_ids - others_parts,
+        StoryImage: photo_ids,
+    }
     translations = Translation.objects.none()
-    for model in (Storyteller, Story, Part, StoryImage):
-        translations = translations | _translations_of(model, owned[model])
+    for model, ids in translated_now.items():
+        translations = translations | _translations_of(model, ids)
     translation_ids = set(translations.values_list("pk", flat=True))
     translation_history = _history_model(Translation)
     translated = Q()
@@ -294,8 +306,8 @@ def storyteller_erase(*, storyteller: Storyteller, erased_by: AbstractBaseUser) 
     with publication_batch():
         translations.delete()
         photos.delete()  # each photo's files are recorded for deletion as it goes
-        Part.objects.filter(pk__in=part_ids).delete()
-        Story.objects.filter(pk__in=story_ids).delete()
+        Part.objects.filter(pk__in=live_part_ids).delete()
+        Story.objects.filter(pk__in=live_story_ids).delete()
         evidence.delete()
         Consent.objects.filter(pk__in=consent_ids).delete()
         StorytellerIdentity.objects.filter(pk__in=identity_ids).delete()

@@ -228,3 +228,20 @@ def test_a_withdrawn_storyteller_is_erased_with_the_reason_they_gave(
     assert result.storyteller_id == storyteller.pk and result.consent_records == 2
     assert rows_holding_their_words() == []
     assert not told["files"] & private_files()
+
+
+def test_a_story_that_was_theirs_and_now_is_someone_elses_stays_with_its_new_teller(
+    client, told, consent_officer, django_capture_on_commit_callbacks
+):
+    other = make_storyteller(pseudonym_en="Ember Wren")
+    moved = make_story(storyteller=told["storyteller"], title_en="The Ferry", slug="the-ferry")
+    part = make_part(story=moved)
+    moved.storyteller = other
+    services.story_save(story=moved, expected_version=moved.version)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.storyteller_erase(storyteller=told["storyteller"], erased_by=consent_officer)
+    assert Story.objects.filter(pk=moved.pk, storyteller=other).exists()
+    assert part.images.count() == 0 and Part.objects.filter(pk=part.pk).exists()
+    assert "The Ferry" in page_html(client, part)
+    # While it was theirs, its rows in the trail held what they told: those words are gone.
+    assert rows_holding_their_words() == []
