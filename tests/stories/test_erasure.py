@@ -175,8 +175,7 @@ def test_erasure_leaves_no_word_file_or_identity_in_any_table_and_a_tombstone_in
     assert not any(word in export for word in WORDS)
 
 
-def test_only_those_allowed_to_erase_see_or_run_the_action(client, told, editor, translator):
-    storyteller = told["storyteller"]
+def test_only_those_allowed_to_erase_see_or_run_the_action(client, storyteller, editor, translator):
     for user in (editor, translator):
         client.force_login(user)
         changelist = reverse("admin:stories_storyteller_changelist")
