@@ -42,3 +42,10 @@ def _outside_any_transaction_but_a_tests() -> bool:
     """
     connection = transaction.get_connection()
     return all(getattr(block, "_from_testcase", False) for block in connection.atomic_blocks)
+
+
+def enqueue_in_transaction(task: Task, *args, **kwargs) -> TaskResult:
+    """Enqueue now, inside the caller's transaction: with the database backend the task commits (or rolls
+    back) with the change; with the immediate backend it runs at once, in that transaction, so the caller
+    sees its outcome when this returns."""
+    return task.enqueue(*args, **kwargs)

@@ -92,3 +92,40 @@ class Translation(models.Model):
 
     def is_live(self) -> bool:
         return self.approved_at is not None and (not self.needs_update or self.keep_public_while_updating)
+
+
+class PoImport(models.Model):
+    """A translator's PO file waiting to be applied by a task worker, then what came of it.
+
+    The file's text is kept only until it is applied. The outcome is shown to the translator who sent it,
+    once, as messages on their language's page (``translations.views.report_imports``).
+    """
+
+    class Status(models.TextChoices):
+        WAITING = "waiting", _("Waiting")
+        DONE = "done", _("Done")
+        REFUSED = "refused", _("Refused")
+        FAILED = "failed", _("Failed")
+
+    story = models.ForeignKey("stories.Story", on_delete=models.CASCADE, related_name="+", verbose_name=_("story"))
+    language = models.CharField(_("language"), max_length=2, choices=settings.LANGUAGES)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", verbose_name=_("imported by")
+    )
+    # The language the translator reads the outcome in.
+    interface_language = models.CharField(max_length=2, choices=settings.LANGUAGES)
+    content = models.TextField(_("PO file"), blank=True)
+    status = models.CharField(_("status"), max_length=8, choices=Status.choices, default=Status.WAITING)
+    # {"level": "success" | "info" | "error", "messages": [...]}, in interface_language.
+    outcome = models.JSONField(_("outcome"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("sent"), auto_now_add=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+    reported_at = models.DateTimeField(_("shown to the translator"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("PO import")
+        verbose_name_plural = _("PO imports")
+        indexes = [models.Index(fields=["by", "reported_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.story_id}.{self.language} ({self.get_status_display()})"

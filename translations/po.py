@@ -68,6 +68,11 @@ class ImportResult:
     unchanged: int
 
 
+def check_file(content: bytes) -> None:
+    """Refuse a file that cannot be a PO file the archive reads (size, encoding, syntax, no entries)."""
+    _parse(content)
+
+
 def _parse(content: bytes) -> polib.POFile:
     if len(content) > MAX_PO_BYTES:
         raise ValidationError(_("The file is too large to be a story's translation."))

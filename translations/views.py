@@ -7,20 +7,25 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
+from background import queue
 from stories.models import Part, Story, StoryImage, Storyteller
 from translations import po, services
 from translations.diff import word_diff
 from translations.forms import PoImportForm, TranslationForm
-from translations.models import Translation
+from translations.models import PoImport, Translation
 from translations.registry import REGISTRY
+from translations.tasks import apply_po_import
 from translations.workspace import (
     NEWEST_STORIES,
     Item,
@@ -98,6 +103,7 @@ class LanguageQueueView(ListView):
             stories=stories_progress(context["object_list"], self.language),
             import_form=PoImportForm(),
         )
+        report_imports(self.request, self.language)
         return context
 
 
@@ -349,26 +355,50 @@ def export_po(request: HttpRequest, language: str, slug: str) -> HttpResponse:
 @require_POST
 @workspace_view
 def import_po(request: HttpRequest, language: str, slug: str) -> HttpResponse:
-    """Apply a translated PO file as drafts, or refuse it with a list of what changed."""
+    """Queue a translated PO file to be applied as drafts by a task; its outcome is shown on the language's page."""
     language = _language(language)
     story = _workable_story(slug)
     form = PoImportForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Choose a PO file to import."))
-    else:
-        try:
-            result = po.story_import(
-                story=story, language=language, content=form.cleaned_data["file"].read(), by=request.user
-            )
-        except ValidationError as error:
-            for message in error.messages:
-                messages.error(request, message)
-        else:
-            if result.updated:
-                messages.success(
-                    request,
-                    _("Imported as drafts: {items}.").format(items=", ".join(str(label) for label in result.updated)),
-                )
-            else:
-                messages.info(request, _("The file changed nothing."))
+        return redirect(queue_url(language, story))
+    # Refused here, at once, when it cannot be a PO file at all; whether it fits the story is the task's work.
+    content = form.cleaned_data["file"].read(po.MAX_PO_BYTES + 1)
+    try:
+        po.check_file(content)
+    except ValidationError as error:
+        for message in error.messages:
+            messages.error(request, message)
+        return redirect(queue_url(language, story))
+    with transaction.atomic():
+        job = PoImport.objects.create(
+            story=story,
+            language=language,
+            by=request.user,
+            interface_language=get_language(),
+            content=content.decode("utf-8"),
+        )
+        queue.enqueue_in_transaction(apply_po_import, job.pk)
+    report_imports(request, language)
     return redirect(queue_url(language, story))
+
+
+def report_imports(request: HttpRequest, language: str) -> None:
+    """Show the translator what became of their PO files in this language, each outcome once."""
+    jobs = PoImport.objects.filter(by=request.user, language=language, reported_at__isnull=True).select_related("story")
+    finished = []
+    for job in jobs.order_by("created_at"):
+        if job.status == PoImport.Status.WAITING:
+            messages.info(
+                request,
+                _("The file for “{story}” is being imported as drafts. Reload this page to see the result.").format(
+                    story=job.story
+                ),
+            )
+            continue
+        level = getattr(messages, (job.outcome or {}).get("level", "info").upper(), messages.INFO)
+        for message in (job.outcome or {}).get("messages", []):
+            messages.add_message(request, level, message)
+        finished.append(job.pk)
+    if finished:
+        PoImport.objects.filter(pk__in=finished).update(reported_at=timezone.now())
