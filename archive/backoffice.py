@@ -6,12 +6,14 @@ session can open nothing but the second-factor pages and sign out (archive.middl
 """
 
 import base64
+import io
 
+import segno
 from django import forms
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils.cache import add_never_cache_headers
@@ -89,6 +91,7 @@ class ArchiveAdminSite(admin.AdminSite):
         return [
             path("second-factor/", self.second_factor_view, name="second_factor"),
             path("second-factor/set-up/", self.second_factor_setup_view, name="second_factor_setup"),
+            path("second-factor/set-up/key.svg", self.second_factor_qr_view, name="second_factor_qr"),
             # Open to a session that still owes its second factor too (the admin's own wrapper would refuse it).
             path("logout/", never_cache(self.logout), name="logout"),
             *super().get_urls(),
@@ -171,6 +174,23 @@ class ArchiveAdminSite(admin.AdminSite):
                 "config_url": device.config_url,
             },
         )
+
+    @method_decorator(never_cache)
+    def second_factor_qr_view(self, request: HttpRequest) -> HttpResponse:
+        """The key being set up, as a QR code: to its own session only, and only until it is confirmed."""
+        if self._pending(request) is not None:
+            raise Http404
+        device = TOTPDevice.objects.filter(user=request.user, confirmed=False).first()
+        if device is None or confirmed_device(request.user) is not None:
+            raise Http404
+        return HttpResponse(qr_code_svg(device.config_url), content_type="image/svg+xml")
+
+
+def qr_code_svg(text: str) -> bytes:
+    """The text as a QR code in SVG, for an authenticator app to scan."""
+    out = io.BytesIO()
+    segno.make(text, error="m").save(out, kind="svg", scale=5, border=4, xmldecl=False, title=None)
+    return out.getvalue()
 
 
 def locked_out(

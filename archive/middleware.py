@@ -86,7 +86,8 @@ class SecondFactorMiddleware:
         user = getattr(request, "user", None)
         if user is not None and user.is_authenticated and not second_factor_done(user):
             verify = reverse("admin:second_factor")
-            if request.path_info not in {verify, reverse("admin:second_factor_setup"), reverse("admin:logout")}:
+            owed = {verify, reverse("admin:second_factor_setup"), reverse("admin:second_factor_qr")}
+            if request.path_info not in {*owed, reverse("admin:logout")}:
                 return HttpResponseRedirect(f"{verify}?{urlencode({'next': request.get_full_path()})}")
         return self.get_response(request)
 

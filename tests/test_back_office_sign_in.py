@@ -404,3 +404,22 @@ def test_the_bench_measures_a_consent_officers_pages_with_the_second_factor_give
     assert client.get(reverse("admin:stories_storyteller_changelist")).status_code == 200
     bench._clean_up({"sessions": [key], "created_users": []})
     assert not TOTPDevice.objects.filter(name=bench.BENCH_DEVICE).exists()
+
+
+def test_the_key_being_set_up_is_also_shown_as_a_qr_code_to_its_own_session_only(client, consent_officer):
+    client.force_login(consent_officer, second_factor=False)
+    page = client.get(reverse("admin:second_factor_setup")).content.decode()
+    qr = reverse("admin:second_factor_qr")
+    assert f'src="{qr}"' in page
+
+    response = client.get(qr)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/svg+xml"
+    assert response.content.startswith(b"<svg") and b"<script" not in response.content
+    assert "no-store" in response["Cache-Control"]
+    assert Client().get(qr).status_code == 404
+    TOTPDevice.objects.filter(user=consent_officer).update(confirmed=True)
+    assert client.get(qr).status_code == 404  # the session now owes the code of the confirmed app
+    client.force_login(consent_officer)
+    assert client.get(qr).status_code == 404
