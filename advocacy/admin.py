@@ -19,6 +19,7 @@ from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInl
 from advocacy import services
 from advocacy.models import Action, ActionCount, Campaign, CampaignStory, Country, Recipient, Subscriber
 from advocacy.querysets import VERIFICATION_DAYS
+from background import exports
 from stories.models import Story
 
 logger = logging.getLogger(__name__)
@@ -281,9 +282,5 @@ class SubscriberAdmin(admin.ModelAdmin):
         """Download the confirmed subscribers as CSV for the mailing tool."""
         if not request.user.has_perm("advocacy.export_subscriber"):
             raise PermissionDenied
-        response = HttpResponse(content_type="text/csv; charset=utf-8")
-        response["Content-Disposition"] = f'attachment; filename="subscribers-{timezone.localdate().isoformat()}.csv"'
-        response["Cache-Control"] = "private, no-store"
-        count = services.subscribers_export_csv(out=response)
-        logger.info("Staff user %s exported %d confirmed subscribers", request.user.pk, count)
-        return response
+        # Built by a task (advocacy/exports.py), then offered to this user alone.
+        return exports.answer(request, exports.request_export("subscribers", request.user))

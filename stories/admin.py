@@ -27,7 +27,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInline, TranslationTabularInline
 
-from archive.spreadsheets import formula_safe
+from background import exports
 from stories import audit, privacy, services
 from stories.fields import identity_key_configured
 from stories.forms import (
@@ -952,24 +952,9 @@ class ConsentAdmin(admin.ModelAdmin):
         return TemplateResponse(request, "admin/stories/audit_trail.html", context)
 
     def audit_export_view(self, request: HttpRequest) -> HttpResponse:
-        """Download the whole audit trail as CSV."""
+        """Download the whole audit trail as CSV: built by a task (stories/exports.py), then offered."""
         self._require_audit_permission(request)
-        entries = [
-            dataclasses.replace(
-                entry,
-                who=formula_safe(entry.who),
-                model=formula_safe(entry.model),
-                field=formula_safe(entry.field),
-                before=formula_safe(entry.before),
-                after=formula_safe(entry.after),
-            )
-            for entry in _readable_entries(request, audit.audit_entries())
-        ]
-        response = HttpResponse(audit.audit_csv(entries), content_type="text/csv; charset=utf-8")
-        filename = f"audit-trail-{timezone.localdate().isoformat()}.csv"
-        response["Content-Disposition"] = f'attachment; filename="{filename}"'
-        response["Cache-Control"] = "private, no-store"
-        return response
+        return exports.answer(request, exports.request_export("audit-trail", request.user))
 
 
 def _exposed_places(findings: list[privacy.Finding]) -> list[dict]:

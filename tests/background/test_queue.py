@@ -195,7 +195,7 @@ def test_a_task_that_killed_its_worker_three_times_is_marked_failed_and_announce
 def test_reap_tasks_command_and_a_recent_claim_is_left_alone(database_queue, capsys):
     recent = _claimed_by("new-worker", minutes_ago=0)
     call_command("reap_tasks")
-    assert "Queued again: 0; marked failed: 0." in capsys.readouterr().out
+    assert "Queued again: 0; marked failed: 0; expired exports deleted: 0." in capsys.readouterr().out
     assert DBTaskResult.objects.get(pk=recent.pk).status == TaskResultStatus.RUNNING
 
 

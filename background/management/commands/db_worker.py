@@ -19,7 +19,7 @@ from django.utils import timezone
 from django.utils.autoreload import DJANGO_AUTORELOAD_ENV, run_with_reloader
 from django_tasks_db.management.commands import db_worker as library
 
-from background import reaper
+from background import exports, reaper
 
 logger = logging.getLogger("django_tasks_db")
 
@@ -43,6 +43,7 @@ class Worker(library.Worker):
                     if time.monotonic() - last_reap >= reaper.REAP_SECONDS:
                         last_reap = time.monotonic()
                         reaper.reap()
+                        exports.prune()
                 except OperationalError:
                     # The database is briefly unreachable or busy: the next beat tries again. A worker
                     # silent for longer than TASK_WORKER_STALE_SECONDS has its task run again elsewhere, by design.

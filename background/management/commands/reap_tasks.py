@@ -2,15 +2,18 @@
 
 from django.core.management.base import BaseCommand
 
-from background import reaper
+from background import exports, reaper
 
 
 class Command(BaseCommand):
     help = (
         "Queue again (or, after too many attempts, mark failed) every task left RUNNING by a worker that "
-        "has been silent for a minute. Every db_worker does this by itself every 30 seconds."
+        "has been silent for a minute, and delete exports older than a day. Every db_worker does this by itself "
+        "every 30 seconds."
     )
 
     def handle(self, *args, **options) -> None:
         reaped = reaper.reap()
-        self.stdout.write(f"Queued again: {len(reaped.requeued)}; marked failed: {len(reaped.failed)}.")
+        pruned = exports.prune()
+        requeued, failed = len(reaped.requeued), len(reaped.failed)
+        self.stdout.write(f"Queued again: {requeued}; marked failed: {failed}; expired exports deleted: {pruned}.")
