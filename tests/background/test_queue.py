@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 
 import pytest
 from django.conf import settings
@@ -17,6 +18,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks import TaskResultStatus
 from django_tasks.signals import task_finished
+from django_tasks_db.management.commands import db_worker as library
 from django_tasks_db.models import DBTaskResult
 
 from background import queue, reaper
@@ -43,7 +45,10 @@ def work(**options) -> Worker:
         heartbeat_seconds=3600,
         **options,
     )
-    worker.run()
+    # The worker closes its connection between tasks when it is not in autocommit mode, as it never is
+    # inside a test's transaction (PostgreSQL would then lose the test's data); here it keeps it.
+    with mock.patch.object(library, "close_old_connections", lambda: None):
+        worker.run()
     return worker
 
 
