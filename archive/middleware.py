@@ -27,6 +27,16 @@ STAFF_SEEN_KEY = "archive_staff_seen"
 STAFF_SEEN_EVERY_SECONDS = 60
 
 
+def signed_in_user(request: HttpRequest):
+    """The user signed in on this request, or None; a request without a session cookie (a reader's) is
+    answered without reading the session, which would make the page personal and the page cache would
+    share none of them."""
+    if settings.SESSION_COOKIE_NAME not in request.COOKIES:
+        return None
+    user = getattr(request, "user", None)
+    return user if user is not None and user.is_authenticated else None
+
+
 class StaffSessionTimeoutMiddleware:
     """Sign a staff member out after ``STAFF_SESSION_IDLE_SECONDS`` without a request.
 
@@ -38,12 +48,8 @@ class StaffSessionTimeoutMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        # Without a session cookie nobody is signed in; asking for the user would read the session and
-        # make every reader's page personal, so the page cache could share none of them.
-        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
-            return self.get_response(request)
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and user.is_staff:
+        user = signed_in_user(request)
+        if user is not None and user.is_staff:
             idle = settings.STAFF_SESSION_IDLE_SECONDS
             now = int(time.time())
             seen = request.session.get(STAFF_SEEN_KEY)
@@ -80,11 +86,8 @@ class SecondFactorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        # As above: a reader's request, without a session cookie, leaves the session unread.
-        if settings.SESSION_COOKIE_NAME not in request.COOKIES:
-            return self.get_response(request)
-        user = getattr(request, "user", None)
-        if user is not None and user.is_authenticated and not second_factor_done(user):
+        user = signed_in_user(request)
+        if user is not None and not second_factor_done(user):
             verify = reverse("admin:second_factor")
             owed = {verify, reverse("admin:second_factor_setup"), reverse("admin:second_factor_qr")}
             if request.path_info not in {*owed, reverse("admin:logout")}:
