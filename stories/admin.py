@@ -599,6 +599,10 @@ class StoryImageInline(TranslationStackedInline):
     model = StoryImage
     form = StoryImageForm
     extra = 0
+
+    class Media:
+        js = ["js/photo-processing.js"]
+
     fields = [
         "original",
         "clean_copy",
@@ -634,16 +638,22 @@ class StoryImageInline(TranslationStackedInline):
     def clean_copy(self, obj: StoryImage) -> str:
         if obj.pk is None:
             return "—"
+        # data-photo and data-state let static/js/photo-processing.js follow a photo the worker is processing.
         if obj.rendition_key:  # set only while the photo is ready (StoryImage.render_now)
-            return format_html('<img src="{}" alt="" width="240">', obj.smallest_url)
+            return format_html(
+                '<img src="{}" alt="" width="240" data-photo="{}" data-state="ready">', obj.smallest_url, obj.pk
+            )
         if obj.processing == StoryImage.Processing.FAILED:
             return format_html(
-                '<p class="errornote photo-processing" data-state="failed">{}: {}</p>',
+                '<p class="errornote photo-processing" data-photo="{}" data-state="failed">{}: {}</p>',
+                obj.pk,
                 _("Processing failed"),
                 obj.processing_message,
             )
         return format_html(
-            '<p class="photo-processing" data-state="{}"><progress max="100" value="{}">{}%</progress> {}</p>',
+            '<p class="photo-processing" data-photo="{}" data-state="{}">'
+            '<progress max="100" value="{}">{}%</progress> {}</p>',
+            obj.pk,
             obj.processing,
             obj.processing_progress,
             obj.processing_progress,
