@@ -725,8 +725,9 @@ class StoryImage(models.Model):
             stale = [item["name"] for item in (old_renditions or {}).get("items", [])]
             if old_original and old_original != self.original.name:
                 stale.append(old_original)
-            if stale:
-                transaction.on_commit(functools.partial(_delete_private_files, stale))
+            # Recorded with this change and deleted once it commits; a process that dies first leaves the
+            # record for privacy_audit to finish.
+            FileDeletion.objects.schedule(stale)
 
     def _enqueue_rendering(self) -> None:
         """Queue the rendering in this transaction: it commits with the photo, or neither does."""
@@ -773,7 +774,7 @@ class StoryImage(models.Model):
             with transaction.atomic():
                 current = type(self).objects.select_for_update().filter(pk=self.pk, processing_token=token).first()
                 if current is None:
-                    transaction.on_commit(functools.partial(_delete_private_files, [item["name"] for item in written]))
+                    FileDeletion.objects.schedule(item["name"] for item in written)
                     return False
                 largest = max(written, key=lambda item: item["width"])
                 current.width, current.height = largest["width"], largest["height"]
