@@ -19,8 +19,8 @@ def test_ordinary_cells_are_left_alone(value):
 
 def test_every_export_and_the_sign_up_form_use_the_one_guard():
     from advocacy import forms, services
-    from stories import admin
+    from stories import exports
 
     assert set(FORMULA_STARTS) >= {"=", "+", "-", "@", "\t", "\r"}
-    assert services.formula_safe is admin.formula_safe is formula_safe
+    assert services.formula_safe is exports.formula_safe is formula_safe
     assert forms.FORMULA_STARTS is FORMULA_STARTS
