@@ -13,7 +13,6 @@ from PIL import ExifTags, Image, ImageFile, WebPImagePlugin
 
 from stories import images
 from stories.models import StoryImage
-from tests.conftest import make_part, make_story, make_storyteller
 from tests.stories.test_images import (
     SENTINEL,
     assert_clean,
@@ -28,22 +27,13 @@ from tests.stories.test_images import (
     sentinel_exif,
 )
 
+# Korean pages activate Korean for the thread: every test here starts, and leaves, in English.
+pytestmark = pytest.mark.usefixtures("in_english")
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 # A real, valid lossless WebP of 7000 x 7000 black pixels, 34 bytes long, made by Pillow; decoding it whole
 # takes about a gigabyte of memory.
 WEBP_49_MEGAPIXELS = bytes.fromhex("524946461a000000574542505650384c0e0000002f57dbd506071011fd0f4444ff03")
-
-
-@pytest.fixture(autouse=True)
-def _english_around_each_test():
-    translation.activate("en")
-    yield
-    translation.activate("en")
-
-
-@pytest.fixture
-def photo_part(db):
-    return make_part(story=make_story(storyteller=make_storyteller(consent={"covers_photos": True})))
 
 
 @pytest.fixture

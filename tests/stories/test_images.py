@@ -25,6 +25,9 @@ from tests.conftest import approve_translations, make_part, make_staff, make_sto
 from tests.stories.test_back_office import admin_url, form_errors, open_form
 from translations import services as translation_services
 
+# Korean pages activate Korean for the thread: every test here starts, and leaves, in English.
+pytestmark = pytest.mark.usefixtures("in_english")
+
 SENTINEL = b"ZQ7SENTINELx9"
 TEXT_SENTINEL = SENTINEL.decode()
 RENDITION_URL = re.compile(r"/(?:en|ko)/photos/[0-9a-f]{32}/\d+\.(?:webp|jpg)")
@@ -246,20 +249,6 @@ def fetch(client, url: str) -> bytes:
 def private_files() -> set[str]:
     root = Path(private_storage().location)
     return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
-
-
-@pytest.fixture(autouse=True)
-def _english_around_each_test():
-    """Korean pages activate Korean for the thread; every test here starts, and leaves, in English."""
-    translation.activate("en")
-    yield
-    translation.activate("en")
-
-
-@pytest.fixture
-def photo_part(db):
-    """A public part whose storyteller's consent covers photos."""
-    return make_part(story=make_story(storyteller=make_storyteller(consent={"covers_photos": True})))
 
 
 # --- No metadata survives in any rendition --------------------------------------------------------

@@ -26,7 +26,6 @@ from django.core.files.storage import FileSystemStorage, storages
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
-from django.utils import translation
 from moto import settings as moto_settings
 from moto.core.authorization import ActionAuthenticatorMixin
 from moto.server import ThreadedMotoServer
@@ -35,7 +34,6 @@ from archive.settings.base import object_storages
 from archive.storage import STORAGE, PrivateS3Storage
 from stories import services
 from stories.models import ConsentEvidence, FileDeletion, private_storage
-from tests.conftest import make_part, make_story, make_storyteller
 from tests.stories.test_images import (
     encode,
     fetch,
@@ -45,6 +43,9 @@ from tests.stories.test_images import (
     page_html,
     rendition_urls,
 )
+
+# Korean pages activate Korean for the thread: every test here starts, and leaves, in English.
+pytestmark = pytest.mark.usefixtures("in_english")
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 DOCS = BASE_DIR / "docs" / "deployment.md"
@@ -163,19 +164,6 @@ def object_storage(s3_server, settings, monkeypatch):
     assert isinstance(private_storage(), PrivateS3Storage)
     yield s3_server
     s3_server.empty()
-
-
-@pytest.fixture(autouse=True)
-def _english_around_each_test():
-    translation.activate("en")
-    yield
-    translation.activate("en")
-
-
-@pytest.fixture
-def photo_part(db):
-    """A public part whose storyteller's consent covers photos."""
-    return make_part(story=make_story(storyteller=make_storyteller(consent={"covers_photos": True})))
 
 
 def private_keys(server: S3Server, folder: str) -> set[str]:

@@ -10,25 +10,15 @@ from django.core.files.storage import FileSystemStorage
 from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from stories import services
 from stories.models import Consent, FileDeletion, StoryImage
 from tests.conftest import make_part, make_story, make_storyteller
 from tests.stories.test_images import encode, fetch, make_image, noise, page_html, private_files, rendition_urls
 
-
-@pytest.fixture(autouse=True)
-def _english_around_each_test():
-    translation.activate("en")
-    yield
-    translation.activate("en")
-
-
-@pytest.fixture
-def photo_part(db):
-    """A public part whose storyteller's consent covers photos."""
-    return make_part(story=make_story(storyteller=make_storyteller(consent={"covers_photos": True})))
+# Korean pages activate Korean for the thread: every test here starts, and leaves, in English.
+pytestmark = pytest.mark.usefixtures("in_english")
 
 
 def give_consent_again(storyteller) -> None:
