@@ -39,7 +39,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.debug import sensitive_variables
+from django_tasks import task
 from simple_history.models import HistoricalRecords
+
+from background import queue
 
 logger = logging.getLogger(__name__)
 
@@ -556,11 +559,17 @@ def refusals_record(*, refusals: list[Refusal]) -> None:
                 **refusal._asdict(),
             )
             if alert:
-                transaction.on_commit(functools.partial(_alert, row.pk, count), robust=True)
+                queue.enqueue_after_commit(alert_consent_officers, row.pk, count)
 
 
-def _alert(refusal_id: int, count: int) -> None:
-    """Mail the consent officers that one storyteller's text was refused again and again."""
+@task(priority=10)
+def alert_consent_officers(refusal_id: int, count: int) -> None:
+    """Mail the consent officers that one storyteller's text was refused again and again.
+
+    A task, run by a worker once the refusal has committed: the editor's request never waits for the mail
+    server. If the mail cannot be sent the task fails, which the operators hear of (the django_tasks
+    logger mails ADMINS) and a superuser can run again from the admin; the refusals are recorded whatever.
+    """
     from stories.models import GuardRefusal, Storyteller
 
     refusal = GuardRefusal.objects.get(pk=refusal_id)
@@ -592,8 +601,4 @@ def _alert(refusal_id: int, count: int) -> None:
         if getattr(settings, "SITE_URL", "")
         else reverse("admin:stories_consent_audit"),
     )
-    try:
-        send_mail(_("Repeated refusals by the identifying-detail guard"), body, None, recipients)
-    except Exception:
-        # The refusals are recorded whatever happens to the mail; the operators hear of the failure.
-        logger.exception("The alert about repeated guard refusals could not be sent.")
+    send_mail(_("Repeated refusals by the identifying-detail guard"), body, None, recipients)

@@ -8,11 +8,13 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 from django.urls import reverse
 from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
 from advocacy.models import Campaign
 from stories import privacy, services
 from stories.models import ContentWarning, GuardRefusal, Part, ProtectedTerm, Story, Theme
 from tests.advocacy.conftest import make_campaign
+from tests.background.test_queue import DATABASE_TASKS, work
 from tests.conftest import make_part, make_staff, make_story, make_storyteller
 from tests.stories.test_back_office import admin_url, datetime_fields, open_form
 
@@ -110,6 +112,26 @@ def test_slugs_and_labels_are_public_text_wherever_titles_are(hidden_teller, cap
 
 
 # --- Probing ---------------------------------------------------------------------------------
+
+
+def test_the_alert_is_mailed_by_a_worker_after_the_refusal_commits(
+    consent_officer, hidden_teller, mailoutbox, django_capture_on_commit_callbacks, settings
+):
+    settings.ARCHIVE_GUARD_ALERT_REFUSALS = 2
+    consent_officer.email = "officer@example.org"
+    consent_officer.save()
+    part = make_part(story=make_story(storyteller=hidden_teller), status=Part.Status.DRAFT)
+    with override_settings(TASKS=DATABASE_TASKS):
+        for text in ("Ri Sonhwa?", "Ri Son-hwa?"):
+            part.refresh_from_db()
+            part.body_en = text
+            with django_capture_on_commit_callbacks(execute=True), pytest.raises(ValidationError):
+                services.part_publish(part=part)
+        assert mailoutbox == []  # the editor's request sent nothing
+        row = DBTaskResult.objects.get(task_path="stories.privacy.alert_consent_officers")
+        assert row.args_kwargs["args"][1] == 2 and "Son" not in str(row.args_kwargs)  # ids and a count, no text
+        work()
+    assert [message.to for message in mailoutbox] == [["officer@example.org"]]
 
 
 def test_every_refusal_is_kept_without_the_term_and_repeats_alert_the_consent_officers(
