@@ -48,6 +48,8 @@ class Country(models.Model):
 
     def clean(self) -> None:
         require_every_language(self, "name")
+        # Readers pick it on every letter: site-wide protected terms must not appear in it.
+        privacy.check(self)
 
 
 class Recipient(models.Model):
@@ -95,6 +97,8 @@ class Recipient(models.Model):
 
     def clean(self) -> None:
         require_every_language(self, "label")
+        # Shown beside every letter written to it: site-wide protected terms must not appear in it.
+        privacy.check(self)
 
     def needs_verification(self, *, today: datetime.date | None = None) -> bool:
         """Say whether nobody has checked the address for over a year."""

@@ -380,6 +380,12 @@ def own_texts(obj) -> list[PublicText]:
         )
         slug = PublicText(_("campaign slug (in its links)"), obj.slug or "", obj, "slug")
         return [*_translated(obj, fields), slug, *actions]
+    if obj._meta.label_lower == "advocacy.recipient":
+        # Shown beside every letter that writes to it, with its address in the reader's mail program.
+        email = PublicText(_("recipient email address"), obj.email or "", obj, "email")
+        return [*_translated(obj, {"label": _("recipient label")}), email]
+    if obj._meta.label_lower == "advocacy.country":
+        return _translated(obj, {"name": _("country name")})
     raise TypeError(f"No public text is defined for {type(obj).__name__}")
 
 

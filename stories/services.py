@@ -353,7 +353,7 @@ def _published_holders(storyteller: Storyteller | None) -> list:
     Published, not only public now: scheduled parts and those of a storyteller whose consent lapsed
     are published too, and would reach readers by themselves.
     """
-    from advocacy.models import Campaign
+    from advocacy.models import Campaign, Country, Recipient
     from stories.models import ContentWarning, Theme
 
     stories = Story.objects.filter(status=Story.Status.PUBLISHED)
@@ -371,6 +371,9 @@ def _published_holders(storyteller: Storyteller | None) -> list:
             *Campaign.objects.filter(status=Campaign.Status.PUBLISHED).prefetch_related("actions"),
             *Theme.objects.filter(stories__in=stories).distinct(),
             *ContentWarning.objects.filter(stories__in=stories).distinct(),
+            # Offices the letters of published campaigns write to, and their countries: to be edited.
+            *Recipient.objects.filter(actions__campaign__status=Campaign.Status.PUBLISHED).distinct(),
+            *Country.objects.filter(recipients__actions__campaign__status=Campaign.Status.PUBLISHED).distinct(),
         ]
     return holders
 
@@ -396,7 +399,8 @@ def exposed_text_unpublish(*, storyteller: Storyteller | None = None, terms: lis
     """Take every published part, story or campaign whose text holds the terms back to draft, in one step.
 
     Found again inside the transaction, so what is unpublished is what holds a term now. A storyteller's
-    pseudonym or bio takes all their stories back; a photo its part; a call to action its campaign.
+    pseudonym or bio takes all their stories back; a photo its part; a call to action its campaign; an
+    office, or a country, every published campaign whose letters write to it.
     Themes and content warnings cannot be unpublished: they are returned among the rest, to be edited.
     """
     from advocacy.models import Campaign
@@ -408,9 +412,16 @@ def exposed_text_unpublish(*, storyteller: Storyteller | None = None, terms: lis
             holder = holder.part
         elif holder._meta.label_lower == "advocacy.action":
             holder = holder.campaign
-        targets = (
-            list(holder.stories.filter(status=Story.Status.PUBLISHED)) if isinstance(holder, Storyteller) else [holder]
-        )
+        published = Campaign.objects.filter(status=Campaign.Status.PUBLISHED)
+        if isinstance(holder, Storyteller):
+            targets = list(holder.stories.filter(status=Story.Status.PUBLISHED))
+        elif holder._meta.label_lower == "advocacy.recipient":
+            # Readers meet an office only beside the letters of the campaigns that write to it.
+            targets = list(published.filter(actions__recipients=holder).distinct())
+        elif holder._meta.label_lower == "advocacy.country":
+            targets = list(published.filter(actions__recipients__country=holder).distinct())
+        else:
+            targets = [holder]
         for target in targets:
             if any(type(target) is type(done) and target.pk == done.pk for done in changed):
                 continue

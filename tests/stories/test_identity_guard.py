@@ -10,10 +10,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from advocacy.models import Campaign
+from advocacy.models import Action, Campaign, Country, Recipient
 from stories import privacy, services
 from stories.models import ContentWarning, GuardRefusal, Part, ProtectedTerm, Story, Theme
-from tests.advocacy.conftest import make_campaign
+from tests.advocacy.conftest import make_action, make_campaign, make_country, make_recipient
 from tests.background.test_queue import DATABASE_TASKS, work
 from tests.conftest import make_part, make_staff, make_story, make_storyteller
 from tests.stories.test_back_office import admin_url, datetime_fields, open_form
@@ -215,6 +215,30 @@ def test_a_site_wide_term_added_after_publication_shows_where_and_unpublishes_in
     assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
     assert Part.objects.get(pk=untouched.pk).is_public("en")
     assert client.get(saved["Location"]).context["places"] == []
+
+
+def test_the_offices_letters_write_to_and_their_countries_are_checked_as_public_text(db, capsys):
+    country = make_country(code="FR", name_en="France", name_ko="프랑스")
+    office = make_recipient(country=country)
+    campaign = make_campaign()
+    make_action(campaign=campaign, kind=Action.Kind.LETTER, recipients=[office])
+    ProtectedTerm.objects.create(term="Lantern House")
+    office.label_ko = "Lantern\u00adHouse 사무소"
+    with pytest.raises(ValidationError, match="recipient label \\(Korean\\)"):
+        office.full_clean()
+    country.name_en = "LanternHouse"
+    with pytest.raises(ValidationError, match="country name \\(English\\)"):
+        country.full_clean()
+    # Written around the guard: the audit finds both, by id, and unpublishing takes back the campaign.
+    Recipient.objects.filter(pk=office.pk).update(label_en="The lantern-house desk")
+    Country.objects.filter(pk=country.pk).update(name_ko="Lantern House")
+    with pytest.raises(CommandError):
+        call_command("privacy_audit")
+    output = capsys.readouterr().out
+    assert f"recipient id {office.pk}" in output and f"country id {country.pk}" in output
+    assert "antern" not in output
+    services.exposed_text_unpublish(terms=["Lantern House"])
+    assert Campaign.objects.get(pk=campaign.pk).status == Campaign.Status.DRAFT
 
 
 def test_an_identifying_term_added_to_a_storyteller_finds_their_published_text(client, consent_officer):

@@ -4,7 +4,7 @@ exit non-zero on any finding."""
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from advocacy.models import Campaign
+from advocacy.models import Campaign, Country, Recipient
 from stories import privacy
 from stories.fields import IdentityKeyMissing
 from stories.models import ContentWarning, FileDeletion, Part, Story, Storyteller, Theme
@@ -49,11 +49,14 @@ class Command(BaseCommand):
         # Labels shown on public stories' pages and in their links; they carry site-wide terms only.
         themes = Theme.objects.filter(stories__in=stories).distinct()
         warnings = ContentWarning.objects.filter(stories__in=stories).distinct()
+        # The offices live campaigns' letters write to, and their countries, shown beside those letters.
+        recipients = Recipient.objects.filter(actions__campaign__in=campaigns).distinct().select_related("country")
+        countries = {recipient.country_id: recipient.country for recipient in recipients}.values()
 
         checked = 0
         problems = 0
         try:
-            for obj in [*storytellers, *stories, *parts, *campaigns, *themes, *warnings]:
+            for obj in [*storytellers, *stories, *parts, *campaigns, *themes, *warnings, *recipients, *countries]:
                 checked += 1
                 for finding in privacy.findings_for(obj):
                     problems += 1
@@ -83,4 +86,8 @@ class Command(BaseCommand):
             return f"theme id {obj.pk}"
         if isinstance(obj, ContentWarning):
             return f"content warning id {obj.pk}"
+        if isinstance(obj, Recipient):
+            return f"recipient id {obj.pk}"
+        if isinstance(obj, Country):
+            return f"country id {obj.pk}"
         return f"storyteller id {obj.pk}"
