@@ -400,6 +400,11 @@ def _bump(tags: Iterable[str]) -> None:
         )
 
 
+def has_undelivered() -> bool:
+    """Whether this process holds invalidations the cache has not received yet."""
+    return bool(_undelivered)
+
+
 def _deliver_undelivered(store: RedisPages | OtherPages) -> None:
     """Deliver invalidations the cache missed, before reading a page from it; raise if it still cannot."""
     if not _undelivered:

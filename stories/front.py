@@ -70,7 +70,7 @@ class PublicPageFront:
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         key = self.key(environ)
         # Undelivered invalidations and an ongoing outage are Django's to handle (and to log once).
-        if key is None or caching._undelivered or health.CACHE.ongoing:
+        if key is None or caching.has_undelivered() or health.CACHE.ongoing:
             return self.application(environ, start_response)
         store = caching.pages()
         if not isinstance(store, caching.RedisPages):
