@@ -207,7 +207,7 @@ def start_s3_server(port: int, log) -> subprocess.Popen:
 
 def set_up_buckets(endpoint: str, environment: dict[str, str]) -> dict[str, str]:
     """As docs/deployment.md says: the two buckets, blocked and versioned; the app's user under its policy."""
-    from tests.stories.test_object_storage import documented_policy
+    from tests.stories.test_object_storage import create_documented_bucket, documented_policy
 
     setup = {"aws_access_key_id": "setup", "aws_secret_access_key": "setup", "region_name": REGION}
     iam = boto3.client("iam", endpoint_url=endpoint, **setup)
@@ -217,17 +217,7 @@ def set_up_buckets(endpoint: str, environment: dict[str, str]) -> dict[str, str]
     key = iam.create_access_key(UserName="archive-app")["AccessKey"]
     s3 = boto3.client("s3", endpoint_url=endpoint, **setup)
     for bucket in (environment["ARCHIVE_S3_BUCKET"], environment["ARCHIVE_S3_PRIVATE_BUCKET"]):
-        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-        s3.put_public_access_block(
-            Bucket=bucket,
-            PublicAccessBlockConfiguration={
-                "BlockPublicAcls": True,
-                "IgnorePublicAcls": True,
-                "BlockPublicPolicy": True,
-                "RestrictPublicBuckets": True,
-            },
-        )
-        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        create_documented_bucket(s3, bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
     return {"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]}
 
 

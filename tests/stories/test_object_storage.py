@@ -59,6 +59,21 @@ PUBLIC_GRANTEES = {
 }
 
 
+def create_documented_bucket(s3, bucket: str, **create) -> None:
+    """Create a bucket as docs/deployment.md says to: public access blocked, versioned."""
+    s3.create_bucket(Bucket=bucket, **create)
+    s3.put_public_access_block(
+        Bucket=bucket,
+        PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True,
+            "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True,
+            "RestrictPublicBuckets": True,
+        },
+    )
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+
+
 def documented_policy() -> dict:
     """The least-privilege IAM policy docs/deployment.md gives for the app's credentials."""
     block = re.search(r"<!-- iam-policy -->\s*```json\n(.*?)```", DOCS.read_text(), re.DOTALL)
@@ -82,18 +97,7 @@ class S3Server:
         auditor_key = self._user(iam, "auditor", everything)
         s3 = self.client("s3", **setup)
         for bucket in (MEDIA_BUCKET, PRIVATE_BUCKET):
-            # As docs/deployment.md says to create them: public access blocked, versioned.
-            s3.create_bucket(Bucket=bucket)
-            s3.put_public_access_block(
-                Bucket=bucket,
-                PublicAccessBlockConfiguration={
-                    "BlockPublicAcls": True,
-                    "IgnorePublicAcls": True,
-                    "BlockPublicPolicy": True,
-                    "RestrictPublicBuckets": True,
-                },
-            )
-            s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+            create_documented_bucket(s3, bucket)
         self._previous_count = moto_settings.INITIAL_NO_AUTH_ACTION_COUNT
         moto_settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
         ActionAuthenticatorMixin.request_count = 0
