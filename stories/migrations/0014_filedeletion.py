@@ -4,25 +4,24 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stories', '0013_text_validators'),
+        ("stories", "0013_text_validators"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='FileDeletion',
+            name="FileDeletion",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(db_index=True, max_length=300, verbose_name='file name')),
-                ('requested_at', models.DateTimeField(auto_now_add=True, verbose_name='requested')),
-                ('attempts', models.PositiveIntegerField(default=0, verbose_name='failed attempts')),
-                ('last_error', models.CharField(blank=True, max_length=300, verbose_name='last error')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("name", models.CharField(db_index=True, max_length=300, verbose_name="file name")),
+                ("requested_at", models.DateTimeField(auto_now_add=True, verbose_name="requested")),
+                ("attempts", models.PositiveIntegerField(default=0, verbose_name="failed attempts")),
+                ("last_error", models.CharField(blank=True, max_length=300, verbose_name="last error")),
             ],
             options={
-                'verbose_name': 'file to delete',
-                'verbose_name_plural': 'files to delete',
-                'ordering': ['requested_at', 'pk'],
+                "verbose_name": "file to delete",
+                "verbose_name_plural": "files to delete",
+                "ordering": ["requested_at", "pk"],
             },
         ),
     ]

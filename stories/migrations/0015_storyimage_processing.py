@@ -10,30 +10,40 @@ def processed_photos_are_ready(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('stories', '0014_filedeletion'),
+        ("stories", "0014_filedeletion"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='storyimage',
-            name='processing',
-            field=models.CharField(choices=[('waiting', 'waiting to be processed'), ('processing', 'processing'), ('ready', 'ready'), ('failed', 'failed')], default='waiting', editable=False, max_length=10, verbose_name='processing'),
+            model_name="storyimage",
+            name="processing",
+            field=models.CharField(
+                choices=[
+                    ("waiting", "waiting to be processed"),
+                    ("processing", "processing"),
+                    ("ready", "ready"),
+                    ("failed", "failed"),
+                ],
+                default="waiting",
+                editable=False,
+                max_length=10,
+                verbose_name="processing",
+            ),
         ),
         migrations.AddField(
-            model_name='storyimage',
-            name='processing_error',
-            field=models.CharField(blank=True, editable=False, max_length=100, verbose_name='processing error'),
+            model_name="storyimage",
+            name="processing_error",
+            field=models.CharField(blank=True, editable=False, max_length=100, verbose_name="processing error"),
         ),
         migrations.AddField(
-            model_name='storyimage',
-            name='processing_progress',
-            field=models.PositiveSmallIntegerField(default=0, editable=False, verbose_name='progress (%)'),
+            model_name="storyimage",
+            name="processing_progress",
+            field=models.PositiveSmallIntegerField(default=0, editable=False, verbose_name="progress (%)"),
         ),
         migrations.AddField(
-            model_name='storyimage',
-            name='processing_token',
+            model_name="storyimage",
+            name="processing_token",
             field=models.CharField(blank=True, editable=False, max_length=32),
         ),
         migrations.RunPython(processed_photos_are_ready, migrations.RunPython.noop),
