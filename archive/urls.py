@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from api.views import api
 from archive import views as archive_views
 from stories import views as story_views
 from stories.caching import CAMPAIGN_LIST, PUBLICATIONS, cache_public_page
@@ -20,6 +21,8 @@ urlpatterns = [
         name="sitemap-section",
     ),
     path("robots.txt", story_views.robots_txt, name="robots"),
+    # The public read API, outside the language prefixes (each path names its language) and the page cache.
+    path("api/v1/", api.urls),
     # Outside the language prefixes and outside MEDIA_URL: evidence is never a public file.
     path("evidence/<int:pk>/", story_views.consent_evidence, name="evidence"),
 ]

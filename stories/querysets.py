@@ -342,3 +342,19 @@ class StoryImageQuerySet(models.QuerySet):
         if not code:
             return self.none()
         return self.filter(live_window("publications", code, now))
+
+
+def themes_with_live_stories(language: str | None = None) -> models.QuerySet:
+    """Themes with at least one story live in the language, by slug (the story index's list of themes).
+
+    For each theme, its stories until the first live one: a scalar subquery with LIMIT 1, which every
+    database runs as a short nested loop of probes of the publication table.
+    """
+    from stories.models import Story, StoryPublication, Theme
+
+    code = reading_language(language)
+    if not code:
+        return Theme.objects.none()
+    live = StoryPublication.objects.live(code).filter(story_id=OuterRef("story_id"))
+    first_live = Story.themes.through.objects.filter(Exists(live), theme_id=OuterRef("pk")).values("story_id")[:1]
+    return Theme.objects.alias(first_live=Subquery(first_live)).filter(first_live__isnull=False).order_by("slug")

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "stories",
     "translations",
     "advocacy",
+    # The public read API, /api/v1/ (django-ninja; docs/api.md).
+    "api",
     # The task queue (django-tasks, the backport of Django 6's tasks, and its database backend). "background"
     # comes first: its db_worker (the library's, with a heartbeat and the reaper of dead workers' tasks) wins.
     "background",
@@ -58,6 +60,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # The load balancer's /healthz, answered before host validation, sessions and the page cache.
     "archive.health.HealthCheckMiddleware",
+    # The read API's rate limit, CORS and HTTP caching, before anything else reads the request.
+    "api.middleware.ApiMiddleware",
     # ETags on public pages; a withdrawn page answers 404, never 304.
     "django.middleware.http.ConditionalGetMiddleware",
     # Cached public pages are served from here, before sessions, CSRF and the rest, and stored here
