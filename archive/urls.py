@@ -30,6 +30,7 @@ urlpatterns = [
 urlpatterns += i18n_patterns(
     path("", include("stories.urls")),
     path("translate/", include("translations.urls")),
+    path("", include("search.urls")),
     # Photos are served only through this view, which applies the visibility rule for the language.
     path("photos/<slug:key>/<int:width>.<str:extension>", story_views.story_image, name="story-image"),
     path("", include("advocacy.urls")),

@@ -24,6 +24,7 @@ from django.db import connections, models, transaction
 from django.db.models.signals import post_delete, post_migrate, post_save
 from django.utils import timezone
 
+from search.index import search_check, search_rebuild, search_refresh
 from stories.models import (
     Consent,
     ImagePublication,
@@ -233,6 +234,8 @@ def publication_refresh(*, storyteller_ids: Iterable[int | None]) -> Difference:
     if difference:
         _write(desired, difference, existing)
         _invalidate(difference)
+    # The search index derives from these rows and from the text, which can change while they do not.
+    search_refresh(rows=desired.parts, storyteller_ids=ids)
     return difference
 
 
@@ -247,6 +250,7 @@ def publication_rebuild() -> int:
         objects = (model(**{key_field: key[0]}, **fields) for key, fields in rows.items())
         model.objects.bulk_create(objects, batch_size=BATCH_SIZE)
         count += len(rows)
+    search_rebuild(rows=desired.parts)
     _invalidate(Difference(storyteller_ids=set(), story_ids=set()))
     return count
 
@@ -283,6 +287,7 @@ def publication_check(*, repair: bool = False) -> Check:
             _write(desired, difference, existing)
             _invalidate(difference)
             logger.warning("Repaired the publication table for %d storytellers.", len(difference.storyteller_ids))
+        disagreements += search_check(rows=desired.parts, repair=repair).disagreements()
     return Check(difference=difference, disagreements=disagreements)
 
 

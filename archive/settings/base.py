@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "stories",
     "translations",
     "advocacy",
+    "search",
     # The public read API, /api/v1/ (django-ninja; docs/api.md).
     "api",
     # The task queue (django-tasks, the backport of Django 6's tasks, and its database backend). "background"

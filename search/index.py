@@ -1,0 +1,183 @@
+"""The search index, derived from the publication table's part rows in the same transaction.
+
+``stories.publication`` computes which parts are public in which language and when; each time it
+refreshes a storyteller's rows it hands the rows it wants here (``search_refresh``), and this
+module writes one entry per row with the part's public text in that language and the row's window.
+So an entry exists exactly while its publication row does, is written in the same transaction, and
+queries filter its window by now as reader pages do. ``publication_check`` compares the entries
+with the definition (``search_check``) and repairs them; ``privacy_audit`` runs it.
+"""
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+
+from django.db import connections
+from django.db.models.signals import post_migrate
+
+from search.models import SearchEntry
+from search.text import html_text, normalise
+from stories.models import Part, PartPublication
+
+BATCH_SIZE = 500
+# What an entry carries from its publication row, and the text derived from the part.
+WINDOW_FIELDS = ("storyteller_id", "story_id", "published_at", "review_by")
+TEXT_FIELDS = ("title", "heading", "summary", "document")
+ENTRY_FIELDS = ("part_id", "language", *WINDOW_FIELDS, *TEXT_FIELDS)
+
+
+def _text_columns(codes: Iterable[str]) -> list[str]:
+    columns = []
+    for code in codes:
+        columns += [
+            f"title_{code}",
+            f"summary_{code}",
+            f"body_html_{code}",
+            f"story__title_{code}",
+            f"story__summary_{code}",
+            f"story__storyteller__pseudonym_{code}",
+        ]
+    return columns
+
+
+def entry_text(values: dict, code: str) -> dict[str, str]:
+    """The indexed text of a part in a language, from the part's, story's and storyteller's columns."""
+
+    def column(name: str) -> str:
+        return values.get(f"{name}_{code}") or ""
+
+    title = column("title")
+    heading = "\n".join([column("story__title"), column("story__storyteller__pseudonym")])
+    summary = "\n".join([column("summary"), column("story__summary")])
+    return {
+        "title": normalise(title),
+        "heading": normalise(heading),
+        "summary": normalise(summary),
+        # One line per field and block: a query word never matches across two of them.
+        "document": normalise("\n".join([title, heading, summary, html_text(column("body_html"))])),
+    }
+
+
+def desired_entries(rows: dict[tuple[int, str], dict], keys: list[tuple[int, str]]) -> dict[tuple[int, str], dict]:
+    """The entries the publication rows ask for, for these (part id, language) keys, in one query."""
+    codes = sorted({code for _pk, code in keys})
+    texts = {
+        values["pk"]: values
+        for values in Part.objects.filter(pk__in={pk for pk, _code in keys}).values("pk", *_text_columns(codes))
+    }
+    entries = {}
+    for key in keys:
+        part_id, code = key
+        row = rows[key]
+        entries[key] = {
+            "part_id": part_id,
+            "language": code,
+            **{field: row[field] for field in WINDOW_FIELDS},
+            **entry_text(texts.get(part_id, {}), code),
+        }
+    return entries
+
+
+@dataclasses.dataclass
+class SearchDifference:
+    """How the index differs from the publication rows: (part id, language) keys."""
+
+    missing: set = dataclasses.field(default_factory=set)
+    extra: set = dataclasses.field(default_factory=set)
+    changed: set = dataclasses.field(default_factory=set)
+
+    def __bool__(self) -> bool:
+        return bool(self.missing or self.extra or self.changed)
+
+    def disagreements(self) -> list[tuple[str, str, set[int], set[int]]]:
+        """As ``publication_check`` reports them: per language, parts public but not found as they
+        read (missing or out of date), and parts found that are not public."""
+        found = []
+        for code in sorted({code for _pk, code in self.missing | self.extra | self.changed}):
+            wrong = {pk for pk, language in self.missing | self.changed if language == code}
+            extra = {pk for pk, language in self.extra if language == code}
+            found.append((SearchEntry._meta.label, code, wrong, extra))
+        return found
+
+
+def _chunks(keys: list, size: int) -> Iterator[list]:
+    for start in range(0, len(keys), size):
+        yield keys[start : start + size]
+
+
+def _existing_keys(queryset) -> dict[tuple[int, str], int]:
+    return {(part_id, code): pk for pk, part_id, code in queryset.values_list("pk", "part_id", "language").iterator()}
+
+
+def _sync(rows: dict[tuple[int, str], dict], existing, *, write: bool) -> SearchDifference:
+    """Compare the entries in ``existing`` with what ``rows`` ask for, a batch at a time; write if asked."""
+    difference = SearchDifference()
+    present = _existing_keys(existing)
+    difference.extra = {key for key in present if key not in rows}
+    if write and difference.extra:
+        stale = [present[key] for key in difference.extra]
+        for chunk in _chunks(stale, BATCH_SIZE):
+            SearchEntry.objects.filter(pk__in=chunk).delete()
+    for chunk in _chunks(sorted(rows), BATCH_SIZE):
+        wanted = desired_entries(rows, chunk)
+        pks = [present[key] for key in chunk if key in present]
+        current = {
+            (values["part_id"], values["language"]): values
+            for values in SearchEntry.objects.filter(pk__in=pks).values("pk", *ENTRY_FIELDS)
+        }
+        fresh, stale = [], []
+        for key, fields in wanted.items():
+            found = current.get(key)
+            if found is None:
+                difference.missing.add(key)
+            elif any(found[name] != fields[name] for name in ENTRY_FIELDS):
+                difference.changed.add(key)
+                stale.append(found["pk"])
+            else:
+                continue
+            fresh.append(SearchEntry(**fields))
+        if write and fresh:
+            # Deletions first, so that a changed entry never meets its old self in the unique constraint.
+            if stale:
+                SearchEntry.objects.filter(pk__in=stale).delete()
+            SearchEntry.objects.bulk_create(fresh)
+    return difference
+
+
+def search_refresh(*, rows: dict[tuple[int, str], dict], storyteller_ids: set[int]) -> SearchDifference:
+    """Bring these storytellers' entries to the publication rows the definition asks for.
+
+    Called by ``publication_refresh`` in its transaction with the part rows it computed for them, on
+    every change to their objects, whether or not the rows changed: an edit to a public text does not.
+    """
+    return _sync(rows, SearchEntry.objects.filter(storyteller_id__in=storyteller_ids), write=True)
+
+
+def search_rebuild(*, rows: dict[tuple[int, str], dict]) -> int:
+    """Rewrite the whole index from the publication rows the definition asks for; return its size."""
+    SearchEntry.objects.all().delete()
+    keys = sorted(rows)
+    for chunk in _chunks(keys, BATCH_SIZE):
+        SearchEntry.objects.bulk_create(SearchEntry(**fields) for fields in desired_entries(rows, chunk).values())
+    return len(keys)
+
+
+def search_check(*, rows: dict[tuple[int, str], dict], repair: bool = False) -> SearchDifference:
+    """Compare the whole index with the publication rows the definition asks for; repair if asked."""
+    return _sync(rows, SearchEntry.objects.all(), write=repair)
+
+
+def _after_migrate(sender, using: str = "default", **kwargs) -> None:
+    """Fill the index once on a database that had public parts before it existed."""
+    if sender.name != "search":
+        return
+    tables = connections[using].introspection.table_names()
+    if SearchEntry._meta.db_table not in tables or PartPublication._meta.db_table not in tables:
+        return
+    if not SearchEntry.objects.exists() and PartPublication.objects.exists():
+        from stories.publication import desired_rows
+
+        search_rebuild(rows=desired_rows(None).parts)
+
+
+def connect_signals() -> None:
+    post_migrate.connect(_after_migrate, dispatch_uid="search-after-migrate")

@@ -1,0 +1,57 @@
+"""Finding entries: every word of the query inside the entry's text, ranked by where it was found.
+
+The same on both databases. A word of three characters or more is looked up in the text index: on
+SQLite the FTS5 trigram table (search_entry_fts), on PostgreSQL pg_trgm's GIN index, which ``LIKE``
+uses. A trigram index cannot find a shorter word ("강", "엄마"): such words are matched with
+``LIKE`` among the entries the other words found. A query made only of such words has no index to
+start from, so it looks at the newest ``SHORT_QUERY_SCOPE`` entries of the language (newest first,
+by the entries' own index) and finds every match among them: exact on an archive of that size or
+less, and bounded in time on a larger one.
+"""
+
+import datetime
+
+from django.db import connection
+from django.db.models import Case, IntegerField, Value, When
+from django.db.models.expressions import RawSQL
+
+from search.text import TRIGRAM
+from stories.querysets import PublicationQuerySet
+
+# How many of a language's newest entries a query of one- and two-character words looks at.
+SHORT_QUERY_SCOPE = 20_000
+NEWEST = ("-published_at", "-part_id")
+# Points for each query word, by where it is found; a word found in the body alone adds nothing,
+# so a match in a part's title ranks above a match in its body. Ties: newest first.
+WEIGHTS = (("title", 4), ("heading", 2), ("summary", 1))
+
+
+class SearchEntryQuerySet(PublicationQuerySet):
+    def found(self, language: str, words: list[str], *, now: datetime.datetime | None = None) -> "SearchEntryQuerySet":
+        """Live entries of the language whose text holds every word (as ``search.text.query_words`` gives them)."""
+        live = self.live(language, now=now)
+        if not words:
+            return live.none()
+        indexed = [word for word in words if len(word) >= TRIGRAM]
+        queryset = live
+        if not indexed:
+            queryset = live.filter(pk__in=live.order_by(*NEWEST).values("pk")[:SHORT_QUERY_SCOPE])
+        elif connection.vendor == "sqlite":
+            # Each word a quoted FTS5 string: letters and digits only, so nothing in it is FTS syntax.
+            expression = " AND ".join(f'"{word}"' for word in indexed)
+            queryset = queryset.filter(
+                pk__in=RawSQL("SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s", [expression])
+            )
+            words = [word for word in words if len(word) < TRIGRAM]
+        for word in words:
+            queryset = queryset.filter(document__contains=word)
+        return queryset
+
+    def ranked(self, words: list[str]) -> "SearchEntryQuerySet":
+        """Best first: points for each word found in the title, the story's title or pseudonym, a summary."""
+        score = Value(0)
+        for word in words:
+            for field, points in WEIGHTS:
+                found = When(**{f"{field}__contains": word}, then=Value(points))
+                score = score + Case(found, default=Value(0), output_field=IntegerField())
+        return self.alias(score=score).order_by("-score", *NEWEST)

@@ -1,0 +1,132 @@
+"""Text for the search index and for results: plain text from sanitised HTML, query words, snippets.
+
+Matching is substring matching of each query word, case-folded, the same on both databases: the
+index keeps ``normalise()``d text and the query's words are ``normalise()``d the same way.
+Snippets are built from text, never by slicing HTML, as (text, marked) segments that the template
+escapes: no markup is ever written here.
+"""
+
+import html.parser
+import re
+import unicodedata
+
+# Elements whose end is a break between words in the rendered text.
+BLOCKS = frozenset(
+    {"p", "br", "li", "ul", "ol", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "div", "figure", "pre"}
+)
+# A query word: letters and digits (of any script) only. Quotes, stars, colons, brackets, carets and
+# every other mark are separators, so no search syntax of either database ever comes from a reader.
+WORD = re.compile(r"[^\W_]+")
+MAX_WORDS = 8
+MAX_WORD_LENGTH = 60
+# A word this long or longer is found through the trigram index; shorter ones are not (search.querysets).
+TRIGRAM = 3
+
+SNIPPET_LENGTH = 240
+SNIPPET_LEAD = 70
+
+
+class _TextParser(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.pieces: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.pieces.append(data)
+
+    def handle_starttag(self, tag: str, attrs) -> None:
+        if tag in BLOCKS:
+            self.pieces.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in BLOCKS:
+            self.pieces.append("\n")
+
+
+def html_text(markup: str) -> str:
+    """The text a reader sees in rendered, sanitised HTML, one line per block, spaces collapsed."""
+    parser = _TextParser()
+    parser.feed(markup or "")
+    parser.close()
+    lines = (" ".join(line.split()) for line in "".join(parser.pieces).split("\n"))
+    return "\n".join(line for line in lines if line)
+
+
+def normalise(text: str) -> str:
+    """Text as the index keeps it and queries are matched: compatibility-composed and lower-cased."""
+    return unicodedata.normalize("NFKC", text or "").lower()
+
+
+def query_words(query: str) -> list[str]:
+    """The distinct words of a reader's query, normalised, in order; at most MAX_WORDS of them."""
+    words: list[str] = []
+    for word in WORD.findall(normalise(query)):
+        word = word[:MAX_WORD_LENGTH]
+        if word not in words:
+            words.append(word)
+    return words[:MAX_WORDS]
+
+
+def _pattern(words: list[str]) -> re.Pattern | None:
+    if not words:
+        return None
+    alternatives = sorted({re.escape(word) for word in words}, key=len, reverse=True)
+    return re.compile("|".join(alternatives), re.IGNORECASE)
+
+
+def marked(text: str, words: list[str]) -> list[tuple[str, bool]]:
+    """Split text into segments, marking each occurrence of a query word."""
+    pattern = _pattern(words)
+    if pattern is None or not text:
+        return [(text, False)] if text else []
+    segments: list[tuple[str, bool]] = []
+    position = 0
+    for match in pattern.finditer(text):
+        if match.start() > position:
+            segments.append((text[position : match.start()], False))
+        segments.append((match.group(), True))
+        position = match.end()
+    if position < len(text):
+        segments.append((text[position:], False))
+    return segments
+
+
+def _window(text: str, start: int) -> tuple[int, int]:
+    """A window of about SNIPPET_LENGTH characters around ``start``, cut at spaces where there are some."""
+    begin = max(0, start - SNIPPET_LEAD)
+    if begin:
+        space = text.find(" ", begin, start)
+        begin = space + 1 if space != -1 else begin
+    end = min(len(text), begin + SNIPPET_LENGTH)
+    if end < len(text):
+        space = text.rfind(" ", begin + SNIPPET_LENGTH // 2, end)
+        end = space if space != -1 else end
+    return begin, end
+
+
+def snippet(texts: list[str], words: list[str]) -> list[tuple[str, bool]]:
+    """The passage of the first text that holds a query word, around its first occurrence, marked.
+
+    Without any occurrence (the match was in a title), the beginning of the first non-empty text.
+    """
+    pattern = _pattern(words)
+    chosen, start = None, 0
+    for text in texts:
+        found = pattern.search(text) if pattern and text else None
+        if found:
+            chosen, start = text, found.start()
+            break
+    if chosen is None:
+        chosen = next((text for text in texts if text), "")
+    chosen = " ".join(chosen.split())
+    if pattern is not None and start:
+        # Positions moved when spaces collapsed: find the word again in the collapsed text.
+        found = pattern.search(chosen)
+        start = found.start() if found else 0
+    begin, end = _window(chosen, start)
+    segments = marked(chosen[begin:end], words)
+    if begin:
+        segments.insert(0, ("… ", False))
+    if end < len(chosen):
+        segments.append((" …", False))
+    return segments

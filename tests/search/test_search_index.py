@@ -1,0 +1,137 @@
+"""The search index is the publication rows' text: exactly the public parts, in every state and at every moment.
+
+The property test reuses the random states and changes of the publication table's own test (statuses,
+schedules, consent ledgers, translations, withdrawals, stories moving between storytellers) and, after
+every change and at each moment the clock moves to, compares what a search finds with the definition,
+``Part.objects.public()``, in both languages.
+"""
+
+import datetime
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.db import transaction
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from search.index import entry_text
+from search.models import SearchEntry
+from search.text import html_text, query_words, snippet
+from stories.models import Part
+from stories.publication import publication_batch, publication_check, publication_rebuild
+from tests.conftest import make_part
+from tests.stories.test_publication import BASE, CLOCK_MOVES, LANGUAGES, apply, build, change, storyteller
+
+
+def found(code: str, words: list[str], now: datetime.datetime) -> set[int]:
+    return set(SearchEntry.objects.found(code, words, now=now).values_list("part_id", flat=True))
+
+
+def assert_search_finds_exactly_the_public_parts() -> None:
+    for move in CLOCK_MOVES:
+        now = BASE + move
+        for code in LANGUAGES:
+            public = set(Part.objects.public(code, now=now).values_list("pk", flat=True))
+            # Every part's title in the tests' states is "title <language> Part": one word finds them all,
+            # through the index ("title") and through the short-word path ("en" or "ko").
+            assert found(code, ["title", "part"], now) == public, (code, move)
+            assert found(code, [code], now) == public, (code, move, "short")
+            other = "ko" if code == "en" else "en"
+            assert found(code, [other, "title"], now) == set(), (code, move, "another language's text")
+    assert not publication_check()
+
+
+@settings(
+    max_examples=20,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+@given(tellers=st.lists(storyteller, min_size=1, max_size=3), changes=st.lists(change, max_size=3))
+def test_search_always_finds_exactly_what_the_definition_makes_public(db, tellers, changes):
+    with transaction.atomic():
+        with publication_batch():
+            made = build(tellers)
+        assert_search_finds_exactly_the_public_parts()
+        for step in changes:
+            apply(made, step)
+            assert_search_finds_exactly_the_public_parts()
+        transaction.set_rollback(True)
+
+
+def test_an_entry_holds_the_public_text_of_its_language(db):
+    part = make_part(title_en="Frost", body_en="A *hard* winter.\n\nThe **well** froze.", title_ko="서리")
+    entry = SearchEntry.objects.get(part=part, language="en")
+    assert entry.title == "frost"
+    assert entry.document.split("\n")[-2:] == ["a hard winter.", "the well froze."]
+    assert "서리" not in entry.document
+    assert entry.published_at == part.published_at
+    values = {f"{name}_en": getattr(part, f"{name}_en") for name in ("title", "summary", "body_html")}
+    values |= {
+        "story__title_en": part.story.title_en,
+        "story__summary_en": part.story.summary_en,
+        "story__storyteller__pseudonym_en": part.story.storyteller.pseudonym_en,
+    }
+    assert entry_text(values, "en")["document"] == entry.document
+
+
+def test_publication_check_finds_and_repairs_the_index(db):
+    part = make_part(body_en="the apple orchard")
+    hidden = make_part(status=Part.Status.DRAFT)
+    # Out of step, as a hand edit of the database would leave it.
+    SearchEntry.objects.filter(part=part, language="en").update(document="nothing of the sort")
+    SearchEntry.objects.filter(part=part, language="ko").delete()
+    SearchEntry.objects.create(
+        part=hidden,
+        story=hidden.story,
+        storyteller=hidden.story.storyteller,
+        language="en",
+        published_at=BASE - datetime.timedelta(days=1),
+        review_by=BASE.date() + datetime.timedelta(days=30),
+        title="",
+        heading="",
+        summary="",
+        document="a draft",
+    )
+    check = publication_check()
+    assert ("search.SearchEntry", "en", {part.pk}, {hidden.pk}) in check.disagreements
+    assert ("search.SearchEntry", "ko", {part.pk}, set()) in check.disagreements
+    with pytest.raises(CommandError, match="repaired"):
+        call_command("publication_check", "--repair")
+    assert not publication_check()
+    assert set(SearchEntry.objects.found("en", ["orchard"]).values_list("part_id", flat=True)) == {part.pk}
+    assert not SearchEntry.objects.filter(part=hidden).exists()
+
+
+def test_a_rebuild_writes_the_same_index(db):
+    parts = [make_part(body_en=f"passage {n}") for n in range(3)]
+    before = sorted(SearchEntry.objects.values_list("part_id", "language", "document"))
+    SearchEntry.objects.all().delete()
+    publication_rebuild()
+    assert sorted(SearchEntry.objects.values_list("part_id", "language", "document")) == before
+    assert len(before) == 2 * len(parts)
+
+
+def test_the_text_of_html_is_what_a_reader_sees():
+    assert html_text("<p>One &amp; two</p><blockquote><p>Three</p></blockquote><p>Fo<em>ur</em></p>") == (
+        "One & two\nThree\nFour"
+    )
+
+
+def test_query_words_are_letters_and_digits_only():
+    assert query_words('"Mother" NEAR(river)* ^x: 어머니를, 2024') == [
+        "mother",
+        "near",
+        "river",
+        "x",
+        "어머니를",
+        "2024",
+    ]
+    assert query_words("\"*^:()'%_\\") == []
+    assert query_words("Ａｂｃ") == ["abc"]
+
+
+def test_a_snippet_marks_every_word_and_keeps_text_whole():
+    segments = snippet(["No match here.", "The river, the River."], ["river"])
+    assert segments == [("The ", False), ("river", True), (", the ", False), ("River", True), (".", False)]
+    assert snippet(["", "Start of the text."], ["absent"]) == [("Start of the text.", False)]
