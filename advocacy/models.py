@@ -7,12 +7,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from advocacy.querysets import VERIFICATION_DAYS, CampaignQuerySet, RecipientQuerySet
 from advocacy.sharing import X_MAX_WEIGHTED_LENGTH, single_line, x_post_length
+from archive.i18n import reverse_page
 from archive.richtext import render_translated_markdown
 from archive.validators import BODY_VALIDATORS, TEXT_VALIDATORS
 from stories import privacy
@@ -172,7 +172,7 @@ class Campaign(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("advocacy:campaign", kwargs={"slug": self.slug})
+        return reverse_page("advocacy:campaign", slug=self.slug)
 
     def clean(self) -> None:
         require_some_language(self, "title")

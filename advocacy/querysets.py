@@ -3,9 +3,10 @@
 import datetime
 
 from django.db import models
-from django.db.models import OuterRef, Prefetch, Q, Subquery
+from django.db.models import OuterRef, Prefetch, Q, Subquery, Value
 from django.utils import timezone
 
+from archive.prepared import Param, PreparedQuery, loaded
 from stories.querysets import reading_language
 
 # A recipient's address is trusted for this long after someone last checked it.
@@ -55,9 +56,12 @@ class CampaignQuerySet(models.QuerySet):
         advocacy (``Story.objects.live_for_advocacy``, the fast form of ``public_for_advocacy``);
         otherwise, or when it has no live linked campaign, readers see the site-wide featured
         campaign, which does not name the story. A page that has read the story's publication rows
-        already knows that consent and passes it as ``may_advocate``. One query, plus one for the actions.
+        already knows that consent and passes it as ``may_advocate``.
+
+        Two prepared queries (``archive.prepared``): the campaigns, with what the box beside a story
+        shows in the language, and their actions in order, as ``shown_actions``.
         """
-        from advocacy.models import Action, CampaignStory
+        from advocacy.models import Action, Campaign
         from stories.models import Story
 
         code = reading_language(language)
@@ -65,23 +69,76 @@ class CampaignQuerySet(models.QuerySet):
             return []
         if may_advocate is None:
             may_advocate = Story.objects.live_for_advocacy(code).filter(pk=story.pk).exists()
-        campaigns = self.live(code, today=today)
-        if may_advocate:
-            links = CampaignStory.objects.filter(campaign=OuterRef("pk"), story=story)
-            campaigns = campaigns.annotate(link_position=Subquery(links.values("position")[:1])).filter(
-                Q(link_position__isnull=False) | Q(is_featured=True)
-            )
-        else:
-            campaigns = campaigns.filter(is_featured=True)
-        campaigns = list(
-            campaigns.order_by("-priority", "-starts_on", "pk").prefetch_related(
-                Prefetch("actions", queryset=Action.objects.order_by("position", "pk"))
-            )
-        )
-        linked = [c for c in campaigns if getattr(c, "link_position", None) is not None]
+        today = today or timezone.localdate()
+        shape = {"language": code, "may_advocate": may_advocate}
+        rows = BESIDE_STORY(shape=shape, today=today, story=story.pk)
+        if not rows:
+            return []
+        linked = [row for row in rows if row["link_position"] is not None]
         if linked:
-            return sorted(linked, key=lambda c: (c.link_position, -c.priority, c.pk))
-        return [c for c in campaigns if c.is_featured][:1]
+            rows = sorted(linked, key=lambda row: (row["link_position"], -row["priority"], row["id"]))
+        else:
+            rows = [row for row in rows if row["is_featured"]][:1]
+        campaigns = {row["id"]: loaded(Campaign, _own_fields(row)) for row in rows}
+        for campaign in campaigns.values():
+            campaign.shown_actions = []
+        for row in BESIDE_STORY_ACTIONS(shape=shape, today=today, story=story.pk):
+            if row["campaign_id"] in campaigns:
+                campaigns[row["campaign_id"]].shown_actions.append(loaded(Action, row))
+        return list(campaigns.values())
+
+
+def _own_fields(row: dict) -> dict:
+    return {name: value for name, value in row.items() if name != "link_position"}
+
+
+def _beside_story(language: str, may_advocate: bool) -> models.QuerySet:
+    """Live campaigns that may stand beside the story given as a parameter: linked to it, or featured."""
+    from advocacy.models import Campaign, CampaignStory
+
+    campaigns = Campaign.objects.live(language, today=Param("today", models.DateField()))
+    if may_advocate:
+        links = CampaignStory.objects.filter(campaign=OuterRef("pk"), story=Param("story", models.IntegerField()))
+        return campaigns.annotate(link_position=Subquery(links.values("position")[:1])).filter(
+            Q(link_position__isnull=False) | Q(is_featured=True)
+        )
+    # The story's teller has not agreed to advocacy: the featured campaign alone, which does not name it.
+    return campaigns.filter(is_featured=True).annotate(
+        link_position=Value(None, output_field=models.IntegerField()),
+        # The story parameter is bound on every run; here it selects nothing.
+        unused_story=Param("story", models.IntegerField()),
+    )
+
+
+BESIDE_STORY = PreparedQuery(
+    lambda language, may_advocate: (
+        _beside_story(language, may_advocate)
+        .order_by("-priority", "-starts_on", "pk")
+        .values(
+            "id",
+            "slug",
+            "priority",
+            "is_featured",
+            "link_position",
+            *(f"{field}_{language}" for field in ("kicker", "title", "summary")),
+        )
+    )
+)
+
+
+def _beside_story_actions(language: str, may_advocate: bool) -> models.QuerySet:
+    """The actions of those campaigns, in order, with the text that says whether each is shown in the language."""
+    from advocacy.models import Action
+
+    texts = {name for names in Action.REQUIRED_TEXT.values() for name in names} | {"heading"}
+    return (
+        Action.objects.filter(campaign__in=_beside_story(language, may_advocate).values("pk"))
+        .order_by("position", "pk")
+        .values("id", "campaign_id", "kind", "url", *(f"{name}_{language}" for name in sorted(texts)))
+    )
+
+
+BESIDE_STORY_ACTIONS = PreparedQuery(_beside_story_actions)
 
 
 class RecipientQuerySet(models.QuerySet):

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from archive import storage as archive_storage
+from archive.i18n import reverse_page
 from archive.richtext import render_translated_markdown
 from archive.validators import BODY_VALIDATORS, TEXT_VALIDATORS
 from stories import images, privacy
@@ -371,7 +372,7 @@ class Story(models.Model):
         return self.title or self.slug
 
     def get_absolute_url(self) -> str:
-        return reverse("stories:story", kwargs={"slug": self.slug})
+        return reverse_page("stories:story", slug=self.slug)
 
     def clean(self) -> None:
         if not (getattr(self, f"title_{self.original_language}") or "").strip():
@@ -454,7 +455,7 @@ class Part(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("stories:part", kwargs={"slug": self.story.slug, "number": self.number})
+        return reverse_page("stories:part", slug=self.story.slug, number=self.number)
 
     def clean(self) -> None:
         errors = {}

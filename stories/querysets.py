@@ -30,18 +30,19 @@ def in_language(code: str, *, original_field: str, model_label: str, pk_field: s
     return Q(**{original_field: code}) | Exists(live)
 
 
-def live_window(relation: str, code: str | None, now: datetime.datetime | None = None, **row) -> Q:
+def live_window(relation: str, code: str | None, now: datetime.datetime | None = None, *, today=None, **row) -> Q:
     """Match publication rows of the language (or, with None, of any language) whose window holds ``now``.
 
     A row exists only while every condition of the rule that a write changes holds; the window
     holds the two that time alone changes: the publication time and the consent's review-by date.
-    ``row`` adds conditions on the same row (one join, not two).
+    ``row`` adds conditions on the same row (one join, not two). ``today`` is the local date of ``now``,
+    given apart only when ``now`` is a prepared query's parameter (``archive.prepared.Param``).
     """
     now = now or timezone.now()
     path = f"{relation}__" if relation else ""
     conditions = {
         f"{path}published_at__lte": now,
-        f"{path}review_by__gte": timezone.localdate(now),
+        f"{path}review_by__gte": today if today is not None else timezone.localdate(now),
         **{f"{path}{name}": value for name, value in row.items()},
     }
     if code is not None:

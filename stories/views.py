@@ -7,7 +7,22 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.db.models import Case, Exists, F, Model, OuterRef, QuerySet, Subquery, TextField, Value, When
+from django.db.models import (
+    Case,
+    CharField,
+    DateField,
+    DateTimeField,
+    Exists,
+    F,
+    IntegerField,
+    Model,
+    OuterRef,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -20,10 +35,12 @@ from django.views.decorators.http import require_GET, require_safe
 from django.views.generic import DetailView, ListView, TemplateView, View
 
 from archive.i18n import absolute_url, language_links
+from archive.prepared import Param, PreparedQuery, loaded
 from archive.storage import StorageUnavailable, open_stored
 from stories import images
 from stories.models import (
     ConsentEvidence,
+    ContentWarning,
     Part,
     PartPublication,
     Story,
@@ -317,7 +334,7 @@ def campaign_boxes(story: Story | None, *, may_advocate: bool | None = None) -> 
     return [
         {
             "campaign": campaign,
-            "actions": [action for action in campaign.actions.all() if action.is_available(language)],
+            "actions": [action for action in campaign.shown_actions if action.is_available(language)],
             "counted_kinds": COUNTED_KINDS,
         }
         for campaign in campaigns
@@ -359,6 +376,21 @@ class StoryDetailView(DetailView):
         return context
 
 
+CONTENT_WARNINGS = PreparedQuery(
+    lambda language: (
+        ContentWarning.objects.filter(stories=Param("story", IntegerField()))
+        .order_by("slug")
+        .values("id", "slug", f"label_{language}")
+    )
+)
+
+
+def content_warnings_of(story_id: int) -> list[ContentWarning]:
+    """The story's content warnings, in order, with their labels in the reader's language."""
+    rows = CONTENT_WARNINGS(shape={"language": translation.get_language()}, story=story_id)
+    return [loaded(ContentWarning, row) for row in rows]
+
+
 def part_context(part: Part, parts: list[Part]) -> dict:
     """Build the navigation around one part from the serial's ordered table of contents."""
     earlier = [p for p in parts if p.number < part.number]
@@ -371,8 +403,109 @@ def part_context(part: Part, parts: list[Part]) -> dict:
         "next_part": later[0] if later else None,
         # Readers arriving mid-serial are offered the beginning: parts 1 and 2.
         "opening_parts": [p for p in earlier if p.number <= 2],
-        "content_warnings": list(part.story.content_warnings.all()),
+        "content_warnings": content_warnings_of(part.story_id),
     }
+
+
+def _serial_query(language: str) -> QuerySet:
+    """Live rows of one story's parts in every language, with what the part page shows of each.
+
+    The body of the part shown alone comes along (``shown_body``); every other body stays in the database.
+    """
+    codes = [code for code, _name in settings.LANGUAGES]
+    now = Param("now", DateTimeField())
+    return (
+        PartPublication.objects.filter(
+            live_window("", None, now, today=Param("today", DateField()), story__slug=Param("slug", CharField()))
+        )
+        .annotate(
+            shown_body=Case(
+                When(number=Param("number", IntegerField()), language=language, then=F(f"part__body_html_{language}")),
+                default=Value(""),
+                output_field=TextField(),
+            )
+        )
+        .order_by("number", "language")
+        .values(
+            "language",
+            "number",
+            "image_count",
+            *LANGUAGE_SCOPES.values(),
+            "covers_photos",
+            "covers_advocacy",
+            "part_id",
+            "story_id",
+            "part__published_at",
+            *(f"part__{field}_{code}" for field in ("title", "summary", "reading_minutes") for code in codes),
+            "story__slug",
+            "story__storyteller_id",
+            *(f"story__{field}_{code}" for field in ("title", "summary") for code in codes),
+            *(f"story__storyteller__pseudonym_{code}" for code in codes),
+            "shown_body",
+        )
+    )
+
+
+SERIAL_QUERY = PreparedQuery(_serial_query)
+# A part's number is a small integer (PositiveSmallIntegerField): a larger one in a URL names no part, and
+# would overflow the database's integer as a prepared query's parameter.
+MAX_PART_NUMBER = 32767
+
+
+def _fields(row: dict, prefix: str) -> dict:
+    """The columns of a prepared row under ``prefix``, named as the model's attributes."""
+    return {name[len(prefix) :]: value for name, value in row.items() if name.startswith(prefix)}
+
+
+def serial_of(slug: str, number: int, language: str) -> list[PartPublication]:
+    """One story's live publication rows in every language, each with its part, the story and its teller.
+
+    Compiled once per process (``archive.prepared``): the rows, parts, story and teller are built from
+    one row each, without the ORM's per-query compiling that costs more than the query.
+    """
+    now = timezone.now()
+    rows = SERIAL_QUERY(shape={"language": language}, slug=slug, number=number, now=now, today=timezone.localdate(now))
+    if not rows:
+        return []
+    first = rows[0]
+    storyteller = loaded(Storyteller, {"id": first["story__storyteller_id"], **_fields(first, "story__storyteller__")})
+    story = loaded(
+        Story,
+        {
+            "id": first["story_id"],
+            "slug": first["story__slug"],
+            "storyteller_id": storyteller.pk,
+            **{name: value for name, value in _fields(first, "story__").items() if "__" not in name},
+        },
+    )
+    story._state.fields_cache["storyteller"] = storyteller
+    found = []
+    for row in rows:
+        part = loaded(
+            Part, {"id": row["part_id"], "story_id": story.pk, "number": row["number"], **_fields(row, "part__")}
+        )
+        part._state.fields_cache["story"] = story
+        if row["shown_body"]:
+            setattr(part, f"body_html_{language}", row["shown_body"])
+        publication = loaded(
+            PartPublication,
+            {
+                name: row[name]
+                for name in (
+                    "language",
+                    "number",
+                    "image_count",
+                    "covers_photos",
+                    "covers_advocacy",
+                    "story_id",
+                    "part_id",
+                )
+            }
+            | {scope: row[scope] for scope in LANGUAGE_SCOPES.values()},
+        )
+        publication._state.fields_cache["part"] = part
+        found.append(publication)
+    return found
 
 
 class PartDetailView(View):
@@ -388,25 +521,10 @@ class PartDetailView(View):
     def get_object(self) -> tuple[Serial, PartPublication | None]:
         current = translation.get_language()
         slug, number = valid_slug(self.kwargs["slug"]), self.kwargs["number"]
-        if not slug:
+        if not slug or not 1 <= number <= MAX_PART_NUMBER:
             return Serial([], current), None
-        rows = serial_rows(
-            PartPublication.objects.filter(story__slug=slug)
-            .select_related("part__story__storyteller")
-            .annotate(
-                shown_body=Case(
-                    When(number=number, language=current, then=F(f"part__body_html_{current}")),
-                    default=Value(""),
-                    output_field=TextField(),
-                )
-            )
-        )
+        rows = serial_of(slug, number, current)
         shown = next((row for row in rows if row.language == current and row.number == number), None)
-        if shown is not None:
-            setattr(shown.part, f"body_html_{current}", shown.shown_body)
-            # Every row's part shares the one story loaded with this part.
-            for row in rows:
-                row.part.story = shown.part.story
         return Serial(rows, current), shown
 
     def get(self, request: HttpRequest, slug: str, number: int) -> HttpResponse:

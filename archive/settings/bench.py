@@ -36,7 +36,10 @@ def bench_database(value: str) -> dict:
     """A database URL, or the path of a SQLite file."""
     if "://" not in value:
         value = f"sqlite:///{Path(value).resolve()}"
-    return dj_database_url.parse(value, conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")))
+    # As in production (archive/settings/production.py): connections kept between requests, checked first.
+    return dj_database_url.parse(
+        value, conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")), conn_health_checks=True
+    )
 
 
 DATABASES = {

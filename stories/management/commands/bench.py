@@ -530,7 +530,7 @@ class Run:
             "wrk": f"-t1 -c{self.options['connections']} -d{self.options['duration']:g}s, "
             f"{self.options['rounds']} interleaved rounds, warm-up {self.options['warmup']:g}s, "
             f"one-connection probe {self.options['probe']:g}s",
-            "conn_max_age": os.environ.get("DATABASE_CONN_MAX_AGE", "0"),
+            "conn_max_age": os.environ.get("DATABASE_CONN_MAX_AGE", "60"),
             "commit": self.commit(),
             "redis": self.redis_url,
         }
