@@ -223,6 +223,71 @@ class GuardRefusal(models.Model):
         return f"{self.object_type} {self.object_id}: {self.field}"
 
 
+class ExposureScan(models.Model):
+    """A search of every published text in the archive for a site-wide term just added or changed.
+
+    Run by a task worker (``stories.services.exposed_text_scan``), never in the officer's request. It
+    keeps which objects and fields hold the term, never the term (its ``ProtectedTerm`` has it) nor the
+    text. One per term: a new search replaces the one before.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", _("waiting for a worker")
+        RUNNING = "running", _("searching")
+        DONE = "done", _("done")
+        FAILED = "failed", _("failed")
+
+    term = models.ForeignKey(
+        ProtectedTerm, on_delete=models.CASCADE, related_name="scans", verbose_name=_("protected term")
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("requested by"),
+    )
+    state = models.CharField(_("state"), max_length=8, choices=State.choices, default=State.QUEUED)
+    checked = models.PositiveIntegerField(_("objects searched"), default=0)
+    total = models.PositiveIntegerField(_("objects to search"), default=0)
+    # The name of the error's class, for the officer and the operators; the traceback is the task's.
+    error = models.CharField(_("error"), max_length=100, blank=True)
+    created_at = models.DateTimeField(_("asked for"), auto_now_add=True)
+    started_at = models.DateTimeField(_("started"), null=True, blank=True)
+    finished_at = models.DateTimeField(_("finished"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        verbose_name = _("search of published text")
+        verbose_name_plural = _("searches of published text")
+
+    def __str__(self) -> str:
+        return f"{self.term_id} #{self.pk} ({self.state})"
+
+
+class ExposureFinding(models.Model):
+    """One field of one published object that held a protected term when it was searched: no text, no term."""
+
+    scan = models.ForeignKey(ExposureScan, on_delete=models.CASCADE, related_name="findings", verbose_name=_("search"))
+    content_type = models.ForeignKey(
+        "contenttypes.ContentType", on_delete=models.CASCADE, related_name="+", verbose_name=_("kind")
+    )
+    object_id = models.PositiveBigIntegerField(_("object id"))
+    field = models.CharField(_("field"), max_length=100)
+    # Where the term starts in the field's text; line 0 when only the rendered page shows it whole.
+    line = models.PositiveIntegerField(_("line"), default=0)
+    column = models.PositiveIntegerField(_("character"), default=0)
+
+    class Meta:
+        ordering = ["pk"]
+        verbose_name = _("place holding a protected term")
+        verbose_name_plural = _("places holding a protected term")
+
+    def __str__(self) -> str:
+        return f"{self.content_type_id} {self.object_id}: {self.field}"
+
+
 class Consent(models.Model):
     """One entry in a storyteller's consent ledger; the latest entry is the one in force."""
 

@@ -94,9 +94,43 @@ def _fold_char(char: str) -> str:
     return kept.translate(_CONFUSABLES)
 
 
+def _letters_of(char: str) -> str:
+    return "".join(c for c in _fold_char(char) if c.isalnum())
+
+
+# The same fold as a table for str.translate, which runs in C: a plain dict (a subclass would be asked
+# for each character from Python) of each character's letters, None for a character that has none.
+# Filled at first use for the scripts nearly all text is written in, and with any other character as
+# texts bring them (_UNCOMMON finds those).
+_COMMON = (
+    (0x0000, 0x036F),  # ASCII, Latin-1, Latin extended, spacing modifiers, combining marks
+    (0x1100, 0x11FF),  # Hangul jamo
+    (0x2000, 0x206F),  # general punctuation: every dash, space, zero-width and invisible character
+    (0x3000, 0x303F),  # CJK symbols and punctuation
+    (0x3130, 0x318F),  # Hangul compatibility jamo
+    (0xAC00, 0xD7A3),  # Hangul syllables
+    (0xFE00, 0xFFEF),  # variation selectors, small and full-width forms
+)
+_UNCOMMON = re.compile("[^" + "".join(f"\\u{low:04x}-\\u{high:04x}" for low, high in _COMMON) + "]")
+_FOLD_TABLE: dict[int, str | None] = {}
+
+
+def _fold_table(text: str) -> dict[int, str | None]:
+    if not _FOLD_TABLE:
+        _FOLD_TABLE.update(
+            (code, _letters_of(chr(code)) or None) for low, high in _COMMON for code in range(low, high + 1)
+        )
+    if _UNCOMMON.search(text):
+        for char in set(text):
+            if ord(char) not in _FOLD_TABLE:
+                _FOLD_TABLE[ord(char)] = _letters_of(char) or None
+    return _FOLD_TABLE
+
+
 def normalise(text: str) -> str:
     """Fold text into the letters and digits the guard compares, everything else dropped."""
-    return "".join(c for char in text or "" for c in _fold_char(char) if c.isalnum())
+    text = text or ""
+    return text.translate(_fold_table(text))
 
 
 class _Skeleton(NamedTuple):
@@ -143,21 +177,53 @@ def _without_markup(text: str) -> Iterable[tuple[str, int]]:
 _TAG = re.compile(r"<[^>]*>")
 
 
-def readings(text: str) -> list[tuple[_Skeleton, bool]]:
+def _undone(text: str) -> str:
+    """The text with tags as breaks and character references decoded: ``_without_markup`` as a string."""
+    return _MARKUP.sub(lambda markup: " " if markup.group().startswith("<") else html.unescape(markup.group()), text)
+
+
+def _shown(rendered: str) -> str:
+    """What a reader reads of rendered HTML: tags as breaks, character references decoded."""
+    return html.unescape(_TAG.sub(" ", rendered))
+
+
+# What rendering needs to drop a letter or digit of the text, or bring in one it does not hold: a tag,
+# a character reference, a link or an image, an escape, or the number of an ordered list's item (which
+# goes into the list's markup). Without any of them, the rendered text holds exactly the text's letters
+# and digits, in order: Markdown only drops or turns into tags the characters between them.
+_MARKUP_STARTS = "<&[\\"
+_LIST_NUMBER = re.compile(r"[^\w\n\r]*\d+[.)]")  # at the start of a line, after any markers and spaces
+
+
+def renders_letters(text: str) -> bool:
+    """Whether rendering the text could drop or bring in a letter or digit: most text cannot."""
+    if any(char in text for char in _MARKUP_STARTS):
+        return True
+    # Markdown reads a lone \r as a line's end too. A line that starts with a letter starts no list.
+    lines = text.replace("\r", "\n").split("\n")
+    return any(_LIST_NUMBER.match(line) for line in lines if line and not line[0].isalpha())
+
+
+def _rendered(text: str) -> str:
+    from archive.richtext import render_markdown
+
+    return render_markdown(text)
+
+
+def readings(text: str, rendered: str | None = None) -> list[tuple[_Skeleton, bool]]:
     """Every way a reader may meet this text, folded; the flag says whether it traces back to the text.
 
     Markup can split a term in the source while the page shows it whole ("Kim Sun**hee**",
     "Kim Sun&#104;ee", "혜*산*"), so the guard reads the text as written, with tags and character
-    references undone, and as the Markdown renders.
+    references undone, and as the Markdown renders: ``rendered`` when the caller has it stored (a part's
+    ``body_html``, rendered from this very text on save), else rendered here.
     """
-    from archive.richtext import render_markdown
-
     text = text or ""
-    rendered = html.unescape(_TAG.sub(" ", render_markdown(text)))
+    shown = _shown(_rendered(text) if rendered is None else rendered)
     return [
         (_skeleton((char, index) for index, char in enumerate(text)), True),
         (_skeleton(_without_markup(text)), True),
-        (_skeleton((char, index) for index, char in enumerate(rendered)), False),
+        (_skeleton((char, index) for index, char in enumerate(shown)), False),
     ]
 
 
@@ -185,28 +251,75 @@ class Matcher:
         return f"<Matcher of {len(self.terms)} terms>"
 
     @sensitive_variables()
-    def search(self, text: str) -> list[tuple[_Term, _Hit]]:
-        """Return each term found in the text, with where it starts and ends in the text."""
-        if not self.terms or not (text or "").strip():
+    def candidates(self, text: str, rendered: str | None = None) -> list[_Term]:
+        """The terms whose letters stand together in some reading of the text, whole words or not.
+
+        The cheap test in front of ``search``: each reading's letters are folded in C (``normalise``) and
+        searched as a substring, where ``search`` traces every letter back to the text and checks where a
+        term starts and ends. A term ``search`` finds is always among these (tests/stories/
+        test_exposed_scan.py proves it over hostile text); most texts hold none, and cost no more.
+        """
+        text = text or ""
+        if rendered is None and renders_letters(text):
+            rendered = _rendered(text)
+        return self._candidates(text, rendered)
+
+    def _candidates(self, text: str, rendered: str | None) -> list[_Term]:
+        # ``rendered`` is None only when rendering cannot change the text's letters.
+        remaining = list(self.terms)
+        found = []
+        for letters in _reading_letters(text, rendered):
+            for term in list(remaining):
+                if term.letters in letters:
+                    remaining.remove(term)
+                    found.append(term)
+            if not remaining:
+                break
+        return [term for term in self.terms if term in found]
+
+    @sensitive_variables()
+    def search(self, text: str, rendered: str | None = None) -> list[tuple[_Term, _Hit]]:
+        """Return each term found in the text, with where it starts and ends in the text.
+
+        ``rendered``: the text's stored rendering, when it has one; without it the text is rendered here,
+        but only when rendering could change its letters, or a term passes the cheap test.
+        """
+        text = text or ""
+        if not self.terms or not text.strip():
+            return []
+        if rendered is None and renders_letters(text):
+            rendered = _rendered(text)
+        terms = self._candidates(text, rendered)
+        if not terms:
             return []
         found = []
-        remaining = list(self.terms)
-        for skeleton, traced in readings(text):
-            for term in list(remaining):
+        for skeleton, traced in readings(text, rendered):
+            for term in list(terms):
                 at = _find(skeleton, term.letters)
                 if at is None:
                     continue
-                remaining.remove(term)
+                terms.remove(term)
                 if traced:
                     found.append((term, _Hit(skeleton.origin[at], skeleton.origin[at + len(term.letters) - 1] + 1)))
                 else:
                     found.append((term, _Hit(-1, -1)))
-            if not remaining:
+            if not terms:
                 break
         return found
 
     def matches(self, text: str) -> bool:
         return bool(self.search(text))
+
+
+@sensitive_variables()
+def _reading_letters(text: str, rendered: str | None) -> Iterable[str]:
+    """The letters and digits of each reading ``readings`` makes of the text, as one string each, lazily."""
+    yield normalise(text)
+    if "<" in text or "&" in text:
+        yield normalise(_undone(text))
+    if rendered is not None:
+        yield normalise(_shown(rendered))
+    # Otherwise rendering cannot change the text's letters (``renders_letters``): they were searched already.
 
 
 @sensitive_variables()
@@ -238,6 +351,7 @@ class PublicText(NamedTuple):
     text: str
     obj: Any = None
     field: str = ""
+    rendered: str | None = None  # the text's stored rendering, when it has one (``Matcher.search``)
 
 
 # How much of the editor's own text a refusal quotes: the start of the match, never all of it, so the
@@ -295,28 +409,69 @@ def find_terms(texts: Iterable[tuple], terms: Iterable[tuple[str, bool]] | Match
     findings = []
     for item in texts:
         item = item if isinstance(item, PublicText) else PublicText(*item)
-        for term, hit in matcher.search(item.text):
+        for term, hit in matcher.search(item.text, item.rendered):
             findings.append(_located(term, hit, item))
     return findings
 
 
-def _translated(obj, fields: dict[str, str]) -> list[PublicText]:
-    texts = []
-    for name, label in fields.items():
-        for code, language in settings.LANGUAGES:
-            value = getattr(obj, f"{name}_{code}", "") or ""
-            texts.append(
-                PublicText(
-                    _("{field} ({language})").format(field=label, language=language), value, obj, f"{name}_{code}"
-                )
-            )
-    return texts
+def _translated(fields: dict[str, str]) -> dict[str, str]:
+    return {
+        f"{name}_{code}": _("{field} ({language})").format(field=label, language=language)
+        for name, label in fields.items()
+        for code, language in settings.LANGUAGES
+    }
 
 
-def _image_texts(image) -> list[PublicText]:
-    return _translated(
-        image, {"alt_text": _("photo alt text"), "caption": _("photo caption"), "credit": _("photo credit")}
-    )
+def text_fields(model) -> dict[str, str]:
+    """The fields of a model that hold public text, each with its label in the active language.
+
+    The one list of what the guard reads of each kind of object: ``own_texts`` reads an object's, and
+    the search for a term added after publication (``stories.services.exposed_text_scan_run``) reads
+    the same columns straight from the database.
+    """
+    label = model._meta.label_lower
+    if label == "stories.storyimage":
+        photo = {"alt_text": _("photo alt text"), "caption": _("photo caption"), "credit": _("photo credit")}
+        return _translated(photo)
+    if label == "stories.part":
+        return _translated({"title": _("part title"), "summary": _("part summary"), "body": _("part body")})
+    if label == "stories.story":
+        # The slug is in every link to the story and its parts, the sitemap, the feed and the headers.
+        return {
+            **_translated({"title": _("story title"), "summary": _("story summary")}),
+            "slug": _("story slug (in its links)"),
+        }
+    if label == "stories.storyteller":
+        return _translated({"pseudonym": _("pseudonym"), "bio": _("storyteller bio")})
+    if label == "stories.theme":
+        return {**_translated({"name": _("theme name")}), "slug": _("theme slug (in links)")}
+    if label == "stories.contentwarning":
+        return {**_translated({"label": _("content warning")}), "slug": _("content warning slug")}
+    if label == "advocacy.campaign":
+        fields = {
+            "kicker": _("campaign kicker"),
+            "title": _("campaign title"),
+            "byline": _("campaign byline"),
+            "summary": _("campaign summary"),
+            "body": _("campaign body"),
+        }
+        return {**_translated(fields), "slug": _("campaign slug (in its links)")}
+    if label == "advocacy.action":
+        fields = {
+            "heading": _("action heading"),
+            "blurb": _("action text"),
+            "subject_template": _("letter subject"),
+            "body_template": _("letter text"),
+            "post_template": _("post text"),
+            "button_label": _("button label"),
+        }
+        return _translated(fields)
+    if label == "advocacy.recipient":
+        # Shown beside every letter that writes to it, with its address in the reader's mail program.
+        return {**_translated({"label": _("recipient label")}), "email": _("recipient email address")}
+    if label == "advocacy.country":
+        return _translated({"name": _("country name")})
+    raise TypeError(f"No public text is defined for {model._meta.object_name}")
 
 
 def public_texts(obj) -> list[PublicText]:
@@ -337,56 +492,11 @@ def public_texts(obj) -> list[PublicText]:
 
 def own_texts(obj) -> list[PublicText]:
     """The public text an object holds itself, without what a reader meets beside it."""
-    from stories.models import ContentWarning, Part, Story, StoryImage, Storyteller, Theme
-
-    if isinstance(obj, StoryImage):
-        return _image_texts(obj)
-    if isinstance(obj, Part):
-        return _translated(obj, {"title": _("part title"), "summary": _("part summary"), "body": _("part body")})
-    if isinstance(obj, Story):
-        own = _translated(obj, {"title": _("story title"), "summary": _("story summary")})
-        # The slug is in every link to the story and its parts, the sitemap, the feed and the headers.
-        return [*own, PublicText(_("story slug (in its links)"), obj.slug or "", obj, "slug")]
-    if isinstance(obj, Storyteller):
-        return _translated(obj, {"pseudonym": _("pseudonym"), "bio": _("storyteller bio")})
-    if isinstance(obj, Theme):
-        return [
-            *_translated(obj, {"name": _("theme name")}),
-            PublicText(_("theme slug (in links)"), obj.slug or "", obj, "slug"),
-        ]
-    if isinstance(obj, ContentWarning):
-        return [
-            *_translated(obj, {"label": _("content warning")}),
-            PublicText(_("content warning slug"), obj.slug or "", obj, "slug"),
-        ]
-    if obj._meta.label_lower == "advocacy.campaign":
-        fields = {
-            "kicker": _("campaign kicker"),
-            "title": _("campaign title"),
-            "byline": _("campaign byline"),
-            "summary": _("campaign summary"),
-            "body": _("campaign body"),
-        }
-        action_fields = {
-            "heading": _("action heading"),
-            "blurb": _("action text"),
-            "subject_template": _("letter subject"),
-            "body_template": _("letter text"),
-            "post_template": _("post text"),
-            "button_label": _("button label"),
-        }
-        actions = (
-            [text for action in obj.actions.all() for text in _translated(action, action_fields)] if obj.pk else []
-        )
-        slug = PublicText(_("campaign slug (in its links)"), obj.slug or "", obj, "slug")
-        return [*_translated(obj, fields), slug, *actions]
-    if obj._meta.label_lower == "advocacy.recipient":
-        # Shown beside every letter that writes to it, with its address in the reader's mail program.
-        email = PublicText(_("recipient email address"), obj.email or "", obj, "email")
-        return [*_translated(obj, {"label": _("recipient label")}), email]
-    if obj._meta.label_lower == "advocacy.country":
-        return _translated(obj, {"name": _("country name")})
-    raise TypeError(f"No public text is defined for {type(obj).__name__}")
+    texts = [PublicText(label, getattr(obj, name, "") or "", obj, name) for name, label in text_fields(obj).items()]
+    if obj._meta.label_lower == "advocacy.campaign" and obj.pk:
+        # A campaign's calls to action are read on its page.
+        texts += [text for action in obj.actions.all() for text in own_texts(action)]
+    return texts
 
 
 def storyteller_of(obj):

@@ -12,15 +12,21 @@ from django.db import connection, models, transaction
 from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django_tasks import TaskResultStatus, task
+from django_tasks.signals import task_finished
 from modeltranslation.translator import translator
 
+from background import queue
 from stories import privacy
 from stories.audit import ERASED
 from stories.models import (
     Consent,
     ConsentEvidence,
+    ExposureFinding,
+    ExposureScan,
     FileDeletion,
     Part,
+    ProtectedTerm,
     Story,
     StoryImage,
     Storyteller,
@@ -346,68 +352,285 @@ def storyteller_erase(*, storyteller: Storyteller, erased_by: AbstractBaseUser) 
 
 # --- A protected term added after publication --------------------------------------------------
 
+# Rows of one kind read at a time by the search; a running search says how far it got after each.
+SCAN_CHUNK = 500
+# A search for a term added after publication goes before other background work: while it waits and runs,
+# the text it looks for is still published (photo renderings have 0, the guard's alerts 10, exports -10).
+SCAN_PRIORITY = 50
 
-def _published_holders(storyteller: Storyteller | None) -> list:
-    """Everything published that the guard checks: one storyteller's, or (None) the whole archive's.
+
+def _published(storyteller: Storyteller | None) -> list[QuerySet]:
+    """Everything published that the guard checks, a queryset per kind: one storyteller's, or (None) all.
 
     Published, not only public now: scheduled parts and those of a storyteller whose consent lapsed
     are published too, and would reach readers by themselves.
     """
-    from advocacy.models import Campaign, Country, Recipient
+    from advocacy.models import Action, Campaign, Country, Recipient
     from stories.models import ContentWarning, Theme
 
     stories = Story.objects.filter(status=Story.Status.PUBLISHED)
     if storyteller is not None:
         stories = stories.filter(storyteller=storyteller)
-    parts = Part.objects.filter(status=Part.Status.PUBLISHED, story__in=stories)
-    holders = [
-        *Storyteller.objects.filter(stories__in=stories).distinct(),
-        *stories,
-        *parts.iterator(chunk_size=500),
-        *StoryImage.objects.filter(part__in=parts).iterator(chunk_size=500),
+    parts = Part.objects.filter(status=Part.Status.PUBLISHED, story__in=stories.values("pk"))
+    published = [
+        Storyteller.objects.filter(pk__in=stories.values("storyteller")),
+        stories,
+        parts,
+        StoryImage.objects.filter(part__in=parts.values("pk")),
     ]
-    if storyteller is None:
-        holders += [
-            *Campaign.objects.filter(status=Campaign.Status.PUBLISHED).prefetch_related("actions"),
-            *Theme.objects.filter(stories__in=stories).distinct(),
-            *ContentWarning.objects.filter(stories__in=stories).distinct(),
-            # Offices the letters of published campaigns write to, and their countries: to be edited.
-            *Recipient.objects.filter(actions__campaign__status=Campaign.Status.PUBLISHED).distinct(),
-            *Country.objects.filter(recipients__actions__campaign__status=Campaign.Status.PUBLISHED).distinct(),
-        ]
-    return holders
-
-
-def exposed_text_find(*, storyteller: Storyteller | None = None, terms: list[str] = ()) -> list[privacy.Finding]:
-    """Find every published text that holds a protected term, at once, when a term is added.
-
-    With a storyteller: their identifying terms (and the site-wide ones) in their own published text.
-    With terms: those site-wide terms anywhere in the archive. Findings name objects and fields only.
-    """
     if storyteller is not None:
-        matcher = privacy.Matcher(privacy.protected_terms(storyteller))
-    else:
-        matcher = privacy.Matcher([(term, True) for term in terms])
-    findings = []
-    for holder in _published_holders(storyteller):
-        findings.extend(privacy.find_terms(privacy.own_texts(holder), matcher))
-    return findings
+        return published
+    campaigns = Campaign.objects.filter(status=Campaign.Status.PUBLISHED)
+    actions = Action.objects.filter(campaign__in=campaigns.values("pk"))
+    # Offices the letters of published campaigns write to, and their countries: to be edited.
+    offices = Recipient.objects.filter(pk__in=actions.values("recipients"))
+    return [
+        *published,
+        campaigns,
+        actions,
+        Theme.objects.filter(pk__in=stories.values("themes")),
+        ContentWarning.objects.filter(pk__in=stories.values("content_warnings")),
+        offices,
+        Country.objects.filter(pk__in=offices.values("country")),
+    ]
+
+
+def _stored_rendering(model: type[models.Model], field: str) -> str | None:
+    """The column that keeps a field's rendering (``body_en``: ``body_html_en``), rendered from it on save."""
+    name, _sep, code = field.rpartition("_")
+    stored = f"{name}_html_{code}"
+    return stored if name and any(column.name == stored for column in model._meta.concrete_fields) else None
+
+
+def _scan(model: type[models.Model], ids: list[int], matcher: privacy.Matcher):
+    """Search the published text of these objects of one kind, SCAN_CHUNK at a time, in the guard's columns.
+
+    Yields, per chunk, how many objects it read and what it found: (model, pk, Finding), without the
+    objects. Rows are read as values, by primary key; a stored rendering is read only for the texts whose
+    rendering can differ from them in letters (``privacy.renders_letters``): most texts cannot.
+    """
+    labels = privacy.text_fields(model)
+    stored = {field: _stored_rendering(model, field) for field in labels}
+    rendered_columns = sorted(column for column in stored.values() if column)
+    for start in range(0, len(ids), SCAN_CHUNK):
+        chunk = ids[start : start + SCAN_CHUNK]
+        texts = {row[0]: dict(zip(labels, row[1:], strict=True)) for row in
+                 model.objects.filter(pk__in=chunk).values_list("pk", *labels)}  # fmt: skip
+        marked = [
+            pk for pk, fields in texts.items()
+            if any(stored[field] and privacy.renders_letters(text or "") for field, text in fields.items())
+        ]  # fmt: skip
+        renderings = {}
+        if marked:
+            values = model.objects.filter(pk__in=marked).values_list("pk", *rendered_columns)
+            renderings = {row[0]: dict(zip(rendered_columns, row[1:], strict=True)) for row in values}
+        found = []
+        for pk, fields in texts.items():
+            rendered = renderings.get(pk, {})
+            items = [
+                privacy.PublicText(labels[field], text or "", None, field, rendered.get(stored[field]))
+                for field, text in fields.items()
+            ]
+            found += [(model, pk, finding) for finding in privacy.find_terms(items, matcher)]
+        yield len(chunk), found
+
+
+def _published_ids(storyteller: Storyteller | None) -> list[tuple[type[models.Model], list[int]]]:
+    """The ids of everything published (``_published``), by kind: what a search reads, counted before it starts."""
+    return [
+        (queryset.model, list(queryset.order_by("pk").values_list("pk", flat=True)))
+        for queryset in _published(storyteller)
+    ]
+
+
+def _matcher(*, storyteller: Storyteller | None, terms: Iterable[str]) -> privacy.Matcher:
+    if storyteller is not None:
+        return privacy.Matcher(privacy.protected_terms(storyteller))
+    return privacy.Matcher([(term, True) for term in terms])
+
+
+def exposed_text_objects(model: type[models.Model], ids: Iterable[int]) -> dict[int, models.Model]:
+    """The objects of one kind by id, with what their names and edit links need: one query."""
+    related = {
+        "stories.part": ["story"],
+        "stories.storyimage": ["part__story"],
+        "advocacy.action": ["campaign"],
+        "advocacy.recipient": ["country"],
+    }.get(model._meta.label_lower, [])
+    return model.objects.select_related(*related).in_bulk(list(ids))
+
+
+def exposed_text_find(*, storyteller: Storyteller | None = None, terms: Iterable[str] = ()) -> list[privacy.Finding]:
+    """Find every published text that holds a protected term, reading it all now.
+
+    With a storyteller: their identifying terms (and the site-wide ones) in their own published text, a few
+    dozen objects, searched at once when an officer saves them. With terms: those site-wide terms anywhere
+    in the archive, which is a task's work (``exposed_text_scan_queue``). Findings name objects and fields.
+    """
+    matcher = _matcher(storyteller=storyteller, terms=terms)
+    found = []
+    for model, ids in _published_ids(storyteller):
+        for _read, chunk in _scan(model, ids, matcher):
+            found += chunk
+    kinds: dict[type[models.Model], set[int]] = {}
+    for model, pk, _finding in found:
+        kinds.setdefault(model, set()).add(pk)
+    objects = {model: exposed_text_objects(model, pks) for model, pks in kinds.items()}
+    return [dataclasses.replace(finding, obj=objects[model][pk]) for model, pk, finding in found]
 
 
 @transaction.atomic
-def exposed_text_unpublish(*, storyteller: Storyteller | None = None, terms: list[str] = ()) -> list[object]:
+def exposed_text_scan_queue(*, term: ProtectedTerm, requested_by: AbstractBaseUser | None) -> ExposureScan:
+    """Queue a search of the whole archive's published text for a site-wide term, replacing any before it.
+
+    The task is enqueued in this transaction: it commits with the term, and a worker takes it at once,
+    before other work (SCAN_PRIORITY). With the immediate backend (development, tests) it has run when
+    this returns.
+    """
+    ExposureScan.objects.filter(term=term).delete()  # a search still running sees it was replaced, and stops
+    scan = ExposureScan.objects.create(term=term, requested_by=requested_by)
+    queue.enqueue_in_transaction(scan_published_text, scan.pk)
+    scan.refresh_from_db()
+    return scan
+
+
+@task(priority=SCAN_PRIORITY)
+def scan_published_text(scan_id: int) -> int:
+    """Search every published text for a term added after publication: ``exposed_text_scan_run``."""
+    return exposed_text_scan_run(scan_id=scan_id)
+
+
+def exposed_text_scan_run(*, scan_id: int) -> int:
+    """Search every published text for the scan's term and keep where it is; return how many places.
+
+    Safe to run twice (tasks are run at least once): a run forgets what an earlier one found, and stops
+    when its scan was replaced by a newer one. Places are kept as they are found, a chunk at a time, so
+    the officer's page shows the first of them, and can take them back, while the search goes on.
+    """
+    started = (
+        ExposureScan.objects.filter(pk=scan_id)
+        .exclude(state=ExposureScan.State.DONE)
+        .update(state=ExposureScan.State.RUNNING, started_at=timezone.now(), checked=0, error="", finished_at=None)
+    )
+    if not started:
+        return 0  # replaced by a newer search, or done by an earlier run
+    ExposureFinding.objects.filter(scan_id=scan_id).delete()
+    places = 0
+    try:
+        term = ProtectedTerm.objects.filter(scans=scan_id).values_list("term", flat=True).get()
+        matcher = _matcher(storyteller=None, terms=[term])
+        published = _published_ids(None)
+        ExposureScan.objects.filter(pk=scan_id).update(total=sum(len(ids) for _model, ids in published))
+        checked = 0
+        for model, ids in published:
+            content_type = ContentType.objects.get_for_model(model)
+            for read, found in _scan(model, ids, matcher):
+                checked += read
+                with transaction.atomic():
+                    # The update locks the scan's row: a newer search cannot delete it under these places.
+                    if not ExposureScan.objects.filter(pk=scan_id).update(checked=checked):
+                        return places
+                    ExposureFinding.objects.bulk_create(
+                        ExposureFinding(
+                            scan_id=scan_id,
+                            content_type=content_type,
+                            object_id=pk,
+                            field=finding.field_name,
+                            line=finding.line,
+                            column=finding.column,
+                        )
+                        for _model, pk, finding in found
+                    )
+                places += len(found)
+    except Exception as error:
+        _scan_failed(scan_id, type(error).__name__)
+        raise
+    ExposureScan.objects.filter(pk=scan_id, state=ExposureScan.State.RUNNING).update(
+        state=ExposureScan.State.DONE, finished_at=timezone.now()
+    )
+    return places
+
+
+def _scan_failed(scan_id: int, error: str) -> None:
+    ExposureScan.objects.filter(pk=scan_id).exclude(state=ExposureScan.State.DONE).update(
+        state=ExposureScan.State.FAILED, error=error[:100], finished_at=timezone.now()
+    )
+
+
+def _scan_task_failed(sender, task_result, **kwargs) -> None:
+    """A search whose worker died too often (background/reaper.py) says it failed, not that it is searching."""
+    if task_result.status != TaskResultStatus.FAILED or task_result.task.func is not scan_published_text.func:
+        return
+    error = task_result.errors[-1].exception_class_path.rsplit(".", 1)[-1] if task_result.errors else "error"
+    _scan_failed(task_result.args[0], error)
+
+
+task_finished.connect(_scan_task_failed, dispatch_uid="stories-exposure-scan-failed")
+
+
+def _holding_now(scan: ExposureScan) -> tuple[list[models.Model], list[int]]:
+    """The objects of a scan's places whose text holds its term now, locked; and the places that no longer do."""
+    term = ProtectedTerm.objects.filter(pk=scan.term_id).values_list("term", flat=True).first()
+    matcher = _matcher(storyteller=None, terms=[term] if term else [])
+    places = list(scan.findings.all())
+    ids: dict[int, set[int]] = {}
+    for place in places:
+        ids.setdefault(place.content_type_id, set()).add(place.object_id)
+    objects = {
+        content_type_id: ContentType.objects.get_for_id(content_type_id)
+        .model_class()
+        .objects.select_for_update()
+        .in_bulk(list(pks))
+        for content_type_id, pks in ids.items()
+    }
+    holding: dict[tuple[int, int], models.Model] = {}
+    gone = []
+    for place in places:
+        obj = objects[place.content_type_id].get(place.object_id)
+        if obj is not None and place.field in privacy.text_fields(obj):
+            stored = _stored_rendering(type(obj), place.field)
+            if matcher.search(getattr(obj, place.field) or "", getattr(obj, stored) if stored else None):
+                holding[place.content_type_id, place.object_id] = obj
+                continue
+        gone.append(place.pk)
+    return list(holding.values()), gone
+
+
+def _still_published(scan: ExposureScan) -> set[int]:
+    """The scan's places whose objects are still published (``_published``)."""
+    places = list(scan.findings.all())
+    published = {}
+    for queryset in _published(None):
+        content_type_id = ContentType.objects.get_for_model(queryset.model).pk
+        ids = [place.object_id for place in places if place.content_type_id == content_type_id]
+        if ids:
+            published[content_type_id] = set(queryset.filter(pk__in=ids).values_list("pk", flat=True))
+    return {place.pk for place in places if place.object_id in published.get(place.content_type_id, ())}
+
+
+@transaction.atomic
+def exposed_text_unpublish(
+    *, storyteller: Storyteller | None = None, terms: Iterable[str] = (), scan: ExposureScan | None = None
+) -> list[object]:
     """Take every published part, story or campaign whose text holds the terms back to draft, in one step.
 
-    Found again inside the transaction, so what is unpublished is what holds a term now. A storyteller's
-    pseudonym or bio takes all their stories back; a photo its part; a call to action its campaign; an
-    office, or a country, every published campaign whose letters write to it.
-    Themes and content warnings cannot be unpublished: they are returned among the rest, to be edited.
+    Returns what went back to draft. What holds a term is found again inside the transaction, so what is
+    unpublished is what holds it now: with a ``scan``, each of its places, read and matched again; else
+    all of the storyteller's (or, with terms, the archive's) published text. A storyteller's pseudonym
+    or bio takes all their stories back; a photo its part; a call to action its campaign; an office, or a
+    country, every published campaign whose letters write to it. Themes and content warnings cannot be
+    unpublished: their places stay, to be edited. The scan forgets every place that no longer reaches readers.
     """
     from advocacy.models import Campaign
 
+    if scan is not None:
+        scan = ExposureScan.objects.select_for_update().get(pk=scan.pk)  # a second submit waits for the first
+        holders, gone = _holding_now(scan)
+    else:
+        holders = [finding.obj for finding in exposed_text_find(storyteller=storyteller, terms=terms)]
     changed: list[object] = []
-    for finding in exposed_text_find(storyteller=storyteller, terms=terms):
-        holder = finding.obj
+    seen: set[tuple[type, int]] = set()
+    for holder in holders:
         if isinstance(holder, StoryImage):
             holder = holder.part
         elif holder._meta.label_lower == "advocacy.action":
@@ -423,8 +646,9 @@ def exposed_text_unpublish(*, storyteller: Storyteller | None = None, terms: lis
         else:
             targets = [holder]
         for target in targets:
-            if any(type(target) is type(done) and target.pk == done.pk for done in changed):
+            if (type(target), target.pk) in seen:
                 continue
+            seen.add((type(target), target.pk))
             target.refresh_from_db()
             if isinstance(target, Part) and target.status == Part.Status.PUBLISHED:
                 part_set_status(part=target, status=Part.Status.DRAFT)
@@ -434,5 +658,10 @@ def exposed_text_unpublish(*, storyteller: Storyteller | None = None, terms: lis
             elif isinstance(target, Campaign) and target.status == Campaign.Status.PUBLISHED:
                 target.status = Campaign.Status.DRAFT
                 target.save(update_fields=["status", "updated_at"])
+            else:
+                continue  # back to draft already (a second submit), or a theme, to be edited
             changed.append(target)
+    if scan is not None:
+        scan.findings.exclude(pk__in=_still_published(scan)).delete()
+        scan.findings.filter(pk__in=gone).delete()
     return changed
