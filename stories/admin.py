@@ -27,6 +27,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInline, TranslationTabularInline
 
+from archive.paginators import BoundedCountAdminMixin
 from background import exports
 from stories import audit, privacy, services
 from stories.fields import identity_key_configured
@@ -240,16 +241,33 @@ def _audit_url(request: HttpRequest) -> str | None:
     return None
 
 
+class LongListMixin(BoundedCountAdminMixin):
+    """A change list of thousands of rows: counted only as far as anyone looks, each row drawn cheaply."""
+
+    list_per_page = LIST_PAGE_ROWS
+    # The page counts the rows it lists, up to a bound; counting every row again says nothing more.
+    show_full_result_count = False
+
+    def action_checkbox(self, obj):
+        # The admin's own renders a form widget through the template engine for every row, which
+        # costs more than the rest of the row; this is the same markup.
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            ACTION_CHECKBOX_NAME,
+            obj.pk,
+            format_html(_("Select this object for an action - {}"), str(obj)),
+        )
+
+
 @admin.register(Storyteller)
-class StorytellerAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):
+class StorytellerAdmin(
+    LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin
+):
     # Both consent lists link to the audit trail for those allowed to read it.
     change_list_template = "admin/stories/change_list_with_audit.html"
     list_display = ["pseudonym", "consent_status", "consent_review"]
     # Search only ever looks at public display text, never the identity record.
     search_fields = ["pseudonym_en", "pseudonym_ko"]
-    list_per_page = LIST_PAGE_ROWS
-    # The page counts the storytellers it lists once; the count of all of them says nothing more.
-    show_full_result_count = False
     inlines = [StorytellerIdentityInline, ConsentInline]
     actions = ["erase_selected"]
 
@@ -774,7 +792,7 @@ class PartChangeList(ChangeList):
 
 
 @admin.register(Part)
-class PartAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):
+class PartAdmin(LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):
     form = VersionedModelForm
     list_display = ["__str__", "title", "status", "published_at", "preview_link"]
     # No filter by story: it would list every story of the archive on every page; search by its slug.
@@ -786,9 +804,6 @@ class PartAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, Tabb
     actions = ["publish_now", "send_to_review", "archive"]
     # Drawn by PartChangeList.date_drilldown (see admin/stories/part/change_list.html).
     date_hierarchy = "published_at"
-    list_per_page = LIST_PAGE_ROWS
-    # The page counts the parts it lists once; counting every part again says nothing more.
-    show_full_result_count = False
     inlines = [StoryImageInline]
 
     def original_language(self, obj):
@@ -796,16 +811,6 @@ class PartAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, Tabb
 
     def get_changelist(self, request, **kwargs):
         return PartChangeList
-
-    def action_checkbox(self, obj):
-        # The admin's own renders a form widget through the template engine for every row, which
-        # costs more than the rest of the row; this is the same markup.
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            ACTION_CHECKBOX_NAME,
-            obj.pk,
-            format_html(_("Select this object for an action - {}"), str(obj)),
-        )
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -6,10 +6,12 @@ import datetime
 import pytest
 from django.contrib import admin
 from django.contrib.admin.templatetags.admin_list import date_hierarchy
+from django.core.paginator import EmptyPage, Paginator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import formats, timezone
+from django.utils import formats, timezone, translation
 
+from archive.paginators import BoundedCountPaginator
 from stories import services
 from stories.admin import LIST_PAGE_ROWS, REVIEW_NOTICE_DAYS
 from stories.models import Consent, Part, Storyteller
@@ -384,3 +386,168 @@ def test_action_checkbox_is_the_admins_own_markup(db):
     part_admin = admin.site._registry[Part]
 
     assert str(part_admin.action_checkbox(part)) == str(admin.ModelAdmin.action_checkbox(part_admin, part))
+
+
+# --- 5. Counted only as far as anyone looks -------------------------------------------------------
+
+
+def test_paginator_counts_exactly_up_to_its_bound():
+    paginator = BoundedCountPaginator(list(range(10)), 2, bound=10)
+
+    assert paginator.exact
+    assert (paginator.count, paginator.num_pages) == (10, 5)
+    assert list(paginator.get_elided_page_range(1)) == [1, 2, 3, 4, 5]
+
+
+def test_paginator_past_its_bound_counts_no_further_and_links_no_last_page():
+    paginator = BoundedCountPaginator(list(range(11)), 2, bound=10)
+
+    assert not paginator.exact
+    # There are more rows than this: shown as "more than 10".
+    assert paginator.count == 10
+    assert list(paginator.get_elided_page_range(1)) == [1, 2, 3, 4, Paginator.ELLIPSIS]
+
+
+def test_paginator_counts_as_far_as_a_deeper_page_and_a_few_pages_past_it():
+    rows = list(range(100))
+    deep = BoundedCountPaginator(rows, 2, bound=10, page=20)
+
+    assert not deep.exact
+    assert deep.count == (20 + 3) * 2
+    assert list(deep.page(20)) == [38, 39]
+    assert list(deep.get_elided_page_range(20)) == [1, 2, "…", 17, 18, 19, 20, 21, 22, 23, "…"]
+    # Following the links reaches the last page, where the count is exact and a page past it is not there.
+    last = BoundedCountPaginator(rows, 2, bound=10, page=50)
+    assert (last.exact, last.count, list(last.page(50))) == (True, 100, [98, 99])
+    with pytest.raises(EmptyPage):
+        last.page(51)
+
+
+def test_paginator_counts_everything_for_a_page_too_deep_to_bound(db):
+    paginator = BoundedCountPaginator(Part.objects.all(), 25, page=10**30)
+
+    assert paginator.reach is None
+    assert (paginator.exact, paginator.count) == (True, 0)
+
+
+def test_paginator_counts_a_queryset_in_one_query_that_stops_at_the_bound(db, now):
+    add_parts(5, now)
+    paginator = BoundedCountPaginator(Part.objects.order_by("-story__created_at", "number"), 1, bound=4)
+
+    with CaptureQueriesContext(connection) as queries:
+        assert (paginator.exact, paginator.count) == (False, 4)
+        assert paginator.count == 4
+    assert len(queries) == 1
+    # Neither the order nor a join it needs: the rows, up to one past the bound.
+    assert "LIMIT 5" in queries[0]["sql"]
+    assert "ORDER BY" not in queries[0]["sql"].upper()
+    assert "stories_story" not in queries[0]["sql"]
+
+
+@pytest.fixture
+def short_lists(monkeypatch):
+    """Both lists two rows a page, counted exactly up to ten rows, shown whole up to four."""
+    for model in (Part, Storyteller):
+        monkeypatch.setattr(admin.site._registry[model], "list_per_page", 2)
+        monkeypatch.setattr(admin.site._registry[model], "list_max_show_all", 4)
+        monkeypatch.setattr(admin.site._registry[model], "count_bound", 10)
+
+
+def more_than(language: str, count: int, model) -> dict[str, str]:
+    """What the list says, in the language, where it stopped counting."""
+    with translation.override(language):
+        name = str(model._meta.verbose_name_plural)
+        return {
+            "en": {
+                "count": f"more than {count} {name}",
+                "select_all": f"Select all {name} (more than {count})",
+                "selected": f"All {name} selected (more than {count})",
+            },
+            "ko": {
+                "count": f"{count}개가 넘는 {name}",
+                "select_all": f"{count}개가 넘는 {name} 모두를 선택합니다.",
+                "selected": f"{count}개가 넘는 {name} 모두가 선택되었습니다.",
+            },
+        }[language]
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_part_list_past_the_bound_says_more_than_in_both_languages(client, editor, now, short_lists, language):
+    add_parts(12, now)
+    client.force_login(editor)
+
+    response = client.get(admin_url("part", "changelist"), headers={"accept-language": language})
+    text = page_text(response)
+
+    assert response.status_code == 200
+    assert response.context["cl"].paginator.exact is False
+    for shown in more_than(language, 10, Part).values():
+        assert shown in text
+    # The links end in an ellipsis, not in a last page it does not know of.
+    links = text.split('<p class="paginator">')[1].split("</p>")[0]
+    with translation.override(language):
+        ellipsis = str(Paginator.ELLIPSIS)
+    assert links.rindex('href="?p=') < links.rindex(ellipsis)
+    # Nor is "show all" offered: only a list that is counted, and short, can be shown whole.
+    assert "?all=" not in text
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_storyteller_list_past_the_bound_says_more_than_in_both_languages(
+    client, consent_officer, now, short_lists, language
+):
+    add_storytellers(12, now)
+    client.force_login(consent_officer)
+
+    response = client.get(admin_url("storyteller", "changelist"), headers={"accept-language": language})
+
+    assert response.context["cl"].paginator.exact is False
+    for shown in more_than(language, 10, Storyteller).values():
+        assert shown in page_text(response)
+
+
+def test_list_within_the_bound_is_counted_exactly_as_the_admin_counts_it(client, editor, now, short_lists):
+    add_parts(3, now)
+    client.force_login(editor)
+
+    response = client.get(admin_url("part", "changelist"))
+
+    assert response.context["cl"].paginator.exact
+    assert response.context["cl"].result_count == 3
+    text = page_text(response)
+    assert "3 parts" in text and "more than" not in text
+    assert "Select all 3 parts" in text
+
+
+def test_deeper_pages_of_a_long_list_stay_reachable(client, editor, now, short_lists):
+    add_parts(16, now)
+    client.force_login(editor)
+    url = admin_url("part", "changelist")
+
+    first = client.get(url)
+    # Page 4, the last linked from the first page, counts further and links further.
+    fourth = client.get(url, {"p": 4})
+    last = client.get(url, {"p": 8})
+
+    assert list(first.context["cl"].paginator.get_elided_page_range(1)) == [1, 2, 3, 4, "…"]
+    assert fourth.status_code == 200
+    assert (fourth.context["cl"].paginator.exact, fourth.context["cl"].result_count) == (False, (4 + 3) * 2)
+    assert list(fourth.context["cl"].paginator.get_elided_page_range(4)) == [1, 2, 3, 4, 5, 6, 7, "…"]
+    assert last.context["cl"].paginator.exact and last.context["cl"].result_count == 16
+    assert len(last.context["cl"].result_list) == 2
+    # Every part is on one of the pages, once.
+    shown = [part.pk for page in range(1, 9) for part in client.get(url, {"p": page}).context["cl"].result_list]
+    assert sorted(shown) == sorted(Part.objects.values_list("pk", flat=True))
+
+
+@pytest.mark.parametrize("page", ["9", "0", "-1", str(10**30), "x"])
+def test_a_page_past_the_end_or_nonsense_is_what_the_admin_makes_of_it(client, editor, now, short_lists, page):
+    add_parts(16, now)
+    client.force_login(editor)
+
+    response = client.get(admin_url("part", "changelist"), {"p": page})
+
+    # As Django: a page that is not there sends the editor back with ?e=1; nonsense is the first page.
+    assert response.status_code in {200, 302}
+    if response.status_code == 302:
+        assert response["Location"].endswith("?e=1")
