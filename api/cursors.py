@@ -8,11 +8,14 @@ import base64
 import binascii
 import datetime
 import json
+import re
 
 from django.db.models import Q
 from django.utils.dateparse import parse_date, parse_datetime
 
 MAX_CURSOR_LENGTH = 200
+# Text in a cursor is a slug, nothing else (a NUL byte, above all, never reaches PostgreSQL).
+SLUG = re.compile(r"[-a-zA-Z0-9_]{1,120}")
 
 
 class InvalidCursor(ValueError):
@@ -34,7 +37,7 @@ def encode(values: tuple) -> str:
 def _typed(value, kind: type):
     if kind is int and isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
         return value
-    if kind is str and isinstance(value, str) and len(value) <= 120:
+    if kind is str and isinstance(value, str) and SLUG.fullmatch(value):
         return value
     if kind is datetime.datetime and isinstance(value, str):
         parsed = parse_datetime(value)

@@ -196,8 +196,8 @@ def stories(
         rows = StoryPublication.objects.live(language)
         params = {}
         if theme is not None:
-            found = Theme.objects.filter(slug=valid_slug(theme)).first() if valid_slug(theme) else None
-            if found is None or not themes_with_live_stories(language).filter(pk=found.pk).exists():
+            found = themes_with_live_stories(language).filter(slug=theme).first() if valid_slug(theme) else None
+            if found is None:
                 raise not_found(_("No theme with this slug has stories in this language."))
             rows = rows.filter(story__themes=found)
             params["theme"] = found.slug

@@ -47,6 +47,8 @@ INSTALLED_APPS = [
     "stories",
     "translations",
     "advocacy",
+    # The public read API, /api/v1/ (django-ninja; docs/api.md).
+    "api",
     "search",
     # The public read API, /api/v1/ (django-ninja; docs/api.md).
     "api",

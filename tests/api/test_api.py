@@ -10,6 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from advocacy.models import Campaign
+from api.cursors import encode
 from stories import services
 from stories.models import Part, Story, Theme
 from stories.publication import publication_batch
@@ -222,6 +223,8 @@ def test_the_theme_filter(api, archive):
         ("en/stories/?cursor=WyJ4Il0", 400, "invalid_cursor"),
         ("en/parts/?cursor=WyIyMDI2LTAxLTAxVDAwOjAwOjAwIiwxXQ", 400, "invalid_cursor"),
         ("en/themes/?cursor=" + "A" * 500, 400, "invalid_request"),
+        ("en/themes/?cursor=" + encode(("\x00",)), 400, "invalid_cursor"),
+        ("en/campaigns/?cursor=" + encode((2**70, "2026-01-01", 1)), 400, "invalid_cursor"),
         ("en/stories/?limit=100000000", 400, "invalid_request"),
         ("en/stories/?limit=0", 400, "invalid_request"),
         ("en/stories/?limit=ten", 400, "invalid_request"),
@@ -366,3 +369,15 @@ def test_the_schema_is_valid_openapi_and_every_answer_matched_it(api, archive):
         "/api/v1/{language}/campaigns/{slug}/",
     }
     assert settings.SITE_URL
+
+
+def test_signed_in_staff_get_exactly_what_readers_get(api, archive, editor):
+    urls = [f"{API}en/stories/", f"{API}en/parts/", f"{API}en/stories/{archive['scheduled'].slug}/"]
+    anonymous = {url: api.get(url) for url in urls}
+    for response in anonymous.values():
+        # A reader's request reads no session and sets no cookie.
+        assert "Cookie" not in response.get("Vary", "") and not response.cookies
+    api.client.force_login(editor)
+    for url in urls:
+        assert api.get(url).content == anonymous[url].content
+    assert api.get(f"{API}en/stories/{archive['scheduled'].slug}/parts/2/").status_code == 404
