@@ -47,8 +47,6 @@ INSTALLED_APPS = [
     "stories",
     "translations",
     "advocacy",
-    # The public read API, /api/v1/ (django-ninja; docs/api.md).
-    "api",
     "search",
     # The public read API, /api/v1/ (django-ninja; docs/api.md).
     "api",
