@@ -42,6 +42,7 @@ from stories.models import (
     Consent,
     ConsentEvidence,
     ContentWarning,
+    ExposureScan,
     Part,
     ProtectedTerm,
     Story,
@@ -972,57 +973,132 @@ class ConsentAdmin(admin.ModelAdmin):
         return exports.answer(request, exports.request_export("audit-trail", request.user))
 
 
+# How many places the page for a site-wide term lists; unpublishing reaches every one the search found.
+EXPOSED_PLACES_SHOWN = 200
+# How often the page for a search that is still running reloads itself, in seconds.
+EXPOSED_SCAN_REFRESH = 3
+
+
+def _exposed_place(holder, field: str, line: int, column: int) -> dict:
+    """One object and field that holds a protected term, with a link to where it is edited; never the term."""
+    # Photos are edited on their part's page, calls to action on their campaign's.
+    edited_on = holder.part if isinstance(holder, StoryImage) else getattr(holder, "campaign", holder)
+    opts = edited_on._meta
+    try:
+        url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[edited_on.pk])
+    except NoReverseMatch:
+        url = ""
+    return {
+        "kind": capfirst(holder._meta.verbose_name),
+        "object": str(edited_on),
+        "field": field,
+        "line": line,
+        "column": column,
+        "url": url,
+    }
+
+
 def _exposed_places(findings: list[privacy.Finding]) -> list[dict]:
-    """Each object and field that holds a protected term, with a link to where it is edited; never the term."""
+    return [_exposed_place(finding.obj, finding.where, finding.line, finding.column) for finding in findings]
+
+
+def _scan_places(scan: ExposureScan) -> tuple[list[dict], int]:
+    """The first places a search found, read in one query per kind of object; and how many it found in all."""
+    findings = list(scan.findings.all()[: EXPOSED_PLACES_SHOWN + 1])
+    count = len(findings) if len(findings) <= EXPOSED_PLACES_SHOWN else scan.findings.count()
+    findings = findings[:EXPOSED_PLACES_SHOWN]
+    kinds: dict[int, set[int]] = {}
+    for finding in findings:
+        kinds.setdefault(finding.content_type_id, set()).add(finding.object_id)
+    objects = {}
+    for content_type_id, ids in kinds.items():
+        model = ContentType.objects.get_for_id(content_type_id).model_class()
+        objects[content_type_id] = services.exposed_text_objects(model, ids) if model else {}
     places = []
     for finding in findings:
-        holder = finding.obj
-        # Photos are edited on their part's page, calls to action on their campaign's.
-        edited_on = holder.part if isinstance(holder, StoryImage) else getattr(holder, "campaign", holder)
-        opts = edited_on._meta
-        try:
-            url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[edited_on.pk])
-        except NoReverseMatch:
-            url = ""
-        places.append(
-            {
-                "kind": capfirst(holder._meta.verbose_name),
-                "object": str(edited_on),
-                "field": finding.where,
-                "line": finding.line,
-                "column": finding.column,
-                "url": url,
-            }
+        holder = objects[finding.content_type_id].get(finding.object_id)
+        if holder is not None:  # deleted since: nothing of it is published
+            field = privacy.text_fields(holder).get(finding.field, finding.field)
+            places.append(_exposed_place(holder, field, finding.line, finding.column))
+    return places, count
+
+
+def _unpublished_message(model_admin: admin.ModelAdmin, request: HttpRequest, changed: list) -> None:
+    if not changed:
+        model_admin.message_user(
+            request, _("Nothing was left to unpublish: it is back to draft already, or no longer holds the term.")
         )
-    return places
+        return
+    model_admin.message_user(
+        request,
+        ngettext(
+            "%(count)d part, story or campaign went back to draft; edit it before it is published again.",
+            "%(count)d parts, stories and campaigns went back to draft; edit them before they are published again.",
+            len(changed),
+        )
+        % {"count": len(changed)},
+        messages.SUCCESS,
+    )
 
 
 def exposed_text_view(
-    model_admin: admin.ModelAdmin, request: HttpRequest, *, back_url: str, storyteller=None, terms: list[str] = ()
+    model_admin: admin.ModelAdmin, request: HttpRequest, *, back_url: str, storyteller=None
 ) -> HttpResponse:
-    """Show where published text holds a protected term, and unpublish it all in one step on request."""
+    """Show where a storyteller's published text holds a protected term, and unpublish it all in one step."""
     if request.method == "POST":
         if "unpublish" in request.POST:
-            changed = services.exposed_text_unpublish(storyteller=storyteller, terms=list(terms))
-            model_admin.message_user(
-                request,
-                ngettext(
-                    "%(count)d part, story or campaign went back to draft; edit it before it is published again.",
-                    "%(count)d parts, stories and campaigns went back to draft; edit them before they are "
-                    "published again.",
-                    len(changed),
-                )
-                % {"count": len(changed)},
-                messages.SUCCESS,
-            )
+            _unpublished_message(model_admin, request, services.exposed_text_unpublish(storyteller=storyteller))
         return HttpResponseRedirect(back_url)
-    places = _exposed_places(services.exposed_text_find(storyteller=storyteller, terms=list(terms)))
+    places = _exposed_places(services.exposed_text_find(storyteller=storyteller))
     context = {
         **model_admin.admin_site.each_context(request),
         "title": _("Published text that holds a protected term"),
         "opts": model_admin.opts,
         "places": places,
+        "count": len(places),
         "back_url": back_url,
+    }
+    return TemplateResponse(request, "admin/stories/exposed_text.html", context)
+
+
+def exposed_scan_view(model_admin: admin.ModelAdmin, request: HttpRequest, *, term: ProtectedTerm) -> HttpResponse:
+    """The search of everything published for a site-wide term: how far it got, where the term is, unpublishing.
+
+    The search is a task (``services.exposed_text_scan_queue``): the page says it is running and reloads
+    itself until it is done, listing the places found so far, which can be unpublished at any time.
+    """
+    page_url = reverse("admin:stories_protectedterm_exposed", args=[term.pk])
+    if request.method == "POST":
+        scan = term.scans.first()
+        if "scan" in request.POST:
+            services.exposed_text_scan_queue(term=term, requested_by=request.user)
+        elif "unpublish" in request.POST:
+            if scan is None or request.POST.get("scan_id") != str(scan.pk):
+                # Another tab, or an officer who changed the term since: the list on that page is not this one.
+                model_admin.message_user(
+                    request,
+                    _("That list was replaced by a newer search, and nothing was unpublished. Check the list again."),
+                    messages.WARNING,
+                )
+            else:
+                _unpublished_message(model_admin, request, services.exposed_text_unpublish(scan=scan))
+        return HttpResponseRedirect(page_url)
+    scan = term.scans.first()
+    places, count = _scan_places(scan) if scan is not None else ([], 0)
+    running = scan is not None and scan.state in {ExposureScan.State.QUEUED, ExposureScan.State.RUNNING}
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": _("Published text that holds a protected term"),
+        "opts": model_admin.opts,
+        "scan": scan,
+        "running": running,
+        "failed": scan is not None and scan.state == ExposureScan.State.FAILED,
+        "refresh": EXPOSED_SCAN_REFRESH if running else None,
+        "places": places,
+        "count": count,
+        "not_shown": count - len(places),
+        "page_url": page_url,
+        "back_url": reverse("admin:stories_protectedterm_changelist"),
     }
     return TemplateResponse(request, "admin/stories/exposed_text.html", context)
 
@@ -1048,9 +1124,15 @@ class ProtectedTermAdmin(admin.ModelAdmin):
             raise Http404
         if not self.has_change_permission(request, term):
             raise PermissionDenied
-        return exposed_text_view(
-            self, request, terms=[term.term], back_url=reverse("admin:stories_protectedterm_changelist")
-        )
+        return exposed_scan_view(self, request, term=term)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        # A new term, or one spelled anew, is searched for in everything published: by a task, queued
+        # in this transaction, so the save never waits for the archive to be read.
+        if not change or "term" in form.changed_data:
+            services.exposed_text_scan_queue(term=obj, requested_by=request.user)
+            obj._searched = True
 
     def response_add(self, request, obj, post_url_continue=None):
         return self._show_exposed(request, obj) or super().response_add(request, obj, post_url_continue)
@@ -1059,12 +1141,11 @@ class ProtectedTermAdmin(admin.ModelAdmin):
         return self._show_exposed(request, obj) or super().response_change(request, obj)
 
     def _show_exposed(self, request: HttpRequest, obj: ProtectedTerm) -> HttpResponse | None:
-        # The guard checks text as it is saved; what is already published is searched here, at once.
-        if not services.exposed_text_find(terms=[obj.term]):
+        if not getattr(obj, "_searched", False):
             return None
         self.message_user(
             request,
-            _("The term is saved, and published text already holds it: see where, and unpublish it."),
+            _("The term is saved. Everything published is being searched for it: see where it is, and unpublish it."),
             messages.WARNING,
         )
         return HttpResponseRedirect(reverse("admin:stories_protectedterm_exposed", args=[obj.pk]))
