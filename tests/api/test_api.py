@@ -17,6 +17,7 @@ from stories.publication import publication_batch
 from tests.advocacy.conftest import make_campaign
 from tests.api.conftest import API, LANGUAGES, listed, local
 from tests.conftest import make_part, make_story, make_storyteller
+from tests.stories.test_images import jpeg_with_everything, make_image
 
 
 def defined(language: str) -> dict[str, set]:
@@ -381,3 +382,16 @@ def test_signed_in_staff_get_exactly_what_readers_get(api, archive, editor):
     for url in urls:
         assert api.get(url).content == anonymous[url].content
     assert api.get(f"{API}en/stories/{archive['scheduled'].slug}/parts/2/").status_code == 404
+
+
+def test_a_part_with_photos_costs_one_query_for_them_however_many(api, db, django_assert_max_num_queries):
+    part = make_part(story=make_story(storyteller=make_storyteller(consent={"covers_photos": True})))
+    make_image(part, jpeg_with_everything())
+    url = f"{API}en/stories/{part.story.slug}/parts/1/"
+    before = queries(api, url)
+    for _photo in range(3):
+        make_image(part, jpeg_with_everything())
+    with django_assert_max_num_queries(before):
+        photos = api.get(url).json()["photos"]
+    assert len(photos) == 4 and all(photo["renditions"] and photo["language"] == "en" for photo in photos)
+    assert all(rendition["url"].startswith(f"{settings.SITE_URL}/en/photos/") for rendition in photos[0]["renditions"])
