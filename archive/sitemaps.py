@@ -35,13 +35,28 @@ SECTIONS: dict[str, Section] = {
 }
 
 
-def index_entries(now: datetime.datetime) -> list[dict]:
-    """The sitemap index: every page of every section, from the first and last id in the publication table of each."""
-    return [
-        {"location": absolute_url(reverse("sitemap-section", kwargs={"section": name, "page": page}))}
-        for name, section in SECTIONS.items()
-        for page in section.pages(now)
+def index_entries(now: datetime.datetime) -> list[str]:
+    """The sitemap index: the address of every page of every section, from the first and last id of each."""
+    locations = []
+    for name, section in SECTIONS.items():
+        # Reversed once a section, then filled in: the index lists a page per SITEMAP_PAGE_SIZE entries.
+        pattern = absolute_url(reverse("sitemap-section", kwargs={"section": name, "page": PAGE_PLACEHOLDER}))
+        locations += [pattern.replace(str(PAGE_PLACEHOLDER), str(page)) for page in section.pages(now)]
+    return locations
+
+
+# A page number no section reaches, replaced in the reversed URL by each real one.
+PAGE_PLACEHOLDER = 987654321
+
+
+def index_xml(locations: list[str]) -> str:
+    """Write the sitemap index: the markup of Django's sitemap_index.xml template, without a template engine."""
+    lines = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n<sitemapindex xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
     ]
+    lines += [f"<sitemap><loc>{escape(location)}</loc></sitemap>" for location in locations]
+    lines.append("</sitemapindex>\n")
+    return "\n".join(lines)
 
 
 def section_entries(name: str, page: int, now: datetime.datetime) -> list[dict] | None:
@@ -58,6 +73,7 @@ def urlset_xml(entries: list[dict]) -> str:
 
     A page holds up to SITEMAP_PAGE_SIZE entries; templating each of them cost more than finding them.
     """
+    zone = timezone.get_current_timezone()
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>\n'
         '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9" xmlns:xhtml="http://www.w3.org/1999/xhtml">'
@@ -66,15 +82,15 @@ def urlset_xml(entries: list[dict]) -> str:
         lines.append(f"<url><loc>{escape(url['location'])}</loc>")
         lastmod = url.get("lastmod")
         if lastmod:
-            day = timezone.localtime(lastmod).date() if isinstance(lastmod, datetime.datetime) else lastmod
+            day = lastmod.astimezone(zone).date() if isinstance(lastmod, datetime.datetime) else lastmod
             lines.append(f"<lastmod>{day.isoformat()}</lastmod>")
         if url.get("changefreq"):
             lines.append(f"<changefreq>{escape(url['changefreq'])}</changefreq>")
-        for alternate in url.get("alternates", ()):
-            lines.append(
-                f'<xhtml:link rel="alternate" hreflang="{escape(alternate["lang_code"])}" '
-                f'href="{escape(alternate["location"])}"/>'
-            )
+        lines += [
+            f'<xhtml:link rel="alternate" hreflang="{escape(alternate["lang_code"])}" '
+            f'href="{escape(alternate["location"])}"/>'
+            for alternate in url.get("alternates", ())
+        ]
         lines.append("</url>")
     lines.append("</urlset>\n")
     return "".join(lines)

@@ -14,7 +14,6 @@ from django.http import (
     HttpResponseServerError,
 )
 from django.template import loader
-from django.template.response import TemplateResponse
 from django.utils import timezone, translation
 from django.utils.cache import add_never_cache_headers
 from django.views.decorators.csrf import requires_csrf_token
@@ -89,8 +88,7 @@ def service_unavailable(request: HttpRequest, error: BaseException) -> HttpRespo
 @require_GET
 def sitemap(request: HttpRequest) -> HttpResponse:
     """Serve the sitemap index: every page of every section, in two probes of an id index per section."""
-    context = {"sitemaps": sitemaps.index_entries(timezone.now())}
-    return TemplateResponse(request, "sitemap_index.xml", context, content_type="application/xml")
+    return HttpResponse(sitemaps.index_xml(sitemaps.index_entries(timezone.now())), content_type="application/xml")
 
 
 @require_GET

@@ -7,9 +7,12 @@ never on the Host a request named.
 """
 
 import datetime
+import itertools
+import operator
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import translation
 
@@ -37,21 +40,6 @@ def entry(code: str, urls: dict[str, str], *, lastmod=None, changefreq: str = ""
             {"lang_code": other, "location": absolute_url(urls[other])} for other in languages() if other in urls
         ],
     }
-
-
-def with_alternates(rows: QuerySet, key: str, now: datetime.datetime, **bounds) -> QuerySet:
-    """Annotate each live row with whether the same object is live in each language.
-
-    ``bounds`` (the page's id range) are repeated inside each subquery, so that a database that
-    hashes the subquery instead of probing it per row hashes one page's rows, not the archive's.
-    """
-    model = rows.model
-    return rows.annotate(
-        **{
-            f"live_{code}": Exists(model.objects.filter(live_window("", code, now), **bounds, **{key: OuterRef(key)}))
-            for code in languages()
-        }
-    )
 
 
 def live_rows(model, now: datetime.datetime) -> QuerySet:
@@ -92,8 +80,7 @@ def rows_on_page(model, key: str, page: int, now: datetime.datetime) -> QuerySet
     if last is None or not 1 <= page <= last:
         return None
     size = objects_per_page()
-    bounds = {f"{key}__gte": (page - 1) * size, f"{key}__lt": page * size}
-    return with_alternates(live_rows(model, now).filter(**bounds), key, now, **bounds)
+    return live_rows(model, now).filter(**{f"{key}__gte": (page - 1) * size, f"{key}__lt": page * size})
 
 
 class UrlPattern:
@@ -135,21 +122,33 @@ def story_slug() -> Subquery:
     return Subquery(Story.objects.filter(pk=OuterRef("story_id")).values("slug")[:1])
 
 
+def entries_of(rows: Iterable[tuple], url: Callable[..., str], *, changefreq: str) -> list[dict]:
+    """One entry a row of ``(object id, language, lastmod, *URL arguments)``, ordered by object id.
+
+    A page holds every live row of the objects in its id range, in every language: the rows of one
+    object are the languages it is public in, so its alternates are read from its own rows.
+    """
+    result = []
+    for _key, group in itertools.groupby(rows, key=operator.itemgetter(0)):
+        group = list(group)
+        urls = {language: url(language, *arguments) for _key, language, _lastmod, *arguments in group}
+        result += [
+            absolute_entry(language, urls, lastmod=lastmod, changefreq=changefreq)
+            for _k, language, lastmod, *_a in group
+        ]
+    return result
+
+
 def story_entries(page: int, now: datetime.datetime) -> list[dict] | None:
     rows = rows_on_page(StoryPublication, "story_id", page, now)
     if rows is None:
         return None
     pattern = UrlPattern("stories:story", numbered=False)
-    codes = languages()
-    rows = rows.order_by("story_id", "language")
-    result = []
     # Plain tuples, not model instances: a page holds up to SITEMAP_PAGE_SIZE of them.
-    for language, slug, *live in rows.annotate(slug=story_slug()).values_list(
-        "language", "slug", *(f"live_{code}" for code in codes)
-    ):
-        urls = {code: pattern.url(code, slug) for code, is_live in zip(codes, live, strict=True) if is_live}
-        result.append(absolute_entry(language, urls, changefreq="weekly"))
-    return result
+    rows = rows.order_by("story_id", "language").annotate(slug=story_slug())
+    # A story changes as its parts do: no date of its own.
+    undated = ((key, language, None, slug) for key, language, slug in rows.values_list("story_id", "language", "slug"))
+    return entries_of(undated, pattern.url, changefreq="weekly")
 
 
 def part_entries(page: int, now: datetime.datetime) -> list[dict] | None:
@@ -157,15 +156,10 @@ def part_entries(page: int, now: datetime.datetime) -> list[dict] | None:
     if rows is None:
         return None
     pattern = UrlPattern("stories:part", numbered=True)
-    codes = languages()
-    rows = rows.order_by("part_id", "language")
-    result = []
-    for language, number, published_at, slug, *live in rows.annotate(slug=story_slug()).values_list(
-        "language", "number", "published_at", "slug", *(f"live_{code}" for code in codes)
-    ):
-        urls = {code: pattern.url(code, slug, number) for code, is_live in zip(codes, live, strict=True) if is_live}
-        result.append(absolute_entry(language, urls, lastmod=published_at, changefreq="monthly"))
-    return result
+    rows = rows.order_by("part_id", "language").annotate(slug=story_slug())
+    return entries_of(
+        rows.values_list("part_id", "language", "published_at", "slug", "number"), pattern.url, changefreq="monthly"
+    )
 
 
 def page_entries(page: int, now: datetime.datetime) -> list[dict] | None:
