@@ -22,6 +22,25 @@ def _themes(language: str) -> list[Theme]:
     return list(Theme.objects.order_by(f"name_{language}", "slug"))
 
 
+def _shown_fields(language: str) -> tuple[str, ...]:
+    """What a result shows, in the language's own columns only."""
+    return (
+        "part_id",
+        "story_id",
+        "storyteller_id",
+        "published_at",
+        "part__number",
+        "part__story_id",
+        f"part__title_{language}",
+        f"part__summary_{language}",
+        f"part__body_html_{language}",
+        "story__slug",
+        f"story__title_{language}",
+        f"story__summary_{language}",
+        f"storyteller__pseudonym_{language}",
+    )
+
+
 def _results(page, words: list[str], language: str) -> list[dict]:
     """What the template shows of each entry on the page, in the language's own columns only."""
     entries = list(page.object_list)
@@ -80,27 +99,14 @@ def search(request: HttpRequest) -> HttpResponse:
                 entries = entries.filter(
                     story_id__in=Story.themes.through.objects.filter(theme=theme).values("story_id")
                 )
-            entries = (
-                entries.ranked(words)
-                .select_related("part", "story", "storyteller")
-                .only(
-                    "part_id",
-                    "story_id",
-                    "storyteller_id",
-                    "published_at",
-                    "part__number",
-                    "part__story_id",
-                    f"part__title_{language}",
-                    f"part__summary_{language}",
-                    f"part__body_html_{language}",
-                    "story__slug",
-                    f"story__title_{language}",
-                    f"story__summary_{language}",
-                    f"storyteller__pseudonym_{language}",
-                )
-            )
-            paginator = Paginator(entries, RESULTS_PER_PAGE)
+            # The page's ids first, from the entries alone; then those entries with their part, story
+            # and storyteller: joined for the page only, never for every match the ranking sorts.
+            paginator = Paginator(entries.ranked(words).values_list("pk", flat=True), RESULTS_PER_PAGE)
             page = paginator.get_page(request.GET.get("page"))
+            ids = list(page.object_list)
+            shown = SearchEntry.objects.filter(pk__in=ids).select_related("part", "story", "storyteller")
+            loaded = {entry.pk: entry for entry in shown.only(*_shown_fields(language))}
+            page.object_list = [loaded[pk] for pk in ids if pk in loaded]
             context.update(
                 searched=True,
                 page_obj=page,

@@ -50,10 +50,14 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
+        # The text last: on SQLite, columns after a long text are read through its overflow pages.
         migrations.CreateModel(
             name='SearchEntry',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
+                ('part', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stories.part', verbose_name='part')),
+                ('story', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stories.story', verbose_name='story')),
+                ('storyteller', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stories.storyteller', verbose_name='storyteller')),
                 ('language', models.CharField(choices=[('en', 'English'), ('ko', 'Korean')], max_length=2, verbose_name='language')),
                 ('published_at', models.DateTimeField(verbose_name='public from')),
                 ('review_by', models.DateField(verbose_name='public until the end of')),
@@ -61,9 +65,6 @@ class Migration(migrations.Migration):
                 ('heading', models.TextField(verbose_name='story and storyteller')),
                 ('summary', models.TextField(verbose_name='summary')),
                 ('document', models.TextField(verbose_name='document')),
-                ('part', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stories.part', verbose_name='part')),
-                ('story', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stories.story', verbose_name='story')),
-                ('storyteller', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='stories.storyteller', verbose_name='storyteller')),
             ],
             options={
                 'verbose_name': 'search entry',

@@ -35,6 +35,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from search.bench import report_lines as search_report_lines
 from stories.management.commands import _bench_servers as servers
 
 PUBLIC_PAGES = ["home", "index", "index-deep", "story", "part", "feed", "sitemap", "sitemap-page", "campaign"]
@@ -647,6 +648,11 @@ class Run:
                 servers.wait_ready(static, f"/{next(n for n in self.load_pages if n in ok)}/")
             result["load"] = self.load(label, work, ok, uncached, cached, static)
             result["latency"] = self.latency(label, ok, uncached)
+            try:  # Search timings, a section of their own (search.bench), taken inside the database's process.
+                self.manage(database, "search_bench", "--output", str(work / "search.json"))
+                result["search"] = json.loads((work / "search.json").read_text())
+            except CommandError as error:
+                self.note(f"{label}: search not measured: {error}")
         finally:
             servers.stop([server for server in self.running if server is not self.wagtail])
             self.running = [self.wagtail] if self.wagtail else []
@@ -936,4 +942,5 @@ class Run:
                     lines += ["", "Slowest query of each page that spent 5 ms or more in one:", ""]
                     for name, query in slow:
                         lines.append(f"- {name}: {query['ms']:.1f} ms: `{outline(query['sql'])}`")
+            lines += search_report_lines(result.get("search"))
         return lines
