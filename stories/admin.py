@@ -13,8 +13,8 @@ from django.contrib.admin.utils import unquote
 from django.contrib.admin.views.main import ChangeList
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db import transaction
-from django.db.models import Exists, OuterRef, QuerySet, Subquery
+from django.db import connections, transaction
+from django.db.models import OuterRef, QuerySet, Subquery
 from django.forms import FileInput
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
@@ -777,19 +777,29 @@ class PartChangeList(ChangeList):
         return timezone.localtime(first), timezone.localtime(last)
 
     def _periods_with_parts(self, starts: list[datetime.date], end_of) -> list[datetime.date]:
-        """Keep the periods, from each start to ``end_of(start)``, in which the list has a part."""
+        """Keep the periods, from each start to ``end_of(start)``, in which the list has a part.
+
+        One query: an EXISTS for each period over the list's own rows (its filters and search), which the
+        database answers from the index on the date. The list's query is compiled once and probed with each
+        period's bounds, as the ORM's lookups would give them: an ORM EXISTS for each of nine years cost
+        the page 6 ms to build.
+        """
         if not starts:
             return []
-        field = self.date_hierarchy
-        probes = {
-            f"period_{index}": Exists(
-                self.queryset.filter(**{f"{field}__gte": _midnight(start), f"{field}__lt": _midnight(end_of(start))})
-            )
-            for index, start in enumerate(starts)
-        }
-        # The answers do not depend on the row they are read with: any one row of the table will do.
-        found = next(iter(self.model._default_manager.order_by().annotate(**probes).values(*probes)[:1]), {})
-        return [start for index, start in enumerate(starts) if found.get(f"period_{index}")]
+        field = self.model._meta.get_field(self.date_hierarchy)
+        database = connections[self.queryset.db]
+        listed, listed_params = self.queryset.order_by().values(field.name).query.sql_with_params()
+        column = database.ops.quote_name(field.column)
+        # Only SQL the ORM compiled and a quoted column name; every value is a parameter.
+        probe = f"EXISTS(SELECT 1 FROM ({listed}) listed WHERE listed.{column} >= %s AND listed.{column} < %s)"  # noqa: S608
+        params = []
+        for start in starts:
+            bounds = (_midnight(start), _midnight(end_of(start)))
+            params += [*listed_params, *(field.get_db_prep_value(bound, database) for bound in bounds)]
+        with database.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join([probe] * len(starts)), params)
+            found = cursor.fetchone()
+        return [start for start, has_parts in zip(starts, found, strict=True) if has_parts]
 
 
 @admin.register(Part)
