@@ -168,6 +168,21 @@ def test_the_fast_fold_is_the_guards_fold_for_any_character(text):
     assert privacy.normalise(text) == privacy._skeleton((char, index) for index, char in enumerate(text)).letters
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F) | st.characters(min_codepoint=0xAC00, max_codepoint=0xD7A3)
+               | st.sampled_from(privacy._PROSE_MARKS) | st.characters(), max_size=30))  # fmt: skip
+@example("Kim\u2014Sun 김\u2026순희, \u201cRi\u201d Son\u2019hwa\u00a0혜산")  # Korean prose: its fast fold
+@example("Ri Ｓon 리선화")  # not prose: the table
+def test_the_fast_folds_find_every_term_the_guards_fold_does(text):
+    letters = privacy._skeleton((char, index) for index, char in enumerate(text)).letters
+    fast = privacy._Letters(text)
+    # Every term that some stretch of these letters could be, and some that it cannot.
+    pieces = {letters[start:end] for start in range(len(letters)) for end in range(start + 1, len(letters) + 1)}
+    for piece in pieces:
+        if piece in letters:
+            assert fast.holds(privacy._Term(piece, piece, True)), piece
+
+
 def test_the_fast_fold_is_the_guards_fold_for_every_dash_space_and_invisible_character():
     text = "".join(DASHES + SPACES + INVISIBLE) + "Ｒｉ Ｓｏｎ－ｈｗａ 리\u00a0선\u200b화 Sŏn"
     assert privacy.normalise(text) == privacy._skeleton((char, index) for index, char in enumerate(text)).letters
