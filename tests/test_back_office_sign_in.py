@@ -83,7 +83,7 @@ def test_a_staff_session_left_idle_is_signed_out_with_a_translated_message(clien
     assert response["Location"].startswith(reverse("admin:login"))
     assert "_auth_user_id" not in client.session
     login = client.get(response["Location"], headers={"accept-language": "ko"})
-    assert "백오피스를 한동안 사용하지 않아 로그아웃되었습니다" in login.content.decode()
+    assert "관리 화면을 한동안 사용하지 않아 로그아웃되었습니다" in login.content.decode()
 
 
 def test_a_staff_session_in_use_stays_signed_in_and_is_extended(client, editor, settings):

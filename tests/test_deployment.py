@@ -272,7 +272,7 @@ def test_a_clean_virtualenv_releases_and_serves_under_gunicorn_with_production_s
         status, body = fetch(f"{base}/ko/", **proxied)
         assert status == 200
         page = body.decode()
-        assert '<html lang="ko">' in page and "증언 아카이브" in page  # the compiled Korean catalogue
+        assert '<html lang="ko">' in page and "증언 기록관" in page  # the compiled Korean catalogue
         stylesheet = re.search(r'href="(/static/css/site\.[0-9a-f]{12}\.css)"', page).group(1)
         assert fetch(f"{base}{stylesheet}", **proxied)[0] == 200
         assert fetch(f"{base}/en/", Host="archive.example.org")[0] == 301  # plain HTTP goes to HTTPS

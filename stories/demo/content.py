@@ -225,7 +225,7 @@ STORIES = [
                 "title_en": "Sent Back",
                 "title_ko": "북송",
                 "summary_en": "This part is hidden because consent was withdrawn.",
-                "summary_ko": "동의가 철회되어 이 부분은 공개되지 않습니다.",
+                "summary_ko": "동의가 철회되어 이 편은 공개되지 않습니다.",
                 "body_en": "This demo text stays hidden: its storyteller withdrew consent.",
                 "body_ko": "이 데모 글은 공개되지 않습니다. 이야기한 분이 동의를 철회했습니다.",
             },

@@ -503,7 +503,7 @@ SENTENCES = {
         ("I hope that one day {relative} will read these words.", "언젠가 {relative|이} 이 글을 읽게 되기를 바랍니다."),
         (
             "Some parts of my life I keep only for myself, and that is my right.",
-            "내 삶의 어떤 부분은 나만 간직하고 있고, 그것은 나의 권리입니다.",
+            "내 삶의 어떤 일은 나만 간직하고 있고, 그것은 나의 권리입니다.",
         ),
         (
             "I dream of the {season} when families can visit each other freely.",
@@ -613,7 +613,7 @@ CAMPAIGN_FOOTER = (
 )
 
 LETTER_SUBJECTS = [
-    ("Please protect the refugees in your care", "귀국이 맡고 있는 난민들을 지켜 주십시오"),
+    ("Please protect the refugees in your care", "귀 정부가 맡고 있는 난민들을 지켜 주십시오"),
     ("Please do not send them back", "그들을 돌려보내지 말아 주십시오"),
 ]
 LETTER_BODY = (
@@ -623,11 +623,11 @@ LETTER_BODY = (
     "of their choice.\n\n"
     "Thank you for passing this letter on.\n\n"
     "Yours sincerely,\n[Your name]\n[Your town and country]",
-    "대사님께,\n\n"
-    "귀국에 붙잡혀 곧 돌려보내질 수 있는 북한 출신 사람들에 관해 편지를 드립니다.\n\n"
-    "귀국 정부가 이들을 돌려보내지 말고, 스스로 원하는 나라로 안전하게 갈 수 있게 해 주시기를 정중히 요청합니다.\n\n"
+    "관계자 여러분께\n\n"
+    "귀 정부가 붙잡고 있는 북한 출신 사람들에 관해 편지를 드립니다. 이들은 곧 돌려보내질 수 있습니다.\n\n"
+    "귀 정부가 이들을 돌려보내지 말고, 스스로 원하는 나라로 안전하게 갈 수 있게 해 주시기를 정중히 요청합니다.\n\n"
     "이 편지를 전해 주시면 감사하겠습니다.\n\n"
-    "[이름]\n[사는 곳]",
+    "[이름] 올림\n[사는 도시와 나라]",
 )
 SOCIAL_POSTS = [
     (

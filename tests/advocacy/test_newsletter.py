@@ -104,7 +104,7 @@ def test_korean_sign_up_gets_korean_links_and_pages(client, db):
     message = mail.outbox[0]
     assert link_in(message, "confirm").startswith("/ko/newsletter/confirm/")
     assert link_in(message, "unsubscribe").startswith("/ko/newsletter/unsubscribe/")
-    assert message.subject == "뉴스레터 구독을 확인해 주세요"
+    assert message.subject == "이메일 소식지 구독을 확인해 주세요"
     assert "구독을 확인하시려면 3일 안에" in message.body
     sent = client.get(response["Location"]).content.decode()
     assert '<html lang="ko">' in sent and "받은편지함을 확인해 주세요" in sent

@@ -29,7 +29,7 @@ def test_korean_reader_hits_an_untranslated_part_and_follows_the_notice(page: Pa
         # A link someone shared to the Korean address of a part that is still in review.
         page.goto(f"/ko{PROFILE}")
         notice = page.locator(".language-notice")
-        expect(notice).to_contain_text("이 부분은 아직 한국어로 읽을 수 없습니다.")
+        expect(notice).to_contain_text("이 편은 아직 한국어로 읽을 수 없습니다.")
         expect(page.get_by_text("Arithmetic")).to_have_count(0)  # no English text under the Korean label
         screenshot(page, f"translation-notice-ko-{size_name}")
 
@@ -74,7 +74,7 @@ def test_translator_drafts_and_submits_an_update_of_a_stale_translation(page: Pa
     expect(page.locator(".queue-filter [aria-current=page]")).to_have_text("작업이 필요한 이야기")
     dawn = page.locator("section.queue-story", has_text="새벽의 이야기")
     screenshot(page, "workspace-queue-ko-desktop")
-    stale_row = dawn.locator("tr", has_text="1부")
+    stale_row = dawn.locator("tr", has_text="1편")
     expect(stale_row).to_contain_text("수정 필요")
     stale_row.get_by_role("link").click()
 

@@ -282,8 +282,8 @@ def test_the_page_is_in_korean_for_a_korean_officer(client, consent_officer, que
     assert "검색이 작업 처리기를 기다리고 있습니다." in waiting and "지금 새로 고치기" in waiting
     work()
     html = client.get(saved["Location"], headers=korean).content.decode()
-    assert "게시된 글 4곳에 이 용어가 있습니다." in html and "지금 게시 취소" in html
-    assert "2번째 줄, 17번째 글자" in html and "렌더링한 뒤" in html
+    assert "게시된 글 4곳에 이 단어가 있습니다." in html and "지금 게시 취소" in html
+    assert "2번째 줄, 17번째 글자" in html and "변환한 뒤" in html
     gone = client.post(saved["Location"], {"unpublish": "1", "scan_id": 0}, headers=korean, follow=True)
     assert "그 목록은 더 새로운 검색으로 바뀌었기 때문에" in gone.content.decode()
 

@@ -310,7 +310,7 @@ def test_korean_pages_format_dates_and_reading_times_for_korea(client, story):
     part = make_part(story=story, published_at=datetime.datetime(2019, 12, 17, 9, 0, tzinfo=datetime.UTC))
     html = client.get(url_in(part, "ko")).content.decode()
     assert "2019년 12월 17일" in html
-    assert "1분 분량" in html
+    assert "읽는 데 1분" in html
     assert "Dec. 17, 2019" in client.get(url_in(part, "en")).content.decode()
 
 

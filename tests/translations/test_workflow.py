@@ -149,7 +149,7 @@ def test_unapproved_language_has_no_fallback_anywhere(client, untranslated_part)
     response = client.get(korean_url)
     html = response.content.decode()
     assert response.status_code == 404
-    assert "이 부분은 아직 한국어로 읽을 수 없습니다." in html
+    assert "이 편은 아직 한국어로 읽을 수 없습니다." in html
     assert f'href="{english_url}"' in html
     assert "승인 안 된" not in html
 
