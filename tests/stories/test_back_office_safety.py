@@ -629,7 +629,7 @@ def test_adding_a_term_that_is_already_published_warns_where(client, consent_off
     response = form.post(client, term="lantern house")
     followed = client.get(response["Location"])
 
-    assert "published text already holds it: see where, and unpublish it." in page_text(followed)
+    assert "Everything published is being searched for it: see where it is, and unpublish it." in page_text(followed)
     assert "The Salt Road: Part 5" in page_text(followed) and "part body (English)" in page_text(followed)
 
 
