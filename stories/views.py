@@ -32,7 +32,7 @@ from django.utils.http import quote_etag
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
-from django.views.generic import DetailView, ListView, TemplateView, View
+from django.views.generic import ListView, TemplateView, View
 
 from archive.i18n import absolute_url, language_links
 from archive.prepared import Param, PreparedQuery, loaded
@@ -311,19 +311,6 @@ class Serial:
         return sorted(found.values(), key=lambda part: part.number)
 
 
-def serial_rows(queryset: QuerySet, *, now=None) -> list[PartPublication]:
-    """Live rows of one story's parts in every language, each with its part, without bodies."""
-    now = now or timezone.now()
-    return list(
-        without_bodies(
-            queryset.filter(published_at__lte=now, review_by__gte=timezone.localdate(now)).order_by(
-                "number", "language"
-            ),
-            prefix="part__",
-        )
-    )
-
-
 def campaign_boxes(story: Story | None, *, may_advocate: bool | None = None) -> list[dict]:
     """The calls to action beside a story, gathered by the view so that the template only formats them."""
     from advocacy.models import Campaign
@@ -341,39 +328,31 @@ def campaign_boxes(story: Story | None, *, may_advocate: bool | None = None) -> 
     ]
 
 
-class StoryDetailView(DetailView):
-    """A story's page in three indexed queries, however many parts it has."""
+class StoryDetailView(View):
+    """A story's page in two indexed queries, however many parts it has.
 
-    template_name = "stories/story_detail.html"
-    context_object_name = "story"
+    A story is public while one of its parts is (``StoryQuerySet.public``): the serial's live rows say
+    whether it is, and carry the story and its teller.
+    """
 
-    def get_object(self, queryset=None):
-        return get_object_or_404(
-            Story.objects.live().select_related("storyteller"), slug=valid_slug(self.kwargs["slug"])
-        )
+    http_method_names = ["get", "head", "options"]
 
-    def get(self, request, *args, **kwargs):
-        try:
-            return super().get(request, *args, **kwargs)
-        except Http404:
-            return not_in_this_language(
-                request, Story, _("This story is not yet available in {language}."), slug=self.kwargs["slug"]
-            )
-
-    def get_context_data(self, **kwargs):
-        context = super().get_context_data(**kwargs)
-        story = self.object
-        serial = Serial(
-            serial_rows(PartPublication.objects.filter(story=story).select_related("part")),
-            translation.get_language(),
-        )
-        for row in serial.rows:
-            row.part.story = story
-        context["parts"] = serial.parts()
-        context["elsewhere_parts"] = serial.awaiting_translation()
-        context["content_warnings"] = list(story.content_warnings.all())
-        context.update(alternates(self.request, urls_in(story, serial.languages_of()), story.get_absolute_url()))
-        return context
+    def get(self, request: HttpRequest, slug: str) -> HttpResponse:
+        current = translation.get_language()
+        shown = valid_slug(slug)
+        serial = Serial(serial_of(shown, 0, current, story_page=True) if shown else [], current)
+        parts = serial.parts()
+        if not parts:
+            return not_in_this_language(request, Story, _("This story is not yet available in {language}."), slug=slug)
+        story = parts[0].story
+        context = {
+            "story": story,
+            "parts": parts,
+            "elsewhere_parts": serial.awaiting_translation(),
+            "content_warnings": content_warnings_of(story.pk),
+            **alternates(request, urls_in(story, serial.languages_of()), story.get_absolute_url()),
+        }
+        return render(request, "stories/story_detail.html", context)
 
 
 CONTENT_WARNINGS = PreparedQuery(
@@ -407,10 +386,11 @@ def part_context(part: Part, parts: list[Part]) -> dict:
     }
 
 
-def _serial_query(language: str) -> QuerySet:
+def _serial_query(language: str, story_page: bool) -> QuerySet:
     """Live rows of one story's parts in every language, with what the part page shows of each.
 
     The body of the part shown alone comes along (``shown_body``); every other body stays in the database.
+    The story's page reads its teller's bio and whether the story is complete too.
     """
     codes = [code for code, _name in settings.LANGUAGES]
     now = Param("now", DateTimeField())
@@ -441,6 +421,7 @@ def _serial_query(language: str) -> QuerySet:
             "story__storyteller_id",
             *(f"story__{field}_{code}" for field in ("title", "summary") for code in codes),
             *(f"story__storyteller__pseudonym_{code}" for code in codes),
+            *((f"story__storyteller__bio_{language}", "story__is_complete") if story_page else ()),
             "shown_body",
         )
     )
@@ -457,14 +438,20 @@ def _fields(row: dict, prefix: str) -> dict:
     return {name[len(prefix) :]: value for name, value in row.items() if name.startswith(prefix)}
 
 
-def serial_of(slug: str, number: int, language: str) -> list[PartPublication]:
+def serial_of(slug: str, number: int, language: str, *, story_page: bool = False) -> list[PartPublication]:
     """One story's live publication rows in every language, each with its part, the story and its teller.
 
     Compiled once per process (``archive.prepared``): the rows, parts, story and teller are built from
     one row each, without the ORM's per-query compiling that costs more than the query.
     """
     now = timezone.now()
-    rows = SERIAL_QUERY(shape={"language": language}, slug=slug, number=number, now=now, today=timezone.localdate(now))
+    rows = SERIAL_QUERY(
+        shape={"language": language, "story_page": story_page},
+        slug=slug,
+        number=number,
+        now=now,
+        today=timezone.localdate(now),
+    )
     if not rows:
         return []
     first = rows[0]
