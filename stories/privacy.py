@@ -244,13 +244,12 @@ def _shown(rendered: str) -> str:
 # a character reference, a link or an image, an escape, or the number of an ordered list's item (which
 # goes into the list's markup). Without any of them, the rendered text holds exactly the text's letters
 # and digits, in order: Markdown only drops or turns into tags the characters between them.
-_MARKUP_STARTS = "<&[\\"
 _LIST_NUMBER = re.compile(r"[^\w\n\r]*\d+[.)]")  # at the start of a line, after any markers and spaces
 
 
 def renders_letters(text: str) -> bool:
     """Whether rendering the text could drop or bring in a letter or digit: most text cannot."""
-    if any(char in text for char in _MARKUP_STARTS):
+    if "<" in text or "&" in text or "[" in text or "\\" in text:
         return True
     # Markdown reads a lone \r as a line's end too. A line that starts with a letter starts no list.
     lines = text.replace("\r", "\n").split("\n")
