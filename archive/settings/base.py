@@ -135,6 +135,8 @@ LANGUAGES = [
     ("ko", _("Korean")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Long dates as each language writes them ("March 4, 2021", "2021년 3월 4일"), over Django's defaults.
+FORMAT_MODULE_PATH = ["archive.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
