@@ -17,7 +17,16 @@ from django.utils.translation import ngettext
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInline
 
 from advocacy import services
-from advocacy.models import Action, ActionCount, Campaign, CampaignStory, Country, Recipient, Subscriber
+from advocacy.models import (
+    Action,
+    ActionCount,
+    Campaign,
+    CampaignStory,
+    Country,
+    Recipient,
+    RecipientGroup,
+    Subscriber,
+)
 from advocacy.querysets import VERIFICATION_DAYS
 from background import exports
 from stories.models import Story
@@ -110,13 +119,28 @@ class CountryAdmin(TabbedTranslationAdmin):
     search_fields = ["code", "name_en", "name_ko"]
 
 
+@admin.register(RecipientGroup)
+class RecipientGroupAdmin(TabbedTranslationAdmin):
+    list_display = ["name", "position"]
+    search_fields = ["name_en", "name_ko"]
+
+
 @admin.register(Recipient)
 class RecipientAdmin(TabbedTranslationAdmin):
-    list_display = ["label", "country", "kind", "email", "last_verified_on", "verified_recently"]
-    list_filter = [VerificationFilter, "kind", "country"]
-    list_select_related = ["country"]
-    search_fields = ["label_en", "label_ko", "email", "country__code", "country__name_en", "country__name_ko"]
-    autocomplete_fields = ["country"]
+    list_display = ["label", "country", "group", "kind", "email", "last_verified_on", "verified_recently"]
+    list_filter = [VerificationFilter, "kind", "country", "group"]
+    list_select_related = ["country", "group"]
+    search_fields = [
+        "label_en",
+        "label_ko",
+        "email",
+        "country__code",
+        "country__name_en",
+        "country__name_ko",
+        "group__name_en",
+        "group__name_ko",
+    ]
+    autocomplete_fields = ["country", "group"]
     actions = ["mark_verified"]
 
     @admin.display(description=_("verified within a year"), boolean=True)

@@ -9,7 +9,7 @@ import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from advocacy.models import Action, Campaign, CampaignStory, Country, Recipient
+from advocacy.models import Action, Campaign, CampaignStory, Country, Recipient, RecipientGroup
 from stories.models import Story
 
 COUNTRIES = [
@@ -19,6 +19,9 @@ COUNTRIES = [
     {"code": "CH", "name_en": "Switzerland", "name_ko": "스위스"},
     {"code": "CA", "name_en": "Canada", "name_ko": "캐나다"},
 ]
+
+# Shown to every reader, whatever their country: an invented international office, filed under no country.
+GROUPS = [{"key": "international", "name_en": "International organisations", "name_ko": "국제기구", "position": 0}]
 
 # "verified_days_ago" over 365 shows campaign managers the flag for an address nobody has checked.
 RECIPIENTS = [
@@ -93,6 +96,14 @@ RECIPIENTS = [
         "label_en": "Permanent Mission to the United Nations, Geneva",
         "label_ko": "제네바 유엔 대표부",
         "verified_days_ago": 30,
+    },
+    {
+        "email": "refugee-rights-office@example.org",
+        "group": "international",
+        "kind": Recipient.Kind.INTERNATIONAL,
+        "label_en": "International Office for Refugee Protection, Geneva",
+        "label_ko": "제네바 국제난민보호사무소",
+        "verified_days_ago": 20,
     },
     {
         "email": "embassy-ottawa@example.com",
@@ -240,13 +251,23 @@ def load_demo_campaigns() -> Campaign:
     for data in COUNTRIES:
         country, _created = Country.objects.get_or_create(code=data["code"], defaults=data)
         countries[data["code"]] = country
+    groups = {}
+    for data in GROUPS:
+        fields = {key: value for key, value in data.items() if key != "key"}
+        group = RecipientGroup.objects.filter(name_en=data["name_en"]).first()
+        if group is None:
+            group = RecipientGroup(**fields)
+            group.full_clean()
+            group.save()
+        groups[data["key"]] = group
     recipients = []
     for data in RECIPIENTS:
         recipient = Recipient.objects.filter(email=data["email"]).first()
         if recipient is None:
-            fields = {key: value for key, value in data.items() if key not in {"country", "verified_days_ago"}}
+            fields = {key: value for key, value in data.items() if key not in {"country", "group", "verified_days_ago"}}
             recipient = Recipient(
-                country=countries[data["country"]],
+                country=countries.get(data.get("country")),
+                group=groups.get(data.get("group")),
                 last_verified_on=today - datetime.timedelta(days=data["verified_days_ago"]),
                 **fields,
             )

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -52,13 +53,49 @@ class Country(models.Model):
         privacy.check(self)
 
 
+class RecipientGroup(models.Model):
+    """Offices every reader is asked to write to, whatever their country: missions to international bodies.
+
+    A model of its own rather than a flag on the office: a group has a heading readers see, in their
+    language, and an office is filed under a country or under a group, never both (a constraint on
+    ``Recipient``), so a mission never has to pretend to be in a country to be shown.
+    """
+
+    # Required in every language (clean), like a country's name: it heads the offices on the page.
+    name = models.CharField(
+        _("name"),
+        max_length=100,
+        blank=True,
+        help_text=_("The heading readers see above these offices. For example: International organisations."),
+        validators=TEXT_VALIDATORS,
+    )
+    position = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Lower comes first."))
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("recipient group for every reader")
+        verbose_name_plural = _("recipient groups for every reader")
+
+    def __str__(self) -> str:
+        return self.name or str(_("Group {number}").format(number=self.pk or "—"))
+
+    def clean(self) -> None:
+        require_every_language(self, "name")
+        # Shown above offices on every letter that writes to them: site-wide protected terms must not appear in it.
+        privacy.check(self)
+
+
 class Recipient(models.Model):
-    """An office that receives letters, kept once and reused by every campaign that writes to it."""
+    """An office that receives letters, kept once and reused by every campaign that writes to it.
+
+    It belongs to a country (readers who live there write to it) or to a group every reader writes to.
+    """
 
     class Kind(models.TextChoices):
         EMBASSY = "embassy", _("Embassy")
         CONSULATE = "consulate", _("Consulate")
         UN_MISSION = "un_mission", _("Mission to the United Nations")
+        INTERNATIONAL = "intl_office", _("Office of an international organisation")
 
     label = models.CharField(
         _("label"),
@@ -71,9 +108,20 @@ class Recipient(models.Model):
     country = models.ForeignKey(
         Country,
         on_delete=models.PROTECT,
+        null=True,
+        blank=True,
         related_name="recipients",
         verbose_name=_("country"),
-        help_text=_("Where the office is: readers in this country are asked to write to it."),
+        help_text=_("Readers who live in this country are asked to write to it. Leave empty for a group."),
+    )
+    group = models.ForeignKey(
+        RecipientGroup,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="recipients",
+        verbose_name=_("group for every reader"),
+        help_text=_("Every reader is asked to write to it, whatever their country. Leave empty for a country."),
     )
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     last_verified_on = models.DateField(
@@ -88,15 +136,24 @@ class Recipient(models.Model):
     objects = RecipientQuerySet.as_manager()
 
     class Meta:
-        ordering = ["country__code", "kind", "label"]
+        ordering = ["country__code", "group__position", "kind", "label"]
         verbose_name = _("recipient")
         verbose_name_plural = _("recipients")
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(country__isnull=False, group__isnull=True) | Q(country__isnull=True, group__isnull=False),
+                name="recipient_in_country_or_group",
+            )
+        ]
 
     def __str__(self) -> str:
         return self.label or self.email
 
     def clean(self) -> None:
         require_every_language(self, "label")
+        if (self.country_id is None) == (self.group_id is None):
+            message = _("Choose a country or a group for every reader, not both.")
+            raise ValidationError({"country": message, "group": message})
         # Shown beside every letter written to it: site-wide protected terms must not appear in it.
         privacy.check(self)
 

@@ -37,7 +37,7 @@ class CampaignQuerySet(models.QuerySet):
             Prefetch(
                 "actions",
                 queryset=Action.objects.order_by("position", "pk").prefetch_related(
-                    Prefetch("recipients", queryset=Recipient.objects.select_related("country"))
+                    Prefetch("recipients", queryset=Recipient.objects.select_related("country", "group"))
                 ),
             )
         )

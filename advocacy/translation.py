@@ -5,11 +5,16 @@ Only what readers see is translated: addresses, links, dates, statuses and count
 
 from modeltranslation.translator import TranslationOptions, register
 
-from advocacy.models import Action, Campaign, Country, Recipient
+from advocacy.models import Action, Campaign, Country, Recipient, RecipientGroup
 
 
 @register(Country)
 class CountryTranslationOptions(TranslationOptions):
+    fields = ("name",)
+
+
+@register(RecipientGroup)
+class RecipientGroupTranslationOptions(TranslationOptions):
     fields = ("name",)
 
 

@@ -25,7 +25,7 @@ from django.views.generic import DetailView, TemplateView
 
 from advocacy import ratelimit, services
 from advocacy.forms import SubscribeForm
-from advocacy.models import Action, ActionCount, Campaign, CampaignStory, Country, Recipient
+from advocacy.models import Action, ActionCount, Campaign, CampaignStory, Country, Recipient, RecipientGroup
 from advocacy.sharing import LetterLink, letter_link, multiline, single_line, x_intent_url
 from archive.i18n import absolute_url, language_links
 from stories.models import Story
@@ -81,19 +81,30 @@ class CountryLetters:
     links: list[tuple[Recipient, LetterLink]] = field(default_factory=list)
 
 
-def written_in(obj: Country | Recipient, field: str, language: str) -> bool:
+@dataclass
+class GroupLetters:
+    """Offices every reader is asked to write to, whatever the country they picked."""
+
+    group: RecipientGroup
+    links: list[tuple[Recipient, LetterLink]] = field(default_factory=list)
+
+
+def written_in(obj: Country | Recipient | RecipientGroup, field: str, language: str) -> bool:
     """Say whether the field has text in the language itself, never by fallback."""
     return bool((getattr(obj, f"{field}_{language}", "") or "").strip())
 
 
 def letter_context(action: Action) -> dict:
-    """The letter in the active language, and a link per recipient, grouped by country."""
+    """The letter in the active language, and a link per recipient, grouped by country or by group for everyone."""
     language = reading_language(None)
     subject = single_line(action.subject_template)
     body = multiline(action.body_template)
     countries: dict[int, CountryLetters] = {}
+    groups: dict[int, GroupLetters] = {}
     for recipient in action.recipients.all():
-        if not (written_in(recipient, "label", language) and written_in(recipient.country, "name", language)):
+        # Filed under a country or a group for every reader, never both (a constraint on Recipient).
+        holder = recipient.group if recipient.group_id else recipient.country
+        if not (written_in(recipient, "label", language) and written_in(holder, "name", language)):
             # Saved before both languages were required: left out rather than shown blank or in another language.
             continue
         try:
@@ -101,16 +112,22 @@ def letter_context(action: Action) -> dict:
         except ValueError:
             # An address that is not one (typed straight into the database) is left out, not a 500.
             continue
-        group = countries.setdefault(recipient.country_id, CountryLetters(country=recipient.country))
-        group.links.append((recipient, link))
-    groups = sorted(countries.values(), key=lambda group: (str(group.country.name), group.country.code))
-    for group in groups:
-        group.links.sort(key=lambda pair: (list(Recipient.Kind).index(pair[0].kind), str(pair[0].label)))
+        if recipient.group_id:
+            shelf = groups.setdefault(recipient.group_id, GroupLetters(group=recipient.group))
+        else:
+            shelf = countries.setdefault(recipient.country_id, CountryLetters(country=recipient.country))
+        shelf.links.append((recipient, link))
+    by_country = sorted(countries.values(), key=lambda shelf: (str(shelf.country.name), shelf.country.code))
+    for_everyone = sorted(groups.values(), key=lambda shelf: (shelf.group.position, shelf.group.pk))
+    for shelf in [*by_country, *for_everyone]:
+        shelf.links.sort(key=lambda pair: (list(Recipient.Kind).index(pair[0].kind), str(pair[0].label)))
+    every_link = [link for shelf in [*by_country, *for_everyone] for _recipient, link in shelf.links]
     return {
         "subject": subject,
         "body": body,
-        "countries": groups,
-        "carries_letter": all(link.carries_letter for group in groups for _recipient, link in group.links),
+        "countries": by_country,
+        "groups": for_everyone,
+        "carries_letter": all(link.carries_letter for link in every_link),
     }
 
 

@@ -523,6 +523,9 @@ def text_fields(model) -> dict[str, str]:
         return {**_translated({"label": _("recipient label")}), "email": _("recipient email address")}
     if label == "advocacy.country":
         return _translated({"name": _("country name")})
+    if label == "advocacy.recipientgroup":
+        # Heads the offices every reader is asked to write to, beside every letter that writes to them.
+        return _translated({"name": _("recipient group name")})
     raise TypeError(f"No public text is defined for {model._meta.object_name}")
 
 

@@ -365,7 +365,7 @@ def _published(storyteller: Storyteller | None) -> list[QuerySet]:
     Published, not only public now: scheduled parts and those of a storyteller whose consent lapsed
     are published too, and would reach readers by themselves.
     """
-    from advocacy.models import Action, Campaign, Country, Recipient
+    from advocacy.models import Action, Campaign, Country, Recipient, RecipientGroup
     from stories.models import ContentWarning, Theme
 
     stories = Story.objects.filter(status=Story.Status.PUBLISHED)
@@ -392,6 +392,7 @@ def _published(storyteller: Storyteller | None) -> list[QuerySet]:
         ContentWarning.objects.filter(pk__in=stories.values("content_warnings")),
         offices,
         Country.objects.filter(pk__in=offices.values("country")),
+        RecipientGroup.objects.filter(pk__in=offices.values("group")),
     ]
 
 
@@ -617,8 +618,8 @@ def exposed_text_unpublish(
     Returns what went back to draft. What holds a term is found again inside the transaction, so what is
     unpublished is what holds it now: with a ``scan``, each of its places, read and matched again; else
     all of the storyteller's (or, with terms, the archive's) published text. A storyteller's pseudonym
-    or bio takes all their stories back; a photo its part; a call to action its campaign; an office, or a
-    country, every published campaign whose letters write to it. Themes and content warnings cannot be
+    or bio takes all their stories back; a photo its part; a call to action its campaign; an office, its
+    country or its group, every published campaign whose letters write to it. Themes and content warnings cannot be
     unpublished: their places stay, to be edited. The scan forgets every place that no longer reaches readers.
     """
     from advocacy.models import Campaign
@@ -643,6 +644,8 @@ def exposed_text_unpublish(
             targets = list(published.filter(actions__recipients=holder).distinct())
         elif holder._meta.label_lower == "advocacy.country":
             targets = list(published.filter(actions__recipients__country=holder).distinct())
+        elif holder._meta.label_lower == "advocacy.recipientgroup":
+            targets = list(published.filter(actions__recipients__group=holder).distinct())
         else:
             targets = [holder]
         for target in targets:
