@@ -271,12 +271,20 @@ def readings(text: str, rendered: str | None = None) -> list[tuple[_Skeleton, bo
     ``body_html``, rendered from this very text on save), else rendered here.
     """
     text = text or ""
+    return [(_reading(text, rendered, index), index < 2) for index in range(len(_READINGS))]
+
+
+# The readings, in the order they are searched: the first two trace back to the text.
+_READINGS = ("as written", "markup undone", "rendered")
+
+
+def _reading(text: str, rendered: str | None, index: int) -> _Skeleton:
+    if index == 0:
+        return _skeleton((char, position) for position, char in enumerate(text))
+    if index == 1:
+        return _skeleton(_without_markup(text))
     shown = _shown(_rendered(text) if rendered is None else rendered)
-    return [
-        (_skeleton((char, index) for index, char in enumerate(text)), True),
-        (_skeleton(_without_markup(text)), True),
-        (_skeleton((char, index) for index, char in enumerate(shown)), False),
-    ]
+    return _skeleton((char, position) for position, char in enumerate(shown))
 
 
 class _Term(NamedTuple):
@@ -341,21 +349,35 @@ class Matcher:
             return []
         if rendered is None and renders_letters(text):
             rendered = _rendered(text)
-        terms = self._candidates(text, rendered)
-        if not terms:
-            return []
+        # Each reading is folded and searched first, and traced letter by letter only for the terms whose
+        # letters it holds. Without tags or references the second reading is the first, letter for letter
+        # and gap for gap: it cannot find what the first did not.
         found = []
-        for skeleton, traced in readings(text, rendered):
-            for term in list(terms):
+        remaining = list(self.terms)
+        source = _Letters(text)
+        for index in range(len(_READINGS)):
+            if index == 0:
+                letters = source
+            elif index == 1:
+                if "<" not in text and "&" not in text:
+                    continue
+                letters = _Letters(_undone(text))
+            else:
+                letters = source if rendered is None else _Letters(_shown(rendered))
+            present = [term for term in remaining if letters.holds(term)]
+            if not present:
+                continue
+            skeleton = _reading(text, rendered, index)
+            for term in present:
                 at = _find(skeleton, term.letters)
                 if at is None:
                     continue
-                terms.remove(term)
-                if traced:
+                remaining.remove(term)
+                if index < 2:  # traced back to the text
                     found.append((term, _Hit(skeleton.origin[at], skeleton.origin[at + len(term.letters) - 1] + 1)))
                 else:
                     found.append((term, _Hit(-1, -1)))
-            if not terms:
+            if not remaining:
                 break
         return found
 
@@ -506,6 +528,7 @@ def text_fields(model) -> dict[str, str]:
             "byline": _("campaign byline"),
             "summary": _("campaign summary"),
             "body": _("campaign body"),
+            "not_listed": _("campaign text for an unlisted country"),
         }
         return {**_translated(fields), "slug": _("campaign slug (in its links)")}
     if label == "advocacy.action":
