@@ -551,3 +551,26 @@ def test_a_page_past_the_end_or_nonsense_is_what_the_admin_makes_of_it(client, e
     assert response.status_code in {200, 302}
     if response.status_code == 302:
         assert response["Location"].endswith("?e=1")
+
+
+@pytest.mark.parametrize(
+    ("model", "user", "params"),
+    [
+        ("part", "editor", {}),
+        ("part", "editor", {"status__exact": "published", "q": "Story", "o": "-4"}),
+        ("storyteller", "consent_officer", {}),
+        ("storyteller", "consent_officer", {"review": "due", "q": "Teller"}),
+    ],
+)
+def test_neither_list_counts_past_its_bound(db, client, request, now, model, user, params):
+    add_parts(3, now)
+    add_storytellers(3, now)
+    client.force_login(request.getfixturevalue(user))
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(admin_url(model, "changelist"), params).status_code == 200
+
+    counts = [query["sql"] for query in queries.captured_queries if "COUNT(" in query["sql"].upper()]
+    # One count, of the rows up to one past the bound, never of the whole table.
+    assert len(counts) == 1
+    assert f"LIMIT {admin.site._registry[Part].count_bound + 1}" in counts[0]
