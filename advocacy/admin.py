@@ -222,7 +222,7 @@ class CampaignAdmin(TabbedTranslationAdmin):
     inlines = [ActionInline, CampaignStoryInline]
     readonly_fields = ["activity_chart"]
     fieldsets = [
-        (None, {"fields": ["kicker", "title", "slug", "byline", "date", "summary", "body"]}),
+        (None, {"fields": ["kicker", "title", "slug", "byline", "date", "summary", "body", "not_listed"]}),
         (_("When and where it is shown"), {"fields": ["status", "starts_on", "ends_on", "priority", "is_featured"]}),
         (_("What readers did"), {"fields": ["activity_chart"]}),
     ]

@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from advocacy.querysets import VERIFICATION_DAYS, CampaignQuerySet, RecipientQuerySet
 from advocacy.sharing import X_MAX_WEIGHTED_LENGTH, single_line, x_post_length
 from archive.i18n import reverse_page
-from archive.richtext import render_translated_markdown
+from archive.richtext import render_markdown, render_translated_markdown
 from archive.validators import BODY_VALIDATORS, TEXT_VALIDATORS
 from stories import privacy
 from stories.models import Language, require_every_language
@@ -195,6 +195,16 @@ class Campaign(models.Model):
         _("body"), blank=True, help_text=_("Markdown. Rendered and cleaned when saved."), validators=BODY_VALIDATORS
     )
     body_html = models.TextField(_("rendered body"), blank=True, editable=False)
+    not_listed = models.TextField(
+        _("if the reader's country is not listed"),
+        blank=True,
+        help_text=_(
+            "Shown beside the country menu of the letter, for readers whose country has no address. Markdown. "
+            "Leave empty for a standard sentence."
+        ),
+        validators=BODY_VALIDATORS,
+    )
+    not_listed_html = models.TextField(_("rendered text for an unlisted country"), blank=True, editable=False)
     starts_on = models.DateField(_("first day"), default=timezone.localdate)
     ends_on = models.DateField(
         _("last day"),
@@ -226,6 +236,12 @@ class Campaign(models.Model):
     def save(self, *args, **kwargs) -> None:
         # Render once here, per language, so that no request ever renders Markdown.
         render_translated_markdown(self, kwargs)
+        languages = [code for code, _name in settings.LANGUAGES]
+        for code in languages:
+            setattr(self, f"not_listed_html_{code}", render_markdown(getattr(self, f"not_listed_{code}") or ""))
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and any(name.startswith("not_listed") for name in update_fields):
+            kwargs["update_fields"] = {*update_fields, *(f"not_listed_html_{code}" for code in languages)}
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:

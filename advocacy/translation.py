@@ -25,8 +25,8 @@ class RecipientTranslationOptions(TranslationOptions):
 
 @register(Campaign)
 class CampaignTranslationOptions(TranslationOptions):
-    # body_html is derived from body on save, one per language.
-    fields = ("kicker", "title", "byline", "summary", "body", "body_html")
+    # body_html and not_listed_html are derived from body and not_listed on save, one per language.
+    fields = ("kicker", "title", "byline", "summary", "body", "body_html", "not_listed", "not_listed_html")
 
 
 @register(Action)
