@@ -108,10 +108,18 @@ def _existing_keys(queryset) -> dict[tuple[int, str], int]:
     return {(part_id, code): pk for pk, part_id, code in queryset.values_list("pk", "part_id", "language").iterator()}
 
 
-def _sync(rows: dict[tuple[int, str], dict], existing, *, write: bool) -> SearchDifference:
-    """Compare the entries in ``existing`` with what ``rows`` ask for, a batch at a time; write if asked."""
+def _sync(rows: dict[tuple[int, str], dict], existing, *, write: bool, whole: bool = False) -> SearchDifference:
+    """Compare the entries in ``existing`` with what ``rows`` ask for, a batch at a time; write if asked.
+
+    ``whole`` reads the existing entries, text and all, in one query: for the few of one storyteller.
+    """
     difference = SearchDifference()
-    present = _existing_keys(existing)
+    loaded = {}
+    if whole:
+        loaded = {(values["part_id"], values["language"]): values for values in existing.values("pk", *ENTRY_FIELDS)}
+        present = {key: values["pk"] for key, values in loaded.items()}
+    else:
+        present = _existing_keys(existing)
     difference.extra = {key for key in present if key not in rows}
     if write and difference.extra:
         stale = [present[key] for key in difference.extra]
@@ -119,11 +127,14 @@ def _sync(rows: dict[tuple[int, str], dict], existing, *, write: bool) -> Search
             SearchEntry.objects.filter(pk__in=chunk).delete()
     for chunk in _chunks(sorted(rows), BATCH_SIZE):
         wanted = desired_entries(rows, chunk)
-        pks = [present[key] for key in chunk if key in present]
-        current = {
-            (values["part_id"], values["language"]): values
-            for values in SearchEntry.objects.filter(pk__in=pks).values("pk", *ENTRY_FIELDS)
-        }
+        if whole:
+            current = loaded
+        else:
+            pks = [present[key] for key in chunk if key in present]
+            current = {
+                (values["part_id"], values["language"]): values
+                for values in SearchEntry.objects.filter(pk__in=pks).values("pk", *ENTRY_FIELDS)
+            }
         fresh, stale = [], []
         for key, fields in wanted.items():
             found = current.get(key)
@@ -149,7 +160,7 @@ def search_refresh(*, rows: dict[tuple[int, str], dict], storyteller_ids: set[in
     Called by ``publication_refresh`` in its transaction with the part rows it computed for them, on
     every change to their objects, whether or not the rows changed: an edit to a public text does not.
     """
-    return _sync(rows, SearchEntry.objects.filter(storyteller_id__in=storyteller_ids), write=True)
+    return _sync(rows, SearchEntry.objects.filter(storyteller_id__in=storyteller_ids), write=True, whole=True)
 
 
 def search_rebuild(*, rows: dict[tuple[int, str], dict]) -> int:

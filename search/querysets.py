@@ -3,7 +3,7 @@
 The same on both databases. A word of three characters or more is looked up in the text index: on
 SQLite the FTS5 trigram table (search_entry_fts), on PostgreSQL pg_trgm's GIN index, which ``LIKE``
 uses. A trigram index cannot find a shorter word ("강", "엄마"): such words are matched with
-``LIKE`` among the entries the other words found. A query made only of such words has no index to
+``instr()`` (``strpos()``) among the entries the other words found. A query made only of such words has no index to
 start from, so it looks at the newest ``SHORT_QUERY_SCOPE`` entries of the language (newest first,
 by the entries' own index) and finds every match among them: exact on an archive of that size or
 less, and bounded in time on a larger one.
@@ -14,12 +14,13 @@ import datetime
 from django.db import connection
 from django.db.models import Case, IntegerField, Value, When
 from django.db.models.expressions import RawSQL
+from django.db.models.functions import StrIndex
 
 from search.text import TRIGRAM
 from stories.querysets import PublicationQuerySet
 
 # How many of a language's newest entries a query of one- and two-character words looks at.
-SHORT_QUERY_SCOPE = 20_000
+SHORT_QUERY_SCOPE = 10_000
 NEWEST = ("-published_at", "-part_id")
 # Points for each query word, by where it is found; a word found in the body alone adds nothing,
 # so a match in a part's title ranks above a match in its body. Ties: newest first.
@@ -43,8 +44,15 @@ class SearchEntryQuerySet(PublicationQuerySet):
                 pk__in=RawSQL("SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s", [expression])
             )
             words = [word for word in words if len(word) < TRIGRAM]
-        for word in words:
-            queryset = queryset.filter(document__contains=word)
+        for number, word in enumerate(words):
+            if len(word) >= TRIGRAM:
+                # LIKE '%word%': what pg_trgm's index serves.
+                queryset = queryset.filter(document__contains=word)
+            else:
+                # No index can serve it: instr() on SQLite, strpos() on PostgreSQL, faster than LIKE at scanning.
+                position = f"position_{number}"
+                queryset = queryset.alias(**{position: StrIndex("document", Value(word))})
+                queryset = queryset.filter(**{f"{position}__gt": 0})
         return queryset
 
     def ranked(self, words: list[str]) -> "SearchEntryQuerySet":
