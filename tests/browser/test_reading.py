@@ -24,8 +24,9 @@ def heading(page: Page):
 
 
 def korean_part_heading(number: int) -> re.Pattern:
-    # The word for "part" comes from the Korean catalogue, so only the story, number and title are pinned down.
-    return re.compile(rf"^{STORY_KO}: \D*{number}\D* — {PARTS_KO[number]}$")
+    # The word for "part" comes from the Korean catalogue, so only the story, number and title are pinned down;
+    # the space before the dash is a no-break space, which keeps the dash off the start of a line.
+    return re.compile(rf"^{STORY_KO}: \D*{number}\D*\u00a0— {PARTS_KO[number]}$")
 
 
 def test_reader_follows_the_serial_by_next_links_and_switches_language(desktop_page, demo):
@@ -47,10 +48,15 @@ def test_reader_follows_the_serial_by_next_links_and_switches_language(desktop_p
         expect(warning).to_be_visible()
         expect(warning).to_contain_text("Human trafficking")
         # The body waits until the reader chooses to read on; the choice holds for the rest of the serial.
+        # The note says the story is hidden only while it is.
+        hidden_note = warning.get_by_text("The story stays hidden until you choose to continue.")
         if number == 1:
             expect(page.locator(".part__body")).to_be_hidden()
+            expect(hidden_note).to_be_visible()
             page.get_by_text("Continue to the story").click()
         expect(page.locator(".part__body")).to_be_visible()
+        expect(hidden_note).to_be_hidden()
+        expect(warning).to_contain_text("leave at any time with Quick exit")
         assert warning.bounding_box()["y"] < page.locator(".part__body").bounding_box()["y"]
         if number > 1:
             previous_title = PARTS[number - 2][1]
