@@ -23,6 +23,7 @@ from advocacy.models import (
     Campaign,
     CampaignStory,
     Country,
+    NewsletterMessages,
     Recipient,
     RecipientGroup,
     Subscriber,
@@ -272,6 +273,19 @@ class ActionCountAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(NewsletterMessages)
+class NewsletterMessagesAdmin(TabbedTranslationAdmin):
+    """One set of messages for the site: added once, then changed, never deleted (empty means the standard text)."""
+
+    fields = ["success_message", "failure_message"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not NewsletterMessages.objects.exists()
 
     def has_delete_permission(self, request, obj=None):
         return False

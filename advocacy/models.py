@@ -482,3 +482,55 @@ class Subscriber(models.Model):
     def __str__(self) -> str:
         # Never the address: whatever prints a subscriber (logs, the admin's history) must not leak it.
         return str(_("Subscriber {number}").format(number=self.pk or "—"))
+
+
+class NewsletterMessages(models.Model):
+    """What a reader reads after a newsletter sign-up, or when the address cannot be used: one set for the site.
+
+    The double opt-in is not the editors' to change: the page after a sign-up always says, in words of
+    its own, how to confirm, whatever the message above it says.
+    """
+
+    SITE = 1
+
+    success_message = models.TextField(
+        _("after signing up"),
+        blank=True,
+        help_text=_(
+            "Shown to a reader who has just signed up, above how to confirm. Plain text. "
+            "Leave empty for: Thank you for signing up."
+        ),
+        validators=TEXT_VALIDATORS,
+    )
+    failure_message = models.TextField(
+        _("when the address cannot be used"),
+        blank=True,
+        help_text=_(
+            "Shown when the email address a reader gave cannot be used. Plain text. Leave empty for: Please "
+            "check your email address. What readers read about too many sign-ups or an outage stays as it is."
+        ),
+        validators=TEXT_VALIDATORS,
+    )
+
+    class Meta:
+        verbose_name = _("newsletter messages")
+        verbose_name_plural = _("newsletter messages")
+        constraints = [models.CheckConstraint(condition=Q(pk=1), name="newsletter_messages_one_for_the_site")]
+
+    def __str__(self) -> str:
+        return str(_("Newsletter messages"))
+
+    def save(self, *args, **kwargs) -> None:
+        self.pk = self.SITE
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        # Read by every reader who signs up: site-wide protected terms must not appear in it.
+        privacy.check(self)
+
+    @classmethod
+    def text(cls, name: str, *, language: str, default: str) -> str:
+        """The site's message in the language itself (never another language's), or the default."""
+        messages = cls.objects.filter(pk=cls.SITE).first()
+        text = (getattr(messages, f"{name}_{language}", "") or "").strip() if messages and language else ""
+        return text or str(default)

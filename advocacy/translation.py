@@ -5,7 +5,7 @@ Only what readers see is translated: addresses, links, dates, statuses and count
 
 from modeltranslation.translator import TranslationOptions, register
 
-from advocacy.models import Action, Campaign, Country, Recipient, RecipientGroup
+from advocacy.models import Action, Campaign, Country, NewsletterMessages, Recipient, RecipientGroup
 
 
 @register(Country)
@@ -32,3 +32,8 @@ class CampaignTranslationOptions(TranslationOptions):
 @register(Action)
 class ActionTranslationOptions(TranslationOptions):
     fields = ("heading", "blurb", "subject_template", "body_template", "post_template", "button_label")
+
+
+@register(NewsletterMessages)
+class NewsletterMessagesTranslationOptions(TranslationOptions):
+    fields = ("success_message", "failure_message")

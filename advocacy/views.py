@@ -25,7 +25,16 @@ from django.views.generic import DetailView, TemplateView
 
 from advocacy import ratelimit, services
 from advocacy.forms import SubscribeForm
-from advocacy.models import Action, ActionCount, Campaign, CampaignStory, Country, Recipient, RecipientGroup
+from advocacy.models import (
+    Action,
+    ActionCount,
+    Campaign,
+    CampaignStory,
+    Country,
+    NewsletterMessages,
+    Recipient,
+    RecipientGroup,
+)
 from advocacy.sharing import LetterLink, letter_link, multiline, single_line, x_intent_url
 from archive.i18n import absolute_url, language_links
 from stories.models import Story
@@ -232,6 +241,11 @@ def csrf_token_json(request: HttpRequest) -> JsonResponse:
 
 def subscribe_page(request: HttpRequest, form: SubscribeForm, *, status: int = 200, error: str = "") -> HttpResponse:
     campaign = live_campaign(form["campaign"].value())
+    if not error and form.errors:
+        # The site's own words for an address that cannot be used; the reasons above stay ours.
+        error = NewsletterMessages.text(
+            "failure_message", language=reading_language(None), default=_("Please check your email address.")
+        )
     context = {"form": form, "error": error, "campaign": campaign}
     return private(render(request, "advocacy/subscribe.html", context, status=status))
 
@@ -277,6 +291,13 @@ def subscribe(request: HttpRequest) -> HttpResponse:
 
 class SubscribeSentView(TemplateView):
     template_name = "advocacy/subscribe_sent.html"
+
+    def get_context_data(self, **kwargs):
+        context = super().get_context_data(**kwargs)
+        context["success_message"] = NewsletterMessages.text(
+            "success_message", language=reading_language(None), default=_("Thank you for signing up.")
+        )
+        return context
 
 
 def link_page(request: HttpRequest, state: str, *, status: int = 200) -> HttpResponse:

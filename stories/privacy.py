@@ -549,6 +549,11 @@ def text_fields(model) -> dict[str, str]:
     if label == "advocacy.recipientgroup":
         # Heads the offices every reader is asked to write to, beside every letter that writes to them.
         return _translated({"name": _("recipient group name")})
+    if label == "advocacy.newslettermessages":
+        # Read by every reader who signs up for the newsletter.
+        return _translated(
+            {"success_message": _("newsletter sign-up message"), "failure_message": _("newsletter error message")}
+        )
     raise TypeError(f"No public text is defined for {model._meta.object_name}")
 
 

@@ -365,7 +365,7 @@ def _published(storyteller: Storyteller | None) -> list[QuerySet]:
     Published, not only public now: scheduled parts and those of a storyteller whose consent lapsed
     are published too, and would reach readers by themselves.
     """
-    from advocacy.models import Action, Campaign, Country, Recipient, RecipientGroup
+    from advocacy.models import Action, Campaign, Country, NewsletterMessages, Recipient, RecipientGroup
     from stories.models import ContentWarning, Theme
 
     stories = Story.objects.filter(status=Story.Status.PUBLISHED)
@@ -393,6 +393,7 @@ def _published(storyteller: Storyteller | None) -> list[QuerySet]:
         offices,
         Country.objects.filter(pk__in=offices.values("country")),
         RecipientGroup.objects.filter(pk__in=offices.values("group")),
+        NewsletterMessages.objects.all(),
     ]
 
 

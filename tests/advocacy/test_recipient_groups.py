@@ -13,6 +13,7 @@ from advocacy.models import Action, Recipient, RecipientGroup
 from stories import services as story_services
 from stories.models import ProtectedTerm
 from tests.advocacy.conftest import make_action, make_campaign, make_country, make_recipient
+from tests.conftest import make_staff
 
 
 def make_group(**fields) -> RecipientGroup:
@@ -202,3 +203,25 @@ def test_the_demo_writes_to_a_group_for_every_reader(db):
     offices = letter.recipients.filter(group__isnull=False)
     assert offices.exists() and not offices.filter(country__isnull=False).exists()
     assert all(office.email.endswith((".example.org", "@example.org")) for office in offices)
+
+
+def test_campaign_managers_keep_groups_and_file_an_office_under_one(client, db):
+    client.force_login(make_staff("Campaign managers"))
+    response = client.post(
+        "/admin/advocacy/recipientgroup/add/",
+        {"name_en": "International organisations", "name_ko": "국제기구", "position": 0},
+    )
+    assert response.status_code == 302
+    group = RecipientGroup.objects.get()
+    fields = {
+        "label_en": "International Office for Refugee Protection",
+        "label_ko": "국제난민보호사무소",
+        "email": "refugee-office@example.org",
+        "kind": Recipient.Kind.INTERNATIONAL,
+        "last_verified_on": timezone.localdate().isoformat(),
+    }
+    both = client.post("/admin/advocacy/recipient/add/", {**fields, "country": make_country().pk, "group": group.pk})
+    assert both.status_code == 200 and not Recipient.objects.exists()
+    assert "Choose a country or a group for every reader, not both." in both.content.decode()
+    assert client.post("/admin/advocacy/recipient/add/", {**fields, "group": group.pk}).status_code == 302
+    assert Recipient.objects.get().group == group
