@@ -79,19 +79,21 @@ class PublicationQuerySet(models.QuerySet):
         return self.filter(live_window("", code, now))
 
     def awaiting_translation(
-        self, language: str | None, *, available_in: str, now: datetime.datetime | None = None
+        self, language: str | None, *, available_in: str, now: datetime.datetime | None = None, today=None
     ) -> "PublicationQuerySet":
         """Live rows in ``available_in`` of objects not live in ``language``, whose consent covers it too.
 
         The row form of ``live_awaiting_translation()``, so that lists can take the newest from the
-        publication-time index instead of sorting every part.
+        publication-time index instead of sorting every part. ``today`` as for ``live_window``.
         """
         code = reading_language(language)
         if not code or code == available_in:
             return self.none()
         key = self.model.object_field
-        here = self.model.objects.filter(live_window("", code, now), **{key: OuterRef(key)})
-        return self.filter(live_window("", available_in, now, **{LANGUAGE_SCOPES[code]: True})).exclude(Exists(here))
+        here = self.model.objects.filter(live_window("", code, now, today=today), **{key: OuterRef(key)})
+        return self.filter(live_window("", available_in, now, today=today, **{LANGUAGE_SCOPES[code]: True})).exclude(
+            Exists(here)
+        )
 
 
 class ConsentQuerySet(models.QuerySet):

@@ -169,6 +169,38 @@ class EveryLanguageMixin:
         return context
 
 
+def _elsewhere(model: type[Model], language: str, available_in: str) -> QuerySet:
+    """Live rows in ``available_in`` of what is not yet live in ``language``: newest first, in a prepared query."""
+    return model.objects.awaiting_translation(
+        language,
+        available_in=available_in,
+        now=Param("now", DateTimeField()),
+        today=Param("today", DateField()),
+    )
+
+
+ELSEWHERE_PARTS = PreparedQuery(
+    lambda language, available_in, limit: (
+        _elsewhere(PartPublication, language, available_in)
+        .order_by("-published_at")
+        .values(
+            "part_id",
+            "story_id",
+            "number",
+            "part__published_at",
+            f"part__title_{available_in}",
+            "story__slug",
+            f"story__title_{available_in}",
+        )[:limit]
+    )
+)
+
+
+def _now_and_today() -> dict:
+    now = timezone.now()
+    return {"now": now, "today": timezone.localdate(now)}
+
+
 def newest_parts_elsewhere(limit: int) -> list[Part]:
     """The newest parts readers of this language are told exist only in another, each marked with it.
 
@@ -177,11 +209,16 @@ def newest_parts_elsewhere(limit: int) -> list[Part]:
     current = translation.get_language()
     found: dict[int, Part] = {}
     for code, _name in settings.LANGUAGES:
-        rows = PartPublication.objects.awaiting_translation(current, available_in=code)
-        for row in without_bodies(rows.select_related("part__story").order_by("-published_at"), prefix="part__")[
-            :limit
-        ]:
-            found.setdefault(row.part_id, mark_available(row.part, code))
+        if code == current:
+            continue
+        shape = {"language": current, "available_in": code, "limit": limit}
+        for row in ELSEWHERE_PARTS(shape=shape, **_now_and_today()):
+            story = loaded(Story, {"id": row["story_id"], **_fields(row, "story__")})
+            part = loaded(
+                Part, {"id": row["part_id"], "story_id": story.pk, "number": row["number"], **_fields(row, "part__")}
+            )
+            part._state.fields_cache["story"] = story
+            found.setdefault(part.pk, mark_available(part, code))
     return sorted(found.values(), key=lambda part: (part.published_at, part.pk), reverse=True)[:limit]
 
 
@@ -194,14 +231,26 @@ def live_story_rows(language: str) -> QuerySet:
     return StoryPublication.objects.live(language).select_related("story__storyteller").order_by(*STORY_ROW_ORDER)
 
 
+ELSEWHERE_STORIES = PreparedQuery(
+    lambda language, available_in, limit: (
+        _elsewhere(StoryPublication, language, available_in)
+        .order_by(*STORY_ROW_ORDER)
+        .values("story_id", "story__slug", "story__created_at", f"story__title_{available_in}")[:limit]
+    )
+)
+
+
 def newest_stories_elsewhere(limit: int) -> list[Story]:
     """The newest stories readers of this language are told exist only in another, each marked with it."""
     current = translation.get_language()
     found: dict[int, Story] = {}
     for code, _name in settings.LANGUAGES:
-        rows = StoryPublication.objects.awaiting_translation(current, available_in=code)
-        for row in rows.select_related("story__storyteller").order_by(*STORY_ROW_ORDER)[:limit]:
-            found.setdefault(row.story_id, mark_available(row.story, code))
+        if code == current:
+            continue
+        shape = {"language": current, "available_in": code, "limit": limit}
+        for row in ELSEWHERE_STORIES(shape=shape, **_now_and_today()):
+            story = loaded(Story, {"id": row["story_id"], **_fields(row, "story__")})
+            found.setdefault(story.pk, mark_available(story, code))
     return sorted(found.values(), key=lambda story: (story.created_at, story.pk), reverse=True)[:limit]
 
 
@@ -389,7 +438,8 @@ def part_context(part: Part, parts: list[Part]) -> dict:
 def _serial_query(language: str, story_page: bool) -> QuerySet:
     """Live rows of one story's parts in every language, with what the part page shows of each.
 
-    The body of the part shown alone comes along (``shown_body``); every other body stays in the database.
+    The body and recap of the part shown alone come along (``shown_body``, ``shown_recap``); every other
+    part's stay in the database.
     The story's page reads its teller's bio and whether the story is complete too.
     """
     codes = [code for code, _name in settings.LANGUAGES]
@@ -403,7 +453,12 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
                 When(number=Param("number", IntegerField()), language=language, then=F(f"part__body_html_{language}")),
                 default=Value(""),
                 output_field=TextField(),
-            )
+            ),
+            shown_recap=Case(
+                When(number=Param("number", IntegerField()), language=language, then=F(f"part__recap_html_{language}")),
+                default=Value(""),
+                output_field=TextField(),
+            ),
         )
         .order_by("number", "language")
         .values(
@@ -423,6 +478,7 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
             *(f"story__storyteller__pseudonym_{code}" for code in codes),
             *((f"story__storyteller__bio_{language}", "story__is_complete") if story_page else ()),
             "shown_body",
+            "shown_recap",
         )
     )
 
@@ -474,6 +530,9 @@ def serial_of(slug: str, number: int, language: str, *, story_page: bool = False
         part._state.fields_cache["story"] = story
         if row["shown_body"]:
             setattr(part, f"body_html_{language}", row["shown_body"])
+        if row["language"] == language and row["number"] == number:
+            # Set even when empty: the page asks for the recap, and a deferred field would cost a query.
+            setattr(part, f"recap_html_{language}", row["shown_recap"])
         publication = loaded(
             PartPublication,
             {
