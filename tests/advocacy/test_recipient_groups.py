@@ -6,14 +6,18 @@ import re
 import pytest
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone, translation
 
 from advocacy.demo import load_demo_campaigns
-from advocacy.models import Action, Recipient, RecipientGroup
+from advocacy.models import Action, NewsletterMessages, Recipient, RecipientGroup
 from stories import services as story_services
 from stories.models import ProtectedTerm
 from tests.advocacy.conftest import make_action, make_campaign, make_country, make_recipient
+from tests.background.test_queue import DATABASE_TASKS, work
 from tests.conftest import make_staff
+from tests.stories.test_exposed_scan import save_term
 
 
 def make_group(**fields) -> RecipientGroup:
@@ -225,3 +229,25 @@ def test_campaign_managers_keep_groups_and_file_an_office_under_one(client, db):
     assert "Choose a country or a group for every reader, not both." in both.content.decode()
     assert client.post("/admin/advocacy/recipient/add/", {**fields, "group": group.pk}).status_code == 302
     assert Recipient.objects.get().group == group
+
+
+def test_a_term_added_later_shows_the_officer_the_group_and_the_newsletter_messages_to_edit(
+    client, consent_officer, letter_with_group
+):
+    _campaign, _action, group, _office = letter_with_group
+    RecipientGroup.objects.filter(pk=group.pk).update(name_ko="Lantern House 사무소")
+    NewsletterMessages.objects.create(success_message_en="See you at Lantern House.")
+    client.force_login(consent_officer)
+    with override_settings(TASKS=DATABASE_TASKS):
+        saved = save_term(client)
+        work()
+    page = client.get(saved["Location"])
+    assert page.status_code == 200
+    places = {(place["url"], str(place["field"])) for place in page.context["places"]}
+    assert places == {
+        (reverse("admin:advocacy_recipientgroup_change", args=[group.pk]), "recipient group name (Korean)"),
+        (
+            reverse("admin:advocacy_newslettermessages_change", args=[NewsletterMessages.SITE]),
+            "newsletter sign-up message (English)",
+        ),
+    }
