@@ -132,11 +132,11 @@ CAMPAIGN = {
         "많은 사람이 한꺼번에 목소리를 내면 정부는 귀를 기울입니다."
     ),
     "not_listed_en": (
-        "Your country is not on the list? Write to the international organisations below, and send the same "
+        "Write to the international organisations below, and send the same "
         "letter to the nearest embassy of that government: its address is on its foreign ministry's website."
     ),
     "not_listed_ko": (
-        "사시는 나라가 목록에 없나요? 아래 국제기구에 편지를 보내 주시고, 가장 가까운 곳에 있는 "
+        "아래 국제기구에 편지를 보내 주시고, 가장 가까운 곳에 있는 "
         "그 정부의 대사관에도 같은 편지를 보내 주세요. 주소는 그 정부 외교부 누리집에 있습니다."
     ),
     "body_en": (
