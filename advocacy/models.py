@@ -360,7 +360,10 @@ class Action(models.Model):
         blank=True,
         related_name="actions",
         verbose_name=_("recipients"),
-        help_text=_("Letters only: the offices readers write to, grouped by country on the page."),
+        help_text=_(
+            "Letters only: the offices readers write to, shown by country, and after them those of the groups "
+            "every reader is asked to write to."
+        ),
     )
 
     class Meta:
