@@ -471,23 +471,24 @@ def render_markdown(text: str) -> str:
     return sanitize_html(_RESTORE_RE.sub(lambda match: _RESTORE[match.group()], html)).strip()
 
 
-def render_translated_markdown(obj, save_kwargs: dict, *, derived: dict | None = None) -> None:
-    """Render ``body_<lang>`` into ``body_html_<lang>`` for every language before a model saves.
+def render_translated_markdown(obj, save_kwargs: dict, *, derived: dict | None = None, source: str = "body") -> None:
+    """Render ``<source>_<lang>`` into ``<source>_html_<lang>`` for every language before a model saves.
 
-    ``derived`` maps further per-language fields to functions of (html, language), such as a
-    reading time. A save limited by ``update_fields`` to the body saves what is derived from it too.
+    ``source`` is the Markdown field (``body``, a part's ``recap``). ``derived`` maps further per-language
+    fields to functions of (html, language), such as a reading time. A save limited by ``update_fields``
+    to the source saves what is derived from it too.
     """
     from django.conf import settings
 
     derived = derived or {}
     for code, _name in settings.LANGUAGES:
-        html = render_markdown(getattr(obj, f"body_{code}") or "")
-        setattr(obj, f"body_html_{code}", html)
+        html = render_markdown(getattr(obj, f"{source}_{code}") or "")
+        setattr(obj, f"{source}_html_{code}", html)
         for field, compute in derived.items():
             setattr(obj, f"{field}_{code}", compute(html, code))
     update_fields = save_kwargs.get("update_fields")
-    if update_fields is not None and any(name.startswith("body") for name in update_fields):
+    if update_fields is not None and any(name.startswith(source) for name in update_fields):
         save_kwargs["update_fields"] = {
             *update_fields,
-            *(f"{field}_{code}" for field in ("body_html", *derived) for code, _name in settings.LANGUAGES),
+            *(f"{field}_{code}" for field in (f"{source}_html", *derived) for code, _name in settings.LANGUAGES),
         }

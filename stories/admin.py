@@ -845,8 +845,12 @@ class PartAdmin(LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsRead
         queryset = super().get_queryset(request)
         match = getattr(request, "resolver_match", None)
         if match is not None and match.url_name == "stories_part_changelist":
-            # The list shows titles only: a hundred bodies in every language stay in the database.
-            body_fields = [field for field in ("body", "body_html") for field in (field, *self._translated(field))]
+            # The list shows titles only: a hundred bodies and recaps in every language stay in the database.
+            body_fields = [
+                field
+                for field in ("body", "body_html", "recap", "recap_html")
+                for field in (field, *self._translated(field))
+            ]
             queryset = queryset.defer(*body_fields)
         return queryset
 

@@ -483,6 +483,16 @@ class Part(models.Model):
         _("body"), blank=True, help_text=_("Markdown. Rendered and cleaned when saved."), validators=BODY_VALIDATORS
     )
     body_html = models.TextField(_("rendered body"), blank=True, editable=False)
+    recap = models.TextField(
+        _("recap"),
+        blank=True,
+        help_text=_(
+            "Optional, for a part after the first: a line on what the earlier parts tell, with links to them. "
+            "Shown instead of the links to parts 1 and 2. Markdown."
+        ),
+        validators=TEXT_VALIDATORS,
+    )
+    recap_html = models.TextField(_("rendered recap"), blank=True, editable=False)
     reading_minutes = models.PositiveSmallIntegerField(_("reading time in minutes"), default=0, editable=False)
     published_at = models.DateTimeField(
         _("publication time"),
@@ -517,6 +527,7 @@ class Part(models.Model):
     def save(self, *args, **kwargs) -> None:
         # Render once here, per language, so that no request ever renders Markdown.
         render_translated_markdown(self, kwargs, derived={"reading_minutes": reading_minutes})
+        render_translated_markdown(self, kwargs, source="recap")
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
@@ -532,6 +543,10 @@ class Part(models.Model):
                 errors[f"title_{original}"] = _("The title in the story's original language is required.")
             if self.status != self.Status.DRAFT and not (getattr(self, f"body_{original}") or "").strip():
                 errors[f"body_{original}"] = _("Write the body in the story's original language before review.")
+        if self.number == 1:
+            for code, _name in settings.LANGUAGES:
+                if (getattr(self, f"recap_{code}") or "").strip():
+                    errors[f"recap_{code}"] = _("Only a part after the first has a recap: there is nothing before it.")
         if errors:
             raise ValidationError(errors)
         if self.status == self.Status.PUBLISHED and self.story_id:

@@ -508,7 +508,9 @@ def text_fields(model) -> dict[str, str]:
         photo = {"alt_text": _("photo alt text"), "caption": _("photo caption"), "credit": _("photo credit")}
         return _translated(photo)
     if label == "stories.part":
-        return _translated({"title": _("part title"), "summary": _("part summary"), "body": _("part body")})
+        return _translated(
+            {"title": _("part title"), "summary": _("part summary"), "body": _("part body"), "recap": _("part recap")}
+        )
     if label == "stories.story":
         # The slug is in every link to the story and its parts, the sitemap, the feed and the headers.
         return {

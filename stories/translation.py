@@ -31,8 +31,8 @@ class StoryTranslationOptions(TranslationOptions):
 
 @register(Part)
 class PartTranslationOptions(TranslationOptions):
-    # body_html and reading_minutes are derived from body on save, one per language.
-    fields = ("title", "summary", "body", "body_html", "reading_minutes")
+    # body_html and reading_minutes are derived from body on save, recap_html from recap, one per language.
+    fields = ("title", "summary", "body", "body_html", "reading_minutes", "recap", "recap_html")
 
 
 @register(StoryImage)

@@ -438,7 +438,8 @@ def part_context(part: Part, parts: list[Part]) -> dict:
 def _serial_query(language: str, story_page: bool) -> QuerySet:
     """Live rows of one story's parts in every language, with what the part page shows of each.
 
-    The body of the part shown alone comes along (``shown_body``); every other body stays in the database.
+    The body and recap of the part shown alone come along (``shown_body``, ``shown_recap``); every other
+    part's stay in the database.
     The story's page reads its teller's bio and whether the story is complete too.
     """
     codes = [code for code, _name in settings.LANGUAGES]
@@ -452,7 +453,12 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
                 When(number=Param("number", IntegerField()), language=language, then=F(f"part__body_html_{language}")),
                 default=Value(""),
                 output_field=TextField(),
-            )
+            ),
+            shown_recap=Case(
+                When(number=Param("number", IntegerField()), language=language, then=F(f"part__recap_html_{language}")),
+                default=Value(""),
+                output_field=TextField(),
+            ),
         )
         .order_by("number", "language")
         .values(
@@ -472,6 +478,7 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
             *(f"story__storyteller__pseudonym_{code}" for code in codes),
             *((f"story__storyteller__bio_{language}", "story__is_complete") if story_page else ()),
             "shown_body",
+            "shown_recap",
         )
     )
 
@@ -523,6 +530,9 @@ def serial_of(slug: str, number: int, language: str, *, story_page: bool = False
         part._state.fields_cache["story"] = story
         if row["shown_body"]:
             setattr(part, f"body_html_{language}", row["shown_body"])
+        if row["language"] == language and row["number"] == number:
+            # Set even when empty: the page asks for the recap, and a deferred field would cost a query.
+            setattr(part, f"recap_html_{language}", row["shown_recap"])
         publication = loaded(
             PartPublication,
             {

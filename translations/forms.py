@@ -4,7 +4,7 @@ from django.utils.translation import gettext_lazy as _
 from archive.validators import BODY_VALIDATORS, TEXT_VALIDATORS
 from translations.registry import Translatable
 
-LONG_FIELDS = {"summary", "bio", "body"}
+LONG_FIELDS = {"summary", "bio", "body", "recap"}
 
 
 class TranslationForm(forms.Form):

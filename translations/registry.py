@@ -42,7 +42,7 @@ class Translatable:
 REGISTRY: dict[str, Translatable] = {
     "stories.storyteller": Translatable("stories.storyteller", ("pseudonym", "bio"), "original_language"),
     "stories.story": Translatable("stories.story", ("title", "summary"), "original_language"),
-    "stories.part": Translatable("stories.part", ("title", "summary", "body"), "story.original_language"),
+    "stories.part": Translatable("stories.part", ("title", "summary", "body", "recap"), "story.original_language"),
     "stories.storyimage": Translatable(
         "stories.storyimage", ("alt_text", "caption", "credit"), "part.story.original_language"
     ),
