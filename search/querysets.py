@@ -12,7 +12,7 @@ less, and bounded in time on a larger one.
 import datetime
 
 from django.db import connection
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import StrIndex
 
@@ -36,7 +36,14 @@ class SearchEntryQuerySet(PublicationQuerySet):
         indexed = [word for word in words if len(word) >= TRIGRAM]
         queryset = live
         if not indexed:
-            queryset = live.filter(pk__in=live.order_by(*NEWEST).values("pk")[:SHORT_QUERY_SCOPE])
+            # The oldest entry of the scope, read from the index (one query); then a range on that index,
+            # which both databases scan alone, instead of a list of ids every entry is checked against.
+            edge = list(live.order_by(*NEWEST).values_list("published_at", "part_id")[SHORT_QUERY_SCOPE - 1 :][:1])
+            if edge:
+                published_at, part_id = edge[0]
+                queryset = live.filter(
+                    Q(published_at__gt=published_at) | Q(published_at=published_at, part_id__gte=part_id)
+                )
         elif connection.vendor == "sqlite":
             # Each word a quoted FTS5 string: letters and digits only, so nothing in it is FTS syntax.
             expression = " AND ".join(f'"{word}"' for word in indexed)
