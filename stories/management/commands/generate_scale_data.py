@@ -709,12 +709,24 @@ class Generator:
                 Part,
                 part.pk,
                 other,
-                original={"title": title[index], "summary": summary[index], "body": body.markdown[original]},
-                translated={"title": title[other_index], "summary": summary[other_index], "body": body.markdown[other]},
+                # Generated parts carry no recap: its text is empty in every language, as the registry records it.
+                original={
+                    "title": title[index],
+                    "summary": summary[index],
+                    "body": body.markdown[original],
+                    "recap": "",
+                },
+                translated={
+                    "title": title[other_index],
+                    "summary": summary[other_index],
+                    "body": body.markdown[other],
+                    "recap": "",
+                },
                 earlier_original={
                     "title": title[index],
                     "summary": summary[index],
                     "body": earlier.markdown[original],
+                    "recap": "",
                 },
                 at=self.translation_time(part.created_at, part.published_at),
             )
