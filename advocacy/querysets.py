@@ -103,11 +103,7 @@ def _beside_story(language: str, may_advocate: bool) -> models.QuerySet:
             Q(link_position__isnull=False) | Q(is_featured=True)
         )
     # The story's teller has not agreed to advocacy: the featured campaign alone, which does not name it.
-    return campaigns.filter(is_featured=True).annotate(
-        link_position=Value(None, output_field=models.IntegerField()),
-        # The story parameter is bound on every run; here it selects nothing.
-        unused_story=Param("story", models.IntegerField()),
-    )
+    return campaigns.filter(is_featured=True).annotate(link_position=Value(None, output_field=models.IntegerField()))
 
 
 BESIDE_STORY = PreparedQuery(

@@ -444,22 +444,20 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
     """
     codes = [code for code, _name in settings.LANGUAGES]
     now = Param("now", DateTimeField())
+
+    def shown(field: str) -> Case:
+        """The part's field in the language on the row of the part shown, empty on every other row."""
+        return Case(
+            When(number=Param("number", IntegerField()), language=language, then=F(f"part__{field}_{language}")),
+            default=Value(""),
+            output_field=TextField(),
+        )
+
     return (
         PartPublication.objects.filter(
             live_window("", None, now, today=Param("today", DateField()), story__slug=Param("slug", CharField()))
         )
-        .annotate(
-            shown_body=Case(
-                When(number=Param("number", IntegerField()), language=language, then=F(f"part__body_html_{language}")),
-                default=Value(""),
-                output_field=TextField(),
-            ),
-            shown_recap=Case(
-                When(number=Param("number", IntegerField()), language=language, then=F(f"part__recap_html_{language}")),
-                default=Value(""),
-                output_field=TextField(),
-            ),
-        )
+        .annotate(shown_body=shown("body_html"), shown_recap=shown("recap_html"))
         .order_by("number", "language")
         .values(
             "language",
@@ -528,10 +526,9 @@ def serial_of(slug: str, number: int, language: str, *, story_page: bool = False
             Part, {"id": row["part_id"], "story_id": story.pk, "number": row["number"], **_fields(row, "part__")}
         )
         part._state.fields_cache["story"] = story
-        if row["shown_body"]:
-            setattr(part, f"body_html_{language}", row["shown_body"])
         if row["language"] == language and row["number"] == number:
-            # Set even when empty: the page asks for the recap, and a deferred field would cost a query.
+            # Set even when empty: the page reads both, and a deferred field would cost a query.
+            setattr(part, f"body_html_{language}", row["shown_body"])
             setattr(part, f"recap_html_{language}", row["shown_recap"])
         publication = loaded(
             PartPublication,
