@@ -220,14 +220,19 @@ return {1, string.sub(entry, stop + 1), header}
 """
 )
 
-# Keeps a copy of an entry's page in another form (ARGV[2]) under KEYS[1], with the entry's header
-# (ARGV[1]), if every version in it still holds, for no longer than the entry (KEYS[2]) has left.
+# Keeps a copy of an entry's page in another form (ARGV[2]) under KEYS[1], if every version in the
+# entry's header (ARGV[1]) still holds, for no longer than the entry (KEYS[2]) has left. The copy is
+# stamped with the write counter (KEYS[3]) of that instant: every BUMP moves the counter in the same
+# atomic step as the versions, so the copy is current exactly while the counter still reads the stamp,
+# which a plain MGET of the two can tell.
 STORE_COPY = (
     HOLDS
     + """
 local ttl = redis.call('PTTL', KEYS[2])
 if ttl <= 0 or not holds(ARGV[1]) then return 0 end
-redis.call('SET', KEYS[1], ARGV[1] .. '\\n' .. ARGV[2], 'PX', ttl)
+local writes = redis.call('GET', KEYS[3])
+if not writes then return 0 end
+redis.call('SET', KEYS[1], writes .. '\\n' .. ARGV[2], 'PX', ttl)
 return 1
 """
 )
@@ -272,6 +277,7 @@ class RedisPages:
     def __init__(self, backend: RedisCache) -> None:
         self.backend = backend
         self.client = backend._cache.get_client(None, write=True)
+        self.writes_key = self._key(WRITES)
 
     def _run(self, source: str, keys: list[str], args: list) -> object:
         script = self._scripts.get(source)
@@ -304,8 +310,27 @@ class RedisPages:
         return self._run(STORE, keys, [writes, time.time_ns(), seconds, page]) or None
 
     def store_copy(self, key: str, entry_key: str, header: bytes, payload: bytes) -> bool:
-        """Keep another form of an entry's page under ``key``, valid exactly while the entry's versions hold."""
-        return bool(self._run(STORE_COPY, [self._key(key), self._key(entry_key)], [header, payload]))
+        """Keep another form of an entry's page under ``key``, while the entry's versions hold.
+
+        It is served (``fetch_copy``) only until the next write of anything: a copy costs a plain read to
+        serve, and a write sends the next request for it to the entry, which keeps it again.
+        """
+        keys = [self._key(key), self._key(entry_key), self._key(WRITES)]
+        return bool(self._run(STORE_COPY, keys, [header, payload]))
+
+    def fetch_copy(self, key: str) -> bytes | None:
+        """Return the copy kept under ``key`` if no write came since it was kept, in one plain ``MGET``.
+
+        The write counter moves in the same atomic step as every version (``BUMP``). It is never set
+        back to a value it had: when missing (evicted) it starts again from the clock, so a missing or
+        moved counter makes every copy stale.
+        """
+        # make_key(), not _key(): the front's keys are short hex, which needs no memcached warnings.
+        writes, copy = self.client.mget([self.writes_key, self.backend.make_key(key)])
+        if writes is None or copy is None:
+            return None
+        stamp, separator, payload = copy.partition(b"\n")
+        return payload if separator and stamp == writes else None
 
     def bump(self, tags: set[str]) -> None:
         self._run(BUMP, [*(self._key(TAG_PREFIX + tag) for tag in sorted(tags)), self._key(WRITES)], [time.time_ns()])

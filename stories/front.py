@@ -3,15 +3,17 @@
 Served by ``PublicPageCacheMiddleware`` (stories.caching), a hit costs one round trip to Redis and
 about 0.3 ms of CPU: the WSGI request object, the URL resolver, the middleware above the cache, and
 unpickling a response object. This WSGI wrapper answers the same hit from the environ with the same
-one round trip and little else, so a cached page costs not much more than a static file.
+one plain read and little else, so a cached page costs not much more than a static file.
 
 It keeps the *final* bytes of a page (status, every header the whole middleware stack added, body)
-under its own key, with the header of tag keys and versions of the cache entry they were answered
-from: the one ``FETCH`` script serves it only while every one of those versions still holds, so a
-withdrawal, an unpublish or any other write that makes the entry stale makes this copy stale in the
-same instant, on every app server. It is written only after Django answered the same request from
-the cache or stored it there (``caching.ANSWERED_FROM``), and only while those versions still hold,
-with the time the entry has left: it can never outlive or outrank the entry.
+under its own key, written only after Django answered the same request from the cache entry or stored
+it there (``caching.ANSWERED_FROM``), only while that entry's versions still hold, with the time the
+entry has left, and stamped with the write counter of that instant (``RedisPages.store_copy``). Every
+invalidation moves the counter in the same atomic step as the versions, so the copy is served, by one
+plain ``MGET`` of the counter and the copy, exactly while no write came since: a withdrawal, an
+unpublish or any other write makes it stale in the same instant, on every app server, and the next
+request for it goes to Django, which answers from the entry (warm unless the write touched the page)
+and keeps the copy again.
 
 What it leaves to Django, which answers exactly as before: anything but ``GET``; conditional
 requests (``ConditionalGetMiddleware`` answers 304); paths outside a language prefix; a query
@@ -65,7 +67,10 @@ class PublicPageFront:
             [environ.get("wsgi.url_scheme", ""), environ.get(proxy_header[0], "") if proxy_header else ""]
         )
         where = f"{scheme}\n{path}?{query}".encode("utf-8", "surrogateescape")
-        return f"{FRONT_PREFIX}:{timezone.localdate().isoformat()}:{hashlib.sha256(where).hexdigest()}"
+        # The site's date, as the entry's key has it (no middleware activates another time zone), read
+        # without looking up the active zone.
+        today = timezone.localdate(timezone=timezone.get_default_timezone()).isoformat()
+        return f"{FRONT_PREFIX}:{today}:{hashlib.sha256(where).hexdigest()}"
 
     def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
         key = self.key(environ)
@@ -76,7 +81,7 @@ class PublicPageFront:
         if not isinstance(store, caching.RedisPages):
             return self.application(environ, start_response)
         try:
-            page = store.fetch_entry(key)[0]
+            page = store.fetch_copy(key)
         except caching.CACHE_ERRORS:
             return self.application(environ, start_response)
         if page is not None:

@@ -8,9 +8,11 @@ import sys
 import pytest
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
+from django.db import close_old_connections, connection
+from django.test.utils import CaptureQueriesContext
 
 from stories import services
+from stories.caching import pages
 from stories.front import FRONT_PREFIX, PublicPageFront
 from tests.conftest import make_part, make_story
 from tests.stories.test_page_cache import url_in
@@ -153,3 +155,40 @@ def test_with_the_page_cache_off_every_request_reaches_django(front, storyteller
     settings.PUBLIC_PAGE_CACHE_SECONDS = 0
     front(url), front(url)
     assert front.django.calls == 3
+
+
+def test_a_write_to_another_story_sends_the_copy_to_the_entry_which_answers_from_the_cache(front, storyteller):
+    """A copy is served by a plain read only while nothing at all was written since it was kept; after
+    a write elsewhere Django answers it from the entry, which the write left warm, and keeps it again."""
+    part = make_part(story=make_story(storyteller=storyteller))
+    other = make_part(story=make_story(storyteller=storyteller, slug="another-story"))
+    url = url_in(part, "en")
+    rendered = front(url)
+    assert front(url) == rendered
+    calls = front.django.calls
+    other.title_en = "Another title"
+    other.save()
+    renders = []
+    with CaptureQueriesContext(connection) as queries:
+        assert front(url)[2] == rendered[2]  # from the entry: no render, no query
+        renders.append(len(queries))
+    assert renders == [0] and front.django.calls == calls + 1
+    assert front(url)[2] == rendered[2]
+    assert front.django.calls == calls + 1  # kept again
+
+
+@pytest.mark.parametrize("change", ["counter moved", "counter lost", "copy unstamped"])
+def test_a_copy_is_never_served_once_the_write_counter_moved_or_was_lost(front, storyteller, change):
+    url = url_in(make_part(story=make_story(storyteller=storyteller)), "en")
+    rendered = front(url)
+    (copy_key,) = front.redis.scan_iter(f"*{FRONT_PREFIX}:*")
+    writes_key = pages().writes_key
+    if change == "counter moved":
+        front.redis.incr(writes_key)
+    elif change == "counter lost":  # evicted: it starts again from the clock, never from a value it had
+        front.redis.delete(writes_key)
+    else:
+        front.redis.set(copy_key, front.redis.get(copy_key).partition(b"\n")[2], keepttl=True)
+    calls = front.django.calls
+    assert front(url)[2] == rendered[2]
+    assert front.django.calls == calls + 1
