@@ -21,6 +21,10 @@ from stories.querysets import PublicationQuerySet
 
 # How many of a language's newest entries a query of one- and two-character words looks at.
 SHORT_QUERY_SCOPE = 10_000
+# How many matches a search ranks and counts: the newest this many. A word found in more parts (a
+# common word, in an archive of 100,000 parts, is in tens of thousands) costs the same as one found in
+# exactly this many, instead of the count and the ranking of every part that holds it.
+MOST_RANKED = 1000
 NEWEST = ("-published_at", "-part_id")
 # Points for each query word, by where it is found; a word found in the body alone adds nothing,
 # so a match in a part's title ranks above a match in its body. Ties: newest first.
@@ -61,6 +65,19 @@ class SearchEntryQuerySet(PublicationQuerySet):
                 queryset = queryset.alias(**{position: StrIndex("document", Value(word))})
                 queryset = queryset.filter(**{f"{position}__gt": 0})
         return queryset
+
+    def best(self, words: list[str]) -> tuple[list[int], bool]:
+        """The ids of the entries of this queryset (``found()``), best first, and whether there were more.
+
+        Only the newest ``MOST_RANKED`` matches are ranked: one query, which reads the newest index (or
+        the text index, for a rare word) until it has them, and ranks them on their short columns.
+        """
+        newest = self.order_by(*NEWEST).values("pk")[: MOST_RANKED + 1]
+        rows = list(self.model.objects.filter(pk__in=newest).ranked(words).values_list("pk", "published_at", "part_id"))
+        more = len(rows) > MOST_RANKED
+        if more:
+            rows.remove(min(rows, key=lambda row: (row[1], row[2])))
+        return [pk for pk, _published_at, _part_id in rows], more
 
     def ranked(self, words: list[str]) -> "SearchEntryQuerySet":
         """Best first: points for each word found in the title, the story's title or pseudonym, a summary."""

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_safe
 from archive.i18n import language_links
 from search.forms import SearchForm
 from search.models import SearchEntry
+from search.querysets import MOST_RANKED
 from search.text import html_text, marked, snippet
 from stories.models import ContentWarning, Story, Theme
 
@@ -99,9 +100,10 @@ def search(request: HttpRequest) -> HttpResponse:
                 entries = entries.filter(
                     story_id__in=Story.themes.through.objects.filter(theme=theme).values("story_id")
                 )
-            # The page's ids first, from the entries alone; then those entries with their part, story
-            # and storyteller: joined for the page only, never for every match the ranking sorts.
-            paginator = Paginator(entries.ranked(words).values_list("pk", flat=True), RESULTS_PER_PAGE)
+            # The ids of the newest matches, ranked, from the entries alone (one query); then the page's
+            # entries with their part, story and storyteller: joined for the page only.
+            best, more = entries.best(words)
+            paginator = Paginator(best, RESULTS_PER_PAGE)
             page = paginator.get_page(request.GET.get("page"))
             ids = list(page.object_list)
             shown = SearchEntry.objects.filter(pk__in=ids).select_related("part", "story", "storyteller")
@@ -109,6 +111,7 @@ def search(request: HttpRequest) -> HttpResponse:
             page.object_list = [loaded[pk] for pk in ids if pk in loaded]
             context.update(
                 searched=True,
+                more_than=MOST_RANKED if more else None,
                 page_obj=page,
                 paginator=paginator,
                 results=_results(page, words, language),

@@ -13,6 +13,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from search import querysets as search_querysets
+from search import views as search_views
 from search.models import SearchEntry
 from search.querysets import SHORT_QUERY_SCOPE
 from stories import services
@@ -325,3 +327,32 @@ def test_the_search_box_is_in_the_header_in_both_languages(client, db):
     assert 'action="/ko/search/"' in client.get("/ko/").content.decode()
     html = search(client, "ko")[1]
     assert "검색" in html
+
+
+def test_a_word_in_more_parts_than_are_ranked_ranks_the_newest_and_says_there_are_more(client, db, monkeypatch):
+    monkeypatch.setattr(search_querysets, "MOST_RANKED", 4)
+    monkeypatch.setattr(search_views, "MOST_RANKED", 4)
+    story = make_story()
+    now = timezone.now()
+    parts = [
+        make_part(
+            story=story,
+            body_en=f"invented passage {n} about the orchard",
+            published_at=now - datetime.timedelta(days=10 - n),
+        )
+        for n in range(6)
+    ]
+    # The oldest part has the word in its title: it would rank first, but it is not among the newest four.
+    # One of the newest four has it in its title too: it ranks first among them, the rest newest first.
+    for part, title in ((parts[0], "The orchard"), (parts[3], "Orchard in winter")):
+        part.title_en = title
+        part.save()
+    html = search(client, q="orchard")[1]
+    assert "More than 4 parts found for “orchard”" in html
+    assert found_urls(html) == [url_of(part) for part in (parts[3], parts[5], parts[4], parts[2])]
+    # Exactly as many as are ranked: counted, and no "more than".
+    for part in parts[:2]:
+        services.part_set_status(part=part, status=Part.Status.ARCHIVED)
+    html = search(client, q="orchard")[1]
+    assert "4 parts found for “orchard”" in html and "More than" not in html
+    assert found_urls(html) == [url_of(part) for part in (parts[3], parts[5], parts[4], parts[2])]
