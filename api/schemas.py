@@ -57,6 +57,10 @@ class Story(Link):
     is_translation: bool
     title: str
     summary: str | None
+    kind: Literal["serial", "single"] = Field(
+        description="A serial in numbered parts, or a single piece (a profile, an essay) of one part, "
+        "read at the story's own address."
+    )
     is_complete: bool = Field(description="False while more parts are still to come.")
     created_at: datetime.datetime
     published_at: datetime.datetime = Field(description="When its first part became public in this language.")

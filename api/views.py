@@ -177,6 +177,7 @@ def story_data(row: StoryPublication, language: str, themes: Iterable[Theme]) ->
         "is_translation": story.original_language != language,
         "title": getattr(story, f"title_{language}"),
         "summary": text(story, "summary", language),
+        "kind": story.kind,
         "is_complete": story.is_complete,
         "created_at": story.created_at,
         "published_at": row.published_at,

@@ -36,6 +36,7 @@ def _shown_fields(language: str) -> tuple[str, ...]:
         f"part__summary_{language}",
         f"part__body_html_{language}",
         "story__slug",
+        "story__kind",
         f"story__title_{language}",
         f"story__summary_{language}",
         f"storyteller__pseudonym_{language}",
@@ -67,6 +68,8 @@ def _results(page, words: list[str], language: str) -> list[dict]:
             {
                 "url": part.get_absolute_url(),
                 "number": part.number,
+                # A single piece is linked at its story's address and never numbered.
+                "is_single_piece": part.is_single_piece,
                 "title": marked(text(part, "title"), words),
                 "story_title": marked(text(story, "title"), words),
                 "pseudonym": marked(text(entry.storyteller, "pseudonym"), words),

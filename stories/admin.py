@@ -34,6 +34,7 @@ from stories.fields import identity_key_configured
 from stories.forms import (
     ConsentEvidenceForm,
     EraseStorytellersForm,
+    StoryForm,
     VersionedInlineForm,
     VersionedModelForm,
     WithdrawConsentForm,
@@ -534,6 +535,8 @@ class PartInline(OriginalLanguageFieldsMixin, TranslationTabularInline):
     form = VersionedInlineForm
     fields = ["number", "title", "status", "published_at", "opened_version"]
     extra = 0
+    # A part is deleted from its own page, where only a draft that was never published may be.
+    can_delete = False
     show_change_link = True
     ordering = ["number"]
 
@@ -548,9 +551,9 @@ class PartInline(OriginalLanguageFieldsMixin, TranslationTabularInline):
 
 @admin.register(Story)
 class StoryAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):
-    form = VersionedModelForm
-    list_display = ["title", "storyteller", "status", "original_language", "is_complete", "is_featured"]
-    list_filter = ["status", "original_language", "is_complete", "is_featured", "themes"]
+    form = StoryForm
+    list_display = ["title", "kind", "storyteller", "status", "original_language", "is_complete", "is_featured"]
+    list_filter = ["status", "kind", "original_language", "is_complete", "is_featured", "themes"]
     search_fields = ["title_en", "title_ko", "slug", "storyteller__pseudonym_en", "storyteller__pseudonym_ko"]
     prepopulated_fields = {"slug": ("title_en",)}
     autocomplete_fields = ["storyteller"]
@@ -861,6 +864,20 @@ class PartAdmin(LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsRead
     def save_model(self, request, obj, form, change):
         # The form already compared versions under a row lock; the service checks again as it saves.
         services.part_save(part=obj, expected_version=form.cleaned_data.get("opened_version") if change else None)
+
+    def get_actions(self, request):
+        # Deleting is one part at a time, from its page, and only for a draft that was never published.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request, obj=None):
+        if not super().has_delete_permission(request, obj):
+            return False
+        return obj is None or services.part_may_be_deleted(obj)
+
+    def delete_model(self, request, obj):
+        services.part_delete_draft(part=obj, deleted_by=request.user)
 
     @admin.display(description=_("preview"))
     def preview_link(self, obj: Part) -> str:

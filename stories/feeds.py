@@ -53,9 +53,12 @@ class LatestPartsFeed(Feed):
 
     def item_title(self, item):
         with translation.override(item.available_language):
-            title = _("{story}: Part {number} — {title}").format(
-                story=item.story.title, number=item.number, title=item.title
-            )
+            if item.is_single_piece:
+                title = item.story.title
+            else:
+                title = _("{story}: Part {number} — {title}").format(
+                    story=item.story.title, number=item.number, title=item.title
+                )
         if item.available_language != translation.get_language():
             # Marked, never passed off as the reader's language.
             language = dict(settings.LANGUAGES)[item.available_language]

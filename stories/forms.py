@@ -13,6 +13,7 @@ from modeltranslation.translator import translator
 
 from archive.validators import TEXT_VALIDATORS
 from stories.models import Consent, ConsentEvidence, Part, Story
+from stories.services import story_was_published
 
 # Long text such as a part's body is shown shortened in the list of what changed,
 # starting a little before the first character that differs.
@@ -200,3 +201,34 @@ class VersionedModelForm(forms.ModelForm):
 
 class VersionedInlineForm(VersionedModelForm):
     check_unchanged = False
+
+
+class StoryForm(VersionedModelForm):
+    """A story's form: changing the address of a story readers were given links to needs a confirmation."""
+
+    confirm_slug_change = forms.BooleanField(
+        label=_("Change the address of this published story"),
+        required=False,
+        help_text=_(
+            "Links readers shared use the old address. It will keep leading here with a permanent redirect, "
+            "in both languages, for as long as the story is public."
+        ),
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        if (
+            self.instance.pk
+            and "slug" in self.changed_data
+            and cleaned.get("slug")
+            and not cleaned.get("confirm_slug_change")
+            and story_was_published(self.instance)
+        ):
+            self.add_error(
+                "confirm_slug_change",
+                _(
+                    "This story has been published, so readers have links to its address ({slug}). "
+                    "Tick the box to change it; nothing was saved yet."
+                ).format(slug=self.initial.get("slug", "")),
+            )
+        return cleaned

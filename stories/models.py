@@ -45,6 +45,11 @@ class Language(models.TextChoices):
     KOREAN = "ko", _("Korean")
 
 
+def default_original_language() -> str:
+    """The original language a new storyteller or story starts with: one setting for both."""
+    return settings.DEFAULT_ORIGINAL_LANGUAGE
+
+
 def require_every_language(obj: models.Model, field: str) -> None:
     """Short editorial labels have no review workflow: they must exist in every language at once."""
     missing = {
@@ -107,7 +112,7 @@ class Storyteller(models.Model):
         _("original language"),
         max_length=2,
         choices=Language.choices,
-        default=Language.KOREAN,
+        default=default_original_language,
         help_text=_("The language the pseudonym and bio were first written in; the other is a translation."),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -402,8 +407,22 @@ class Story(models.Model):
         PUBLISHED = "published", _("Published")
         ARCHIVED = "archived", _("Archived")
 
+    class Kind(models.TextChoices):
+        SERIAL = "serial", _("Serial, told in numbered parts")
+        SINGLE = "single", _("Single piece (a profile, an essay)")
+
     title = models.CharField(_("title"), max_length=200, validators=TEXT_VALIDATORS)
     slug = models.SlugField(_("slug"), max_length=120, unique=True)
+    kind = models.CharField(
+        _("kind"),
+        max_length=8,
+        choices=Kind.choices,
+        default=Kind.SERIAL,
+        help_text=_(
+            "A single piece has one part, shown at the story's address under its own title, "
+            "without part numbers or a list of parts."
+        ),
+    )
     summary = models.TextField(_("summary"), blank=True, validators=TEXT_VALIDATORS)
     storyteller = models.ForeignKey(
         Storyteller, on_delete=models.PROTECT, related_name="stories", verbose_name=_("storyteller")
@@ -413,7 +432,7 @@ class Story(models.Model):
         ContentWarning, blank=True, related_name="stories", verbose_name=_("content warnings")
     )
     original_language = models.CharField(
-        _("original language"), max_length=2, choices=Language.choices, default=Language.ENGLISH
+        _("original language"), max_length=2, choices=Language.choices, default=default_original_language
     )
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.DRAFT)
     is_complete = models.BooleanField(
@@ -439,13 +458,41 @@ class Story(models.Model):
     def get_absolute_url(self) -> str:
         return reverse_page("stories:story", slug=self.slug)
 
+    @property
+    def is_single(self) -> bool:
+        return self.kind == self.Kind.SINGLE
+
     def clean(self) -> None:
         if not (getattr(self, f"title_{self.original_language}") or "").strip():
             raise ValidationError(
                 {f"title_{self.original_language}": _("The title in the original language is required.")}
             )
+        if self.is_single and self.pk and self.parts.exclude(number=1).exists():
+            raise ValidationError(
+                {"kind": _("A single piece has one part, numbered 1: move or remove the other parts first.")}
+            )
         if self.status == self.Status.PUBLISHED and self.storyteller_id:
             privacy.check(self)
+
+
+class StorySlugHistory(models.Model):
+    """A slug a story was once published under: its old links answer with a permanent redirect.
+
+    Written by ``services.story_save`` in the transaction that changes the slug; read only when a
+    reader's address names no story, and followed only to a story readers may see now.
+    """
+
+    story = models.ForeignKey(Story, on_delete=models.CASCADE, related_name="old_slugs", verbose_name=_("story"))
+    slug = models.SlugField(_("old slug"), max_length=120, unique=True)
+    changed_at = models.DateTimeField(_("changed"), auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_at"]
+        verbose_name = _("old slug")
+        verbose_name_plural = _("old slugs")
+
+    def __str__(self) -> str:
+        return self.slug
 
 
 WORDS_PER_MINUTE = 200
@@ -522,6 +569,8 @@ class Part(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.story.is_single:
+            return str(self.story)
         return str(_("{story}: Part {number}").format(story=self.story, number=self.number))
 
     def save(self, *args, **kwargs) -> None:
@@ -531,7 +580,15 @@ class Part(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
+        if self.is_single_piece:
+            # A single piece is read at its story's address; part-1 redirects there.
+            return self.story.get_absolute_url()
         return reverse_page("stories:part", slug=self.story.slug, number=self.number)
+
+    @property
+    def is_single_piece(self) -> bool:
+        """The one part of a single piece: no part number, no list of parts, no previous or next."""
+        return self.number == 1 and self.story.is_single
 
     def clean(self) -> None:
         errors = {}
@@ -543,6 +600,8 @@ class Part(models.Model):
                 errors[f"title_{original}"] = _("The title in the story's original language is required.")
             if self.status != self.Status.DRAFT and not (getattr(self, f"body_{original}") or "").strip():
                 errors[f"body_{original}"] = _("Write the body in the story's original language before review.")
+        if self.story_id and self.number != 1 and self.story.is_single:
+            errors["number"] = _("A single piece has one part, numbered 1. Make the story a serial to add more.")
         if self.number == 1:
             for code, _name in settings.LANGUAGES:
                 if (getattr(self, f"recap_{code}") or "").strip():

@@ -156,7 +156,8 @@ def part_entries(page: int, now: datetime.datetime) -> list[dict] | None:
     if rows is None:
         return None
     pattern = UrlPattern("stories:part", numbered=True)
-    rows = rows.order_by("part_id", "language").annotate(slug=story_slug())
+    # A single piece is read at its story's address, listed with the stories: its part-1 only redirects there.
+    rows = rows.exclude(story__kind=Story.Kind.SINGLE).order_by("part_id", "language").annotate(slug=story_slug())
     return entries_of(
         rows.values_list("part_id", "language", "published_at", "slug", "number"), pattern.url, changefreq="monthly"
     )

@@ -17,13 +17,14 @@ from django.db.models import (
     IntegerField,
     Model,
     OuterRef,
+    Q,
     QuerySet,
     Subquery,
     TextField,
     Value,
     When,
 )
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -190,6 +191,7 @@ ELSEWHERE_PARTS = PreparedQuery(
             "part__published_at",
             f"part__title_{available_in}",
             "story__slug",
+            "story__kind",
             f"story__title_{available_in}",
         )[:limit]
     )
@@ -276,7 +278,7 @@ class HomeView(EveryLanguageMixin, TemplateView):
         context["newest_parts"] = [row.part for row in rows]
         featured = stories.filter(story__is_featured=True).first()
         context["featured_story"] = featured.story if featured else None
-        in_progress = stories.filter(story__is_complete=False)
+        in_progress = stories.filter(story__is_complete=False, story__kind=Story.Kind.SERIAL)
         if featured:
             in_progress = in_progress.exclude(story_id=featured.story_id)
         context["stories_in_progress"] = [row.story for row in in_progress[:HOME_STORY_COUNT]]
@@ -392,8 +394,15 @@ class StoryDetailView(View):
         serial = Serial(serial_of(shown, 0, current, story_page=True) if shown else [], current)
         parts = serial.parts()
         if not parts:
+            moved = moved_story(shown, current)
+            if moved is not None:
+                return HttpResponsePermanentRedirect(moved.get_absolute_url())
             return not_in_this_language(request, Story, _("This story is not yet available in {language}."), slug=slug)
         story = parts[0].story
+        if story.is_single:
+            # A single piece is read here, at the story's address: its one part, without numbering.
+            row = next(row for row in serial.rows if row.language == current and row.number == 1)
+            return render_part(request, serial, row)
         context = {
             "story": story,
             "parts": parts,
@@ -411,6 +420,17 @@ CONTENT_WARNINGS = PreparedQuery(
         .values("id", "slug", f"label_{language}")
     )
 )
+
+
+def moved_story(slug: str, language: str) -> Story | None:
+    """The story now at the address of one of its old slugs, if readers of the language may see it.
+
+    Read only when an address names no story live in the language: one indexed lookup. A withdrawn,
+    unpublished or untranslated story is never redirected to; its old address is the plain 404.
+    """
+    if not slug:
+        return None
+    return Story.objects.live(language).filter(old_slugs__slug=slug).only("slug", "kind").first()
 
 
 def content_warnings_of(story_id: int) -> list[ContentWarning]:
@@ -446,9 +466,13 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
     now = Param("now", DateTimeField())
 
     def shown(field: str) -> Case:
-        """The part's field in the language on the row of the part shown, empty on every other row."""
+        """The part's field in the language on the row of the part shown, empty on every other row.
+
+        The part of a single piece is shown on its story's page too.
+        """
+        the_part = Q(number=Param("number", IntegerField())) | Q(number=1, story__kind=Story.Kind.SINGLE)
         return Case(
-            When(number=Param("number", IntegerField()), language=language, then=F(f"part__{field}_{language}")),
+            When(the_part, language=language, then=F(f"part__{field}_{language}")),
             default=Value(""),
             output_field=TextField(),
         )
@@ -471,6 +495,7 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
             "part__published_at",
             *(f"part__{field}_{code}" for field in ("title", "summary", "reading_minutes") for code in codes),
             "story__slug",
+            "story__kind",
             "story__storyteller_id",
             *(f"story__{field}_{code}" for field in ("title", "summary") for code in codes),
             *(f"story__storyteller__pseudonym_{code}" for code in codes),
@@ -515,6 +540,7 @@ def serial_of(slug: str, number: int, language: str, *, story_page: bool = False
         {
             "id": first["story_id"],
             "slug": first["story__slug"],
+            "kind": first["story__kind"],
             "storyteller_id": storyteller.pk,
             **{name: value for name, value in _fields(first, "story__").items() if "__" not in name},
         },
@@ -526,7 +552,7 @@ def serial_of(slug: str, number: int, language: str, *, story_page: bool = False
             Part, {"id": row["part_id"], "story_id": story.pk, "number": row["number"], **_fields(row, "part__")}
         )
         part._state.fields_cache["story"] = story
-        if row["language"] == language and row["number"] == number:
+        if row["language"] == language and (row["number"] == number or (story.is_single and row["number"] == 1)):
             # Set even when empty: the page reads both, and a deferred field would cost a query.
             setattr(part, f"body_html_{language}", row["shown_body"])
             setattr(part, f"recap_html_{language}", row["shown_recap"])
@@ -573,21 +599,35 @@ class PartDetailView(View):
     def get(self, request: HttpRequest, slug: str, number: int) -> HttpResponse:
         serial, shown = self.get_object()
         if shown is None:
+            moved = moved_story(valid_slug(slug), serial.language) if not serial.rows else None
+            if moved is not None:
+                url = moved.get_absolute_url()
+                if not (moved.is_single and number == 1):
+                    url = reverse("stories:part", kwargs={"slug": moved.slug, "number": number})
+                return HttpResponsePermanentRedirect(url)
             return not_in_this_language(
                 request, Part, _("This part is not yet available in {language}."), story__slug=slug, number=number
             )
-        part = shown.part
-        part.shown_images = (
-            list(StoryImage.objects.live(serial.language).filter(part=part).order_by("position", "pk"))
-            if shown.image_count
-            else []
-        )
-        context = part_context(part, serial.parts())
-        context["elsewhere_parts"] = serial.awaiting_translation()
-        # The live row carries the consent in force: whether it covers use in advocacy (live_for_advocacy).
-        context["campaign_boxes"] = campaign_boxes(part.story, may_advocate=shown.covers_advocacy)
-        context.update(alternates(request, urls_in(part, serial.languages_of(number)), part.get_absolute_url()))
-        return render(request, "stories/part_detail.html", context)
+        if shown.part.is_single_piece:
+            # A single piece needs no part-1 in its address: the story's is the piece's.
+            return HttpResponsePermanentRedirect(shown.part.get_absolute_url())
+        return render_part(request, serial, shown)
+
+
+def render_part(request: HttpRequest, serial: Serial, shown: PartPublication) -> HttpResponse:
+    """A part's page, or a single piece's at its story's address: the part shown and its serial's rows."""
+    part = shown.part
+    part.shown_images = (
+        list(StoryImage.objects.live(serial.language).filter(part=part).order_by("position", "pk"))
+        if shown.image_count
+        else []
+    )
+    context = part_context(part, serial.parts())
+    context["elsewhere_parts"] = serial.awaiting_translation()
+    # The live row carries the consent in force: whether it covers use in advocacy (live_for_advocacy).
+    context["campaign_boxes"] = campaign_boxes(part.story, may_advocate=shown.covers_advocacy)
+    context.update(alternates(request, urls_in(part, serial.languages_of(shown.number)), part.get_absolute_url()))
+    return render(request, "stories/part_detail.html", context)
 
 
 @never_cache

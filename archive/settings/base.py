@@ -135,6 +135,9 @@ LANGUAGES = [
     ("ko", _("Korean")),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# The language a new storyteller's and a new story's text is first written in, until an editor picks
+# another: one default for both forms (stories.models.default_original_language).
+DEFAULT_ORIGINAL_LANGUAGE = "en"
 # Long dates as each language writes them ("March 4, 2021", "2021년 3월 4일"), over Django's defaults.
 FORMAT_MODULE_PATH = ["archive.formats"]
 TIME_ZONE = "UTC"
