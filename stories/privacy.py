@@ -621,6 +621,26 @@ def protected_terms(storyteller) -> list[tuple[str, bool]]:
 
 
 @sensitive_variables()
+def protected_terms_of(storyteller_ids: Iterable[int]) -> dict[int, list[tuple[str, bool]]]:
+    """``protected_terms`` of many storytellers (by id) in two queries, for a page that checks many at once.
+
+    Raises IdentityKeyMissing when the terms cannot be read: the guard fails closed.
+    """
+    from stories.fields import identity_cipher
+    from stories.models import ProtectedTerm, StorytellerIdentity
+
+    storyteller_ids = set(storyteller_ids)
+    if not storyteller_ids:
+        return {}
+    identity_cipher()
+    site_wide = [(term, True) for term in ProtectedTerm.objects.values_list("term", flat=True)]
+    terms = {pk: list(site_wide) for pk in storyteller_ids}
+    for identity in StorytellerIdentity.objects.filter(storyteller__in=storyteller_ids):
+        terms[identity.storyteller_id] = [(term, False) for term in identity.terms()] + site_wide
+    return terms
+
+
+@sensitive_variables()
 def findings_for(obj) -> list[Finding]:
     """Check an object's public text against its storyteller's terms and the site-wide ones."""
     return find_terms(public_texts(obj), protected_terms(storyteller_of(obj)))

@@ -29,7 +29,6 @@ from stories.models import (
     ProtectedTerm,
     Story,
     StoryImage,
-    StorySlugHistory,
     Storyteller,
     StorytellerIdentity,
 )
@@ -101,61 +100,10 @@ def part_save(*, part: Part, expected_version: int | None = None) -> Part:
 @privacy.refusals_recorded
 @transaction.atomic
 def story_save(*, story: Story, expected_version: int | None = None) -> Story:
-    """Save changes to a story, refused if someone saved it since its editor opened it.
-
-    When the slug of a story that was published changes, the old slug is kept (``StorySlugHistory``)
-    in the same transaction, so that links readers shared keep answering with a permanent redirect.
-    """
+    """Save changes to a story, refused if someone saved it since its editor opened it."""
     _full_clean(story)
-    before = Story.objects.filter(pk=story.pk).values("slug", "status").first() if story.pk else None
     _save_versioned(story, expected_version=expected_version)
-    _record_old_slug(story=story, before=before)
     return story
-
-
-def story_was_published(story: Story) -> bool:
-    """Whether readers may have been given links to the story: it is, or was, published."""
-    if not story.pk:
-        return False
-    if Story.objects.filter(pk=story.pk, status__in=[Story.Status.PUBLISHED, Story.Status.ARCHIVED]).exists():
-        return True
-    return Part.history.filter(story_id=story.pk, status=Part.Status.PUBLISHED).exists()
-
-
-def _record_old_slug(*, story: Story, before: dict | None) -> None:
-    # The slug is this story's again: it no longer redirects anywhere.
-    StorySlugHistory.objects.filter(slug=story.slug).delete()
-    if before is None or before["slug"] == story.slug:
-        return
-    if before["status"] == Story.Status.DRAFT and not story_was_published(story):
-        # Nobody was ever given a link to a story that was never published.
-        return
-    StorySlugHistory.objects.update_or_create(slug=before["slug"], defaults={"story": story})
-
-
-@transaction.atomic
-def part_delete_draft(*, part: Part, deleted_by: AbstractBaseUser | None) -> None:
-    """Delete a part created by mistake: only a draft (or one in review) that was never published.
-
-    Published, scheduled and archived parts stay (archive them instead). The audit trail keeps the part's
-    history and a deletion record naming who deleted it; its translation records go with it.
-    """
-    locked = Part.objects.select_for_update().filter(pk=part.pk).first()
-    if locked is None:
-        return
-    if not part_may_be_deleted(locked):
-        raise ValidationError(_("Only a draft part that was never published can be deleted; archive this one instead."))
-    locked._history_user = deleted_by
-    with publication_batch():
-        _translations_of(Part, [locked.pk]).delete()
-        locked.delete()
-
-
-def part_may_be_deleted(part: Part) -> bool:
-    """A draft (or one in review) that was never published: no reader was ever shown it."""
-    if part.status not in (Part.Status.DRAFT, Part.Status.IN_REVIEW):
-        return False
-    return not part.history.filter(status__in=[Part.Status.PUBLISHED, Part.Status.ARCHIVED]).exists()
 
 
 @transaction.atomic
@@ -464,8 +412,10 @@ def _stored_rendering(model: type[models.Model], field: str) -> str | None:
     return stored if name and any(column.name == stored for column in model._meta.concrete_fields) else None
 
 
-def _scan(model: type[models.Model], ids: list[int], matcher: privacy.Matcher):
+def _scan(model: type[models.Model], ids: list[int], matcher: privacy.Matcher | dict[int, privacy.Matcher]):
     """Search the published text of these objects of one kind, SCAN_CHUNK at a time, in the guard's columns.
+
+    ``matcher`` is one for every object, or one per object's id (each storyteller's own terms).
 
     Yields, per chunk, how many objects it read and what it found: (model, pk, Finding), without the
     objects. Rows are read as values, by primary key; a stored rendering is read only for the texts whose
@@ -493,7 +443,8 @@ def _scan(model: type[models.Model], ids: list[int], matcher: privacy.Matcher):
                 privacy.PublicText(labels[field], text or "", None, field, rendered.get(stored[field]))
                 for field, text in fields.items()
             ]
-            found += [(model, pk, finding) for finding in privacy.find_terms(items, matcher)]
+            terms = matcher[pk] if isinstance(matcher, dict) else matcher
+            found += [(model, pk, finding) for finding in privacy.find_terms(items, terms)]
         yield len(chunk), found
 
 
@@ -509,6 +460,18 @@ def _matcher(*, storyteller: Storyteller | None, terms: Iterable[str]) -> privac
     if storyteller is not None:
         return privacy.Matcher(privacy.protected_terms(storyteller))
     return privacy.Matcher([(term, True) for term in terms])
+
+
+def unpublished_text_holding_terms(model: type[models.Model], matchers: dict[int, privacy.Matcher]) -> set[int]:
+    """The ids of objects of one kind whose text holds a term of theirs (``matchers``: each id's own terms).
+
+    The search for exposed text (``_scan``: the guard's columns and stored renderings, read as values), for
+    text that is not public yet, such as a draft part the translation workspace must not show.
+    """
+    held: set[int] = set()
+    for _read, found in _scan(model, sorted(matchers), matchers):
+        held.update(pk for _model, pk, _finding in found)
+    return held
 
 
 def exposed_text_objects(model: type[models.Model], ids: Iterable[int]) -> dict[int, models.Model]:

@@ -68,6 +68,15 @@ class Translation(models.Model):
         verbose_name=_("approved by"),
     )
     approved_at = models.DateTimeField(_("approved"), null=True, blank=True)
+    # Sent for review together with this (a part's) translation: one reviewer decision approves or returns all.
+    submitted_with = models.ForeignKey(
+        "self",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="submitted_together",
+        verbose_name=_("sent for review together with"),
+    )
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
     objects = TranslationQuerySet.as_manager()

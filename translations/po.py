@@ -28,9 +28,9 @@ def working_text(item: Item) -> dict[str, str]:
     translation = item.translation
     if translation and translation.status in {Translation.Status.DRAFT, Translation.Status.IN_REVIEW}:
         return {field: translation.draft.get(field, "") for field in item.entry.fields}
-    if translation and translation.approved_at:
-        return item.entry.text_in(item.obj, item.language)
-    return dict.fromkeys(item.entry.fields, "")
+    # Approved text, or text entered in the record itself in this language (a consent officer who typed the
+    # Korean pseudonym): the translator starts from it, and it is reviewed like any other before readers see it.
+    return item.entry.text_in(item.obj, item.language)
 
 
 def story_export(*, story: Story, language: str) -> str:
@@ -46,6 +46,8 @@ def story_export(*, story: Story, language: str) -> str:
         "X-Archive-Story": story.slug,
     }
     for item in story_items(story, language):
+        if item.held_back:
+            continue  # holds an identifying term: it does not leave the archive (workspace.held_back_parts)
         original = item.entry.original_text(item.obj)
         current = working_text(item)
         for field in item.entry.fields:
@@ -102,6 +104,8 @@ def story_import(*, story: Story, language: str, content: bytes, by: AbstractBas
 
     items = {}
     for item in story_items(story, language):
+        if item.held_back:
+            continue
         for field in item.entry.fields:
             items[_context(item, field)] = (item, field)
 

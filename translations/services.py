@@ -108,12 +108,93 @@ def translation_submit(*, obj: models.Model, language: str, by: AbstractBaseUser
     return translation
 
 
+def companions(part: models.Model, language: str) -> list[models.Model]:
+    """What a part needs besides its own text to be read in the language: its story's and storyteller's text.
+
+    Those whose original is the language need nothing; the rest are sent for review with the part
+    (``translation_submit_together``) unless their translation is approved and current already.
+    """
+    wanted = []
+    for obj in (part.story.storyteller, part.story):
+        if translatable_for(obj).original_language(obj) == language:
+            continue
+        record = Translation.objects.filter(
+            content_type=ContentType.objects.get_for_model(obj), object_id=obj.pk, language=language
+        ).first()
+        if record is None or record.approved_at is None or record.needs_update:
+            wanted.append(obj)
+    return wanted
+
+
+@transaction.atomic
+def translation_submit_together(
+    *, part: models.Model, language: str, texts: dict[str, dict[str, str]], by: AbstractBaseUser | None
+) -> Translation:
+    """Send a part's translation for review with the story's and storyteller's it needs, as one review.
+
+    ``texts`` holds the translator's text by model name ("part", "story", "storyteller"); the part's is
+    required, the others are sent when the part needs them (``companions``). All are saved and sent, or
+    none (one transaction); one reviewer decision approves or returns them all (``translation_approve``,
+    ``translation_return``). Returns the part's translation, which the others name as ``submitted_with``.
+    """
+    if "part" not in texts:
+        raise ValidationError(_("Translate the part before sending it for review."))
+    with_part = [obj for obj in companions(part, language) if obj._meta.model_name in texts]
+    sent = []
+    for obj, text in [(part, texts["part"]), *[(obj, texts[obj._meta.model_name]) for obj in with_part]]:
+        translation_save_draft(obj=obj, language=language, text=text, by=by)
+        sent.append(translation_submit(obj=obj, language=language, by=by))
+    lead, *others = sent
+    if lead.submitted_with_id is not None:
+        lead.submitted_with = None
+        _save(lead, by, update_fields=["submitted_with", "updated_at"])
+    # Anything sent with an earlier submission of this part, and not sent again now, goes back to its translator.
+    for earlier in (
+        Translation.objects.select_for_update()
+        .filter(submitted_with=lead)
+        .exclude(pk__in=[other.pk for other in others])
+    ):
+        earlier.submitted_with = None
+        if earlier.status == Translation.Status.IN_REVIEW:
+            earlier.status = Translation.Status.DRAFT
+        _save(earlier, by)
+    for other in others:
+        other.submitted_with = lead
+        _save(other, by, update_fields=["submitted_with", "updated_at"])
+    return lead
+
+
+def _together(translation: Translation) -> list[Translation]:
+    """The translations sent for review with this one (a part's), still in review, locked."""
+    return list(
+        Translation.objects.select_for_update()
+        .filter(submitted_with=translation, status=Translation.Status.IN_REVIEW)
+        .order_by("pk")
+    )
+
+
+def _not_alone(translation: Translation) -> None:
+    """Refuse a decision on one translation of a review sent together: it is taken on the part's."""
+    lead = translation.submitted_with
+    if lead is not None and lead.status == Translation.Status.IN_REVIEW:
+        raise ValidationError(
+            _("This was sent for review together with {part}: approve or return them together there.").format(
+                part=lead.content_object
+            )
+        )
+
+
 @transaction.atomic
 def translation_return(*, obj: models.Model, language: str, by: AbstractBaseUser | None) -> Translation:
-    """Send a translation in review back to the translator as a draft."""
+    """Send a translation in review back to the translator as a draft, with all sent together with it."""
     translation = _locked(obj, language, by, APPROVE)
     if translation.status != Translation.Status.IN_REVIEW:
         raise ValidationError(_("Only a translation in review can be returned."))
+    _not_alone(translation)
+    for other in _together(translation):
+        other.status = Translation.Status.DRAFT
+        other.submitted_with = None
+        _save(other, by)
     translation.status = Translation.Status.DRAFT
     _save(translation, by)
     return translation
@@ -153,12 +234,26 @@ def _approved(translation: Translation, obj: models.Model, text: dict[str, str],
 @privacy.refusals_recorded
 @transaction.atomic
 def translation_approve(*, obj: models.Model, language: str, by: AbstractBaseUser | None) -> Translation:
-    """Approve a translation in review: check it for identifying details, then make it the public text."""
+    """Approve a translation in review: check it for identifying details, then make it the public text.
+
+    A part's translation sent together with its story's and storyteller's (``translation_submit_together``)
+    is approved with them, in this one transaction: all are checked first, and if any is refused, none is
+    approved. The publication rows are refreshed once, at the end.
+    """
     translation = _locked(obj, language, by, APPROVE)
     if translation.status != Translation.Status.IN_REVIEW:
         raise ValidationError(_("Only a translation in review can be approved."))
-    source = translation.draft_source or translatable_for(obj).original_text(obj)
-    return _approve(translation, obj, dict(translation.draft), source, by)
+    _not_alone(translation)
+    decided = [(translation, obj)] + [(other, other.content_object) for other in _together(translation)]
+    for record, target in decided:
+        _guard(target, language, dict(record.draft))
+    with publication_batch():
+        for record, target in decided[1:]:
+            source = record.draft_source or translatable_for(target).original_text(target)
+            record.submitted_with = None
+            _approved(record, target, dict(record.draft), source, by)
+        source = translation.draft_source or translatable_for(obj).original_text(obj)
+        return _approved(translation, obj, dict(translation.draft), source, by)
 
 
 @privacy.refusals_recorded

@@ -29,6 +29,7 @@ from translations.tasks import apply_po_import
 from translations.workspace import (
     NEWEST_STORIES,
     Item,
+    held_back_parts,
     newest_stories,
     overview,
     stories_progress,
@@ -209,22 +210,27 @@ def _load(model: str, pk: int, language: str):
     elif entry.model is StoryImage:
         queryset = queryset.select_related("part__story__storyteller")
     obj = get_object_or_404(queryset, pk=pk)
-    # Only while its story is workable (a storyteller's: any of theirs), checked for those stories alone.
+    # Only while its story is workable in the language (a storyteller's: any of theirs), checked for those
+    # stories alone.
     if isinstance(obj, Storyteller):
         stories = list(obj.stories.values_list("pk", flat=True))
     else:
         stories = [_story_of(obj).pk]
-    if not workable_stories(stories).exists():
+    if not workable_stories(stories, language).exists():
         raise Http404
     if entry.original_language(obj) == language:
         # Translators never edit originals; the original language has no translation page.
         raise Http404
+    part = obj if isinstance(obj, Part) else obj.part if isinstance(obj, StoryImage) else None
+    if part is not None and held_back_parts([part]):
+        # Its text holds an identifying term: not shown, nor which term, until an editor removes it.
+        raise Http404
     return entry, obj
 
 
-def _workable_story(slug: str) -> Story:
+def _workable_story(slug: str, language: str) -> Story:
     story = get_object_or_404(Story, slug=slug)
-    if not workable_stories([story.pk]).exists():
+    if not workable_stories([story.pk], language).exists():
         raise Http404
     return story
 
@@ -252,13 +258,24 @@ def edit(request: HttpRequest, language: str, model: str, pk: int) -> HttpRespon
     translation = _translation(obj, language)
     opened_at = translation.updated_at.isoformat() if translation else ""
     can_approve = request.user.has_perm(services.APPROVE)
+    # A part's page also holds the story's and storyteller's text the part needs in the language, sent together.
+    together = _companions(obj, language, request.POST if request.method == "POST" else None)
 
     if request.method == "POST":
         form = TranslationForm(request.POST, entry=entry, language=language)
         action = request.POST.get("action", "save")
+        if action == "submit_together" and not all(companion["form"].is_valid() for companion in together):
+            form.is_valid()
+            form.add_error(None, _("Correct the texts below before sending them for review."))
         if form.is_valid():
             # Saving, submitting, approving and returning all act on what this page showed.
-            if form.cleaned_data["opened_at"] != opened_at and action in {"save", "submit", "approve", "return"}:
+            if form.cleaned_data["opened_at"] != opened_at and action in {
+                "save",
+                "submit",
+                "submit_together",
+                "approve",
+                "return",
+            }:
                 form.add_error(
                     None,
                     _(
@@ -278,7 +295,7 @@ def edit(request: HttpRequest, language: str, model: str, pk: int) -> HttpRespon
                         )
             else:
                 try:
-                    _act(request, action, obj, language, form)
+                    _act(request, action, obj, language, form, together)
                 except ValidationError as error:
                     for message in error.messages:
                         form.add_error(None, message)
@@ -314,14 +331,79 @@ def edit(request: HttpRequest, language: str, model: str, pk: int) -> HttpRespon
         else Translation.Status.MISSING.label,
         "changes": changes,
         "can_approve": can_approve,
+        "together": together,
+        "sent_with": _sent_with(translation),
+        "sent_together": bool(
+            translation and translation.submitted_together.filter(status=Translation.Status.IN_REVIEW).exists()
+        ),
     }
     return render(request, "translations/edit.html", context, status=400 if form.errors else 200)
 
 
-def _act(request: HttpRequest, action: str, obj, language: str, form: TranslationForm) -> None:
+def _sent_with(translation: Translation | None):
+    """The part this translation waits for review with: the decision on both is taken on the part's page."""
+    lead = translation.submitted_with if translation and translation.submitted_with_id else None
+    if (
+        lead is None
+        or lead.status != Translation.Status.IN_REVIEW
+        or translation.status != Translation.Status.IN_REVIEW
+    ):
+        return None
+    return lead.content_object
+
+
+def _companions(obj, language: str, data) -> list[dict]:
+    """The story's and storyteller's text a part needs in the language, each with its original and a form."""
+    if not isinstance(obj, Part):
+        return []
+    companions = []
+    for other in services.companions(obj, language):
+        entry = MODELS[other._meta.model_name]
+        record = _translation(other, language)
+        prefix = other._meta.model_name
+        if data is None:
+            initial = po.working_text(Item(other, entry, language, record))
+            form = TranslationForm(initial=initial, entry=entry, language=language, prefix=prefix)
+        else:
+            form = TranslationForm(data, entry=entry, language=language, prefix=prefix)
+        original_language = entry.original_language(other)
+        original = entry.original_text(other)
+        companions.append(
+            {
+                "obj": other,
+                "label": Item(other, entry, language, record).label,
+                "status_label": Translation.Status(Item(other, entry, language, record).status).label,
+                "original_language": original_language,
+                "original_language_name": dict(settings.LANGUAGES)[original_language],
+                "originals": [
+                    {"label": entry.field_label(field), "text": original[field], "field": field}
+                    for field in entry.fields
+                ],
+                "form": form,
+            }
+        )
+    return companions
+
+
+def _act(
+    request: HttpRequest, action: str, obj, language: str, form: TranslationForm, together: list[dict] = ()
+) -> None:
     user = request.user
-    if action == "save":
+    if action == "submit_together":
+        texts = {"part": form.text(), **{c["obj"]._meta.model_name: c["form"].text() for c in together}}
+        services.translation_submit_together(part=obj, language=language, texts=texts, by=user)
+        messages.success(
+            request,
+            _("Sent for review together. An editor will approve them all at once or return them all to you."),
+        )
+    elif action == "save":
         services.translation_save_draft(obj=obj, language=language, text=form.text(), by=user)
+        for companion in together:
+            # What the translator typed for the story or storyteller on this page is kept as their draft too.
+            if companion["form"].is_valid() and companion["form"].has_changed():
+                services.translation_save_draft(
+                    obj=companion["obj"], language=language, text=companion["form"].text(), by=user
+                )
         messages.success(request, _("Draft saved. Readers still see the last approved version, if there is one."))
     elif action == "submit":
         services.translation_save_draft(obj=obj, language=language, text=form.text(), by=user)
@@ -344,7 +426,7 @@ def _act(request: HttpRequest, action: str, obj, language: str, form: Translatio
 def export_po(request: HttpRequest, language: str, slug: str) -> HttpResponse:
     """Download a story's display text for one language as a PO file."""
     language = _language(language)
-    story = _workable_story(slug)
+    story = _workable_story(slug, language)
     response = HttpResponse(
         po.story_export(story=story, language=language), content_type="text/x-gettext-translation; charset=utf-8"
     )
@@ -357,7 +439,7 @@ def export_po(request: HttpRequest, language: str, slug: str) -> HttpResponse:
 def import_po(request: HttpRequest, language: str, slug: str) -> HttpResponse:
     """Queue a translated PO file to be applied as drafts by a task; its outcome is shown on the language's page."""
     language = _language(language)
-    story = _workable_story(slug)
+    story = _workable_story(slug, language)
     form = PoImportForm(request.POST, request.FILES)
     if not form.is_valid():
         messages.error(request, _("Choose a PO file to import."))

@@ -5,6 +5,12 @@ own, each part's that is not archived and each of their photos') whose original 
 target, done once a translation is approved and up to date. The dashboard and the queue need it for the
 whole archive, which is too large to load: ``measure_overview`` counts the same items in SQL, and
 ``overview`` keeps that until the next write; tests hold the two to the definition.
+
+A story is listed in a language only while its storyteller's consent does not exclude that language
+(``excluded_stories``). A part that is not public and whose text still holds one of its storyteller's
+identifying terms (or a site-wide one) is an item like any other, counted as work to do, but held back
+(``Item.held_back``): the workspace shows neither its text nor a link to it, nor the term, until an editor
+removes the term (``held_back_parts``).
 """
 
 from collections.abc import Iterable, Sequence
@@ -18,8 +24,11 @@ from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, 
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
-from stories import caching
+from stories import caching, privacy
+from stories.fields import IdentityKeyMissing
 from stories.models import Consent, Part, Story, StoryImage, Storyteller
+from stories.querysets import LANGUAGE_SCOPES
+from stories.services import unpublished_text_holding_terms
 from translations.models import Translation
 from translations.registry import Translatable, translatable_for
 
@@ -37,10 +46,21 @@ class Item:
     entry: Translatable
     language: str
     translation: Translation | None
+    # A part not public yet whose text holds an identifying term, or a photo of one: never shown.
+    held_back: bool = False
 
     @cached_property
     def status(self) -> str:
-        return self.translation.status if self.translation else Translation.Status.MISSING
+        if self.translation and self.translation.status != Translation.Status.MISSING:
+            return self.translation.status
+        # Text entered in the record itself in the language (a pseudonym a consent officer typed) is present:
+        # a draft to review, not missing.
+        return Translation.Status.DRAFT if self.entered else Translation.Status.MISSING
+
+    @cached_property
+    def entered(self) -> bool:
+        """Say whether the record itself holds text in the language (its first field, as a submission needs)."""
+        return bool(getattr(self.obj, f"{self.entry.fields[0]}_{self.language}", ""))
 
     @cached_property
     def status_label(self) -> str:
@@ -131,18 +151,55 @@ def story_items(
     parts: list[Part] | None = None,
     records: dict[tuple[int, int], Translation] | None = None,
     photos: dict[int, list[StoryImage]] | None = None,
+    held_back: set[int] | None = None,
 ) -> list[Item]:
-    """Every piece of a story's display text that is translated into the language (not its original)."""
+    """Every piece of a story's display text that is translated into the language (not its original).
+
+    ``held_back``: the keys of the parts ``held_back_parts`` found, if it was asked already.
+    """
     if parts is None:
         parts = list(story.parts.exclude(status=Part.Status.ARCHIVED).prefetch_related("images").order_by("number"))
     objects = _objects(story, parts, language, photos)
     if records is None:
         records = _translations(objects, language)
+    if held_back is None:
+        held_back = held_back_parts(parts, photos)
     items = []
     for obj in objects:
         content_type = ContentType.objects.get_for_model(obj)
-        items.append(Item(obj, translatable_for(obj), language, records.get((content_type.pk, obj.pk))))
+        part = obj.pk if isinstance(obj, Part) else obj.part_id if isinstance(obj, StoryImage) else None
+        record = records.get((content_type.pk, obj.pk))
+        items.append(Item(obj, translatable_for(obj), language, record, held_back=part in held_back))
     return items
+
+
+def held_back_parts(parts: list[Part], photos: dict[int, list[StoryImage]] | None = None) -> set[int]:
+    """The keys of the parts a translator must not be shown: not public, and holding an identifying term.
+
+    The guard's own check (``stories.privacy``), through the search for exposed text, over the part's
+    text in every language and its photos' text, against its storyteller's terms and the site-wide ones;
+    in a constant number of queries for any number of parts. Without the identity key nothing can be
+    checked, so every such part is held back (the guard fails closed).
+    """
+    unpublished = [part for part in parts if part.status != Part.Status.PUBLISHED]
+    if not unpublished:
+        return set()
+    if photos is None:
+        photos = {part.pk: list(part.images.all()) for part in unpublished}
+    teller_of = {part.pk: part.story.storyteller_id for part in unpublished}
+    try:
+        terms = privacy.protected_terms_of(teller_of.values())
+    except IdentityKeyMissing:
+        return set(teller_of)
+    matchers = {pk: privacy.Matcher(found) for pk, found in terms.items()}
+    held = unpublished_text_holding_terms(Part, {pk: matchers[teller] for pk, teller in teller_of.items()})
+    photo_matchers = {
+        photo.pk: matchers[teller_of[part]] for part in teller_of for photo in photos.get(part, ()) if part not in held
+    }
+    if photo_matchers:
+        part_of = {photo.pk: photo.part_id for part in teller_of for photo in photos.get(part, ())}
+        held |= {part_of[pk] for pk in unpublished_text_holding_terms(StoryImage, photo_matchers)}
+    return held
 
 
 def _withdrawals() -> models.QuerySet:
@@ -150,18 +207,32 @@ def _withdrawals() -> models.QuerySet:
     return Consent.objects.effective().filter(decision=Consent.Decision.WITHDRAWN)
 
 
-def workable_stories(pks: Iterable[int] | None = None) -> models.QuerySet:
+def _exclusions(language: str) -> models.QuerySet:
+    """Consent records in force that do not cover the language: their storytellers' text is not translated into it."""
+    return Consent.objects.effective().filter(**{LANGUAGE_SCOPES[language]: False})
+
+
+def workable_stories(pks: Iterable[int] | None = None, language: str | None = None) -> models.QuerySet:
     """Stories translators may work on (of these, if given): not archived, and not of a storyteller who withdrew.
 
-    A withdrawn story must not leave the archive in a translator's offline file either.
+    With a language: nor of a storyteller whose consent in force excludes it. A withdrawn story must not
+    leave the archive in a translator's offline file either.
     """
     stories = Story.objects.exclude(status=Story.Status.ARCHIVED)
     if pks is None:
         # The tellers' keys straight from the records: joined back to the tellers, as withdrawn() is,
         # PostgreSQL plans a loop over every teller.
-        return stories.exclude(storyteller__in=_withdrawals().values("storyteller_id"))
+        stories = stories.exclude(storyteller__in=_withdrawals().values("storyteller_id"))
+        if language is not None:
+            stories = stories.exclude(storyteller__in=_exclusions(language).values("storyteller_id"))
+        return stories
     # Row by row: a page of stories reads its own tellers' records only.
-    return stories.filter(pk__in=list(pks)).exclude(Exists(_withdrawals().filter(storyteller=OuterRef("storyteller"))))
+    stories = stories.filter(pk__in=list(pks)).exclude(
+        Exists(_withdrawals().filter(storyteller=OuterRef("storyteller")))
+    )
+    if language is not None:
+        stories = stories.exclude(Exists(_exclusions(language).filter(storyteller=OuterRef("storyteller"))))
+    return stories
 
 
 def stories_progress(pks: Sequence[int], language: str) -> list[StoryProgress]:
@@ -170,24 +241,26 @@ def stories_progress(pks: Sequence[int], language: str) -> list[StoryProgress]:
     Stories that stopped being workable since their keys were listed are left out.
     """
     ContentType.objects.get_for_models(*MODELS)  # one query when their ids are not known yet
-    stories = {story.pk: story for story in workable_stories(pks).select_related("storyteller")}
+    stories = {story.pk: story for story in workable_stories(pks, language).select_related("storyteller")}
     # Grouped here rather than by prefetch_related, which builds a queryset for every story and part; and
     # not the texts, which are long: a page shows each item's status only.
     parts_of: dict[int, list[Part]] = {pk: [] for pk in stories}
     parts = Part.objects.filter(story__in=list(stories)).exclude(status=Part.Status.ARCHIVED)
-    for part in parts.only("story", "number", "status").order_by("number"):
+    # And each part's and photo's first field in the language, for text already entered there (Item.entered).
+    for part in parts.only("story", "number", "status", f"title_{language}").order_by("number"):
         part.story = stories[part.story_id]
         parts_of[part.story_id].append(part)
     part_of = {part.pk: part for parts in parts_of.values() for part in parts}
     photos_of: dict[int, list[StoryImage]] = {pk: [] for pk in part_of}
-    for photo in StoryImage.objects.filter(part__in=list(part_of)).only("part", "position"):
+    for photo in StoryImage.objects.filter(part__in=list(part_of)).only("part", "position", f"alt_text_{language}"):
         photo.part = part_of[photo.part_id]
         photos_of[photo.part_id].append(photo)
     ordered = [stories[pk] for pk in pks if pk in stories]
     objects = [obj for story in ordered for obj in _objects(story, parts_of[story.pk], language, photos_of)]
     records = _translations(objects, language, STATUS_FIELDS)
+    held_back = held_back_parts(list(part_of.values()), photos_of)
     return [
-        StoryProgress(story, language, story_items(story, language, parts_of[story.pk], records, photos_of))
+        StoryProgress(story, language, story_items(story, language, parts_of[story.pk], records, photos_of, held_back))
         for story in ordered
     ]
 
@@ -247,7 +320,7 @@ class Overview:
 def newest_stories(summary: Overview) -> dict[str, list[tuple[Story, StoryCount]]]:
     """The overview's newest stories with work left, per language, in one query; those still workable only."""
     pks = {count.story for progress in summary.languages.values() for count in progress.newest}
-    stories = workable_stories(pks).only("title", "slug").in_bulk()
+    stories = workable_stories(pks).only("title", "slug").in_bulk()  # each language's were chosen by measure_overview
     return {
         code: [(stories[count.story], count) for count in progress.newest if count.story in stories]
         for code, progress in summary.languages.items()
@@ -315,13 +388,22 @@ def measure_overview() -> Overview:
     for code in languages:
         states[f"teller_{code}"] = _state(Storyteller, code, "storyteller_id", "storyteller__original_language")
         states[f"story_{code}"] = _state(Story, code, "pk", "original_language")
+        # The storyteller's consent excludes the language: the story is not listed in it (workable_stories).
+        states[f"excluded_{code}"] = Case(
+            When(storyteller__in=_exclusions(code).values("storyteller_id"), then=Value(True)),
+            default=Value(False),
+            output_field=models.BooleanField(),
+        )
     newest_first = stories.annotate(**states).order_by("-created_at", "-pk").values_list("pk", *states)
     listed: dict[str, list[int]] = {code: [] for code in languages}
     todo: dict[str, list[int]] = {code: [] for code in languages}
     for story, *by_language in newest_first:
         for index, code in enumerate(languages):
-            add(story, code, by_language[2 * index])
-            add(story, code, by_language[2 * index + 1])
+            if by_language[3 * index + 2]:
+                tally[code].pop(story, None)
+                continue
+            add(story, code, by_language[3 * index])
+            add(story, code, by_language[3 * index + 1])
             counts = tally[code].get(story)
             if counts:
                 listed[code].append(story)
@@ -340,8 +422,11 @@ def measure_overview() -> Overview:
                 StoryCount(story, tally[code][story][1], tally[code][story][0]) for story in todo[code][:NEWEST_STORIES]
             ),
         )
-    review = Translation.objects.filter(status=Translation.Status.IN_REVIEW).order_by(
-        F("submitted_at").asc(nulls_first=True), "pk"
+    # What was sent together with a part waits with it: the part's translation is the one listed.
+    review = (
+        Translation.objects.filter(status=Translation.Status.IN_REVIEW)
+        .exclude(submitted_with__status=Translation.Status.IN_REVIEW)
+        .order_by(F("submitted_at").asc(nulls_first=True), "pk")
     )
     return Overview(languages=progress, review=tuple(review.values_list("pk", flat=True)))
 

@@ -98,6 +98,8 @@ def varied_archive(db, now):
     # Every state a record can be in, in both directions.
     drop_record(first, "ko")  # missing: no record at all
     set_record(second, "ko", status=Translation.Status.MISSING)
+    # Missing means no Korean text at all: text entered in the record itself counts as present (a draft).
+    Part.objects.filter(pk=second.pk).update(title_ko="", summary_ko="", body_ko="")
     set_record(third, "ko", status=Translation.Status.IN_REVIEW)
     set_record(draft, "ko")  # a draft part still counts
     set_record(photos[0], "ko", status=Translation.Status.APPROVED, approved_at=now, needs_update=True)  # stale
