@@ -29,6 +29,7 @@ from stories.models import (
     ProtectedTerm,
     Story,
     StoryImage,
+    StorySlugHistory,
     Storyteller,
     StorytellerIdentity,
 )
@@ -100,10 +101,61 @@ def part_save(*, part: Part, expected_version: int | None = None) -> Part:
 @privacy.refusals_recorded
 @transaction.atomic
 def story_save(*, story: Story, expected_version: int | None = None) -> Story:
-    """Save changes to a story, refused if someone saved it since its editor opened it."""
+    """Save changes to a story, refused if someone saved it since its editor opened it.
+
+    When the slug of a story that was published changes, the old slug is kept (``StorySlugHistory``)
+    in the same transaction, so that links readers shared keep answering with a permanent redirect.
+    """
     _full_clean(story)
+    before = Story.objects.filter(pk=story.pk).values("slug", "status").first() if story.pk else None
     _save_versioned(story, expected_version=expected_version)
+    _record_old_slug(story=story, before=before)
     return story
+
+
+def story_was_published(story: Story) -> bool:
+    """Whether readers may have been given links to the story: it is, or was, published."""
+    if not story.pk:
+        return False
+    if Story.objects.filter(pk=story.pk, status__in=[Story.Status.PUBLISHED, Story.Status.ARCHIVED]).exists():
+        return True
+    return Part.history.filter(story_id=story.pk, status=Part.Status.PUBLISHED).exists()
+
+
+def _record_old_slug(*, story: Story, before: dict | None) -> None:
+    # The slug is this story's again: it no longer redirects anywhere.
+    StorySlugHistory.objects.filter(slug=story.slug).delete()
+    if before is None or before["slug"] == story.slug:
+        return
+    if before["status"] == Story.Status.DRAFT and not story_was_published(story):
+        # Nobody was ever given a link to a story that was never published.
+        return
+    StorySlugHistory.objects.update_or_create(slug=before["slug"], defaults={"story": story})
+
+
+@transaction.atomic
+def part_delete_draft(*, part: Part, deleted_by: AbstractBaseUser | None) -> None:
+    """Delete a part created by mistake: only a draft (or one in review) that was never published.
+
+    Published, scheduled and archived parts stay (archive them instead). The audit trail keeps the part's
+    history and a deletion record naming who deleted it; its translation records go with it.
+    """
+    locked = Part.objects.select_for_update().filter(pk=part.pk).first()
+    if locked is None:
+        return
+    if not part_may_be_deleted(locked):
+        raise ValidationError(_("Only a draft part that was never published can be deleted; archive this one instead."))
+    locked._history_user = deleted_by
+    with publication_batch():
+        _translations_of(Part, [locked.pk]).delete()
+        locked.delete()
+
+
+def part_may_be_deleted(part: Part) -> bool:
+    """A draft (or one in review) that was never published: no reader was ever shown it."""
+    if part.status not in (Part.Status.DRAFT, Part.Status.IN_REVIEW):
+        return False
+    return not part.history.filter(status__in=[Part.Status.PUBLISHED, Part.Status.ARCHIVED]).exists()
 
 
 @transaction.atomic
