@@ -1,5 +1,7 @@
 """The search page: the reader's language only, public entries only, ranked, with marked passages."""
 
+import time
+
 from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
@@ -9,6 +11,7 @@ from django.utils import translation
 from django.utils.http import urlencode
 from django.views.decorators.http import require_safe
 
+from advocacy import ratelimit
 from archive.i18n import language_links
 from search.forms import SearchForm
 from search.models import SearchEntry
@@ -17,6 +20,15 @@ from search.text import html_text, marked, snippet
 from stories.models import ContentWarning, Story, Theme
 
 RESULTS_PER_PAGE = 10
+# Searches one client network may make in a window, on every app server together (the shared cache):
+# a search reads far more than a page, and a reader searches a few times a minute at most.
+SEARCHES_PER_WINDOW, WINDOW_SECONDS = 30, 60
+
+
+def rate_limit() -> tuple[int, int]:
+    """The limit and its window in seconds: ``SEARCH_RATE_LIMIT`` (searches, seconds) in the settings."""
+    limit, window = getattr(settings, "SEARCH_RATE_LIMIT", (SEARCHES_PER_WINDOW, WINDOW_SECONDS))
+    return int(limit), int(window)
 
 
 def _themes(language: str) -> list[Theme]:
@@ -97,7 +109,15 @@ def search(request: HttpRequest) -> HttpResponse:
         if slug and theme is None:
             form.add_error("theme", form.fields["theme"].error_messages["invalid"])
         context["theme"] = theme
-        if words and form.is_valid():
+        limit, window = rate_limit()
+        # Only searches are counted. A cache that cannot be reached counts nothing and refuses nothing:
+        # searching writes nothing, and public pages stay up through a cache outage (archive.health).
+        limited = bool(words) and (
+            ratelimit.check_client(request, scope="search", limit=limit, window=window) is ratelimit.Verdict.LIMITED
+        )
+        if limited:
+            context.update(limited=True, retry_after=window - int(time.time()) % window)
+        elif words and form.is_valid():
             entries = SearchEntry.objects.found(language, words)
             if theme is not None:
                 entries = entries.filter(
@@ -128,7 +148,9 @@ def search(request: HttpRequest) -> HttpResponse:
                 f"?{urlencode({'q': context['query']})}" if context["query"] else ""
             )
     context["language_links"] = language_links(request, urls)
-    response = render(request, "search/search.html", context)
+    response = render(request, "search/search.html", context, status=429 if context.get("limited") else 200)
+    if context.get("limited"):
+        response["Retry-After"] = str(context["retry_after"])
     # Computed afresh at every request (no page cache) and revalidated by browsers: a withdrawn part is
     # gone at the next search. Result pages are no pages of their own for search engines.
     response["Cache-Control"] = "no-cache"

@@ -356,3 +356,29 @@ def test_a_word_in_more_parts_than_are_ranked_ranks_the_newest_and_says_there_ar
     html = search(client, q="orchard")[1]
     assert "4 parts found for “orchard”" in html and "More than" not in html
     assert found_urls(html) == [url_of(part) for part in (parts[3], parts[5], parts[4], parts[2])]
+
+
+@pytest.mark.parametrize(
+    ("language", "message"),
+    [
+        ("en", "You have searched many times in the last minute."),
+        ("ko", "최근 1분 동안 검색을 여러 번 하셨습니다."),
+    ],
+)
+def test_searches_are_limited_per_client_and_the_reader_is_told_to_wait(client, db, settings, language, message):
+    settings.SEARCH_RATE_LIMIT = (2, 60)
+    part = make_part(body_en="a lantern by the window", body_ko="창가의 등불")
+    word = "lantern" if language == "en" else "등불"
+    for _ in range(2):
+        response, html = search(client, language, q=word)
+        assert response.status_code == 200 and url_of(part, language) in html
+    # The form alone is not a search, and is never refused.
+    assert client.get(f"/{language}/search/").status_code == 200
+    response = client.get(f"/{language}/search/", {"q": word})
+    html = response.content.decode()
+    assert response.status_code == 429
+    assert message in html and url_of(part, language) not in html
+    assert 0 < int(response["Retry-After"]) <= 60
+    # Another client network is counted apart.
+    other = client.get(f"/{language}/search/", {"q": word}, REMOTE_ADDR="198.51.100.7")
+    assert other.status_code == 200
