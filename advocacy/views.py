@@ -36,7 +36,7 @@ from advocacy.models import (
     RecipientGroup,
 )
 from advocacy.sharing import LetterLink, letter_link, multiline, single_line, x_intent_url
-from archive.i18n import absolute_url, language_links
+from archive.i18n import absolute_url, hreflang_links, language_links
 from stories.models import Story
 from stories.querysets import reading_language
 
@@ -182,7 +182,7 @@ class CampaignDetailView(DetailView):
                 with translation.override(code):
                     urls[code] = campaign.get_absolute_url()
         context["canonical_url"] = campaign_url
-        context["hreflang_links"] = [{"code": code, "url": absolute_url(url)} for code, url in urls.items()]
+        context["hreflang_links"] = hreflang_links(urls)
         context["language_links"] = language_links(self.request, urls)
         context["subscribe_form"] = SubscribeForm(initial={"campaign": campaign.slug})
         return context
