@@ -8,15 +8,18 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.db import models
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.loader import render_to_string
-from django.urls import path
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInline
 
 from advocacy import services
+from advocacy.forms import ActionAdminForm, CampaignAdminForm, PressMentionAdminForm, RecipientImportForm
 from advocacy.models import (
     Action,
     ActionCount,
@@ -24,6 +27,7 @@ from advocacy.models import (
     CampaignStory,
     Country,
     NewsletterMessages,
+    PressMention,
     Recipient,
     RecipientGroup,
     Subscriber,
@@ -143,6 +147,54 @@ class RecipientAdmin(TabbedTranslationAdmin):
     ]
     autocomplete_fields = ["country", "group"]
     actions = ["mark_verified"]
+    change_list_template = "advocacy/admin/recipient_change_list.html"
+
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.import_view)
+        return [path("import/", view, name="advocacy_recipient_import"), *super().get_urls()]
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Paste or upload a list of recipients, see what saving it would do, then save it all at once."""
+        if not self.has_add_permission(request):
+            raise PermissionDenied
+        may_change_letters = request.user.has_perm("advocacy.change_action")
+        form = RecipientImportForm(request.POST or None, request.FILES or None, may_change_letters=may_change_letters)
+        if request.method == "GET" and "action" in request.GET:
+            form = RecipientImportForm(
+                initial={"action": request.GET.get("action")}, may_change_letters=may_change_letters
+            )
+        plan = None
+        if request.method == "POST" and form.is_valid():
+            text, action = form.cleaned_data["text"], form.cleaned_data["action"]
+            if "confirm" in request.POST:
+                try:
+                    plan = services.recipient_import_save(text=text, action=action, digest=form.cleaned_data["digest"])
+                except services.ImportStale as stale:
+                    plan = stale.plan
+                    self.message_user(request, stale_message(plan), messages.WARNING)
+                else:
+                    self.message_user(request, saved_message(plan), messages.SUCCESS)
+                    if action is not None:
+                        return HttpResponseRedirect(
+                            reverse("admin:advocacy_campaign_change", args=[action.campaign_id])
+                        )
+                    return HttpResponseRedirect(reverse("admin:advocacy_recipient_changelist"))
+            else:
+                plan = services.recipient_import_plan(text=text, action=action)
+            # What the confirmation carries: the list as read, and the fingerprint of this preview.
+            form = RecipientImportForm(
+                initial={"text": text, "action": action, "digest": plan.digest},
+                may_change_letters=may_change_letters,
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Add recipients from a list"),
+            "form": form,
+            "plan": plan,
+            "languages": [code for code, _name in settings.LANGUAGES][1:],
+        }
+        return TemplateResponse(request, "advocacy/admin/recipient_import.html", context)
 
     @admin.display(description=_("verified within a year"), boolean=True)
     def verified_recently(self, obj: Recipient) -> bool:
@@ -163,6 +215,7 @@ class RecipientAdmin(TabbedTranslationAdmin):
 
 class ActionInline(TranslationStackedInline):
     model = Action
+    form = ActionAdminForm
     extra = 0
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     ordering = ["position", "pk"]
@@ -178,9 +231,19 @@ class ActionInline(TranslationStackedInline):
         "button_label",
         "url",
         "recipients",
+        "import_recipients",
         "overdue_recipients",
     ]
-    readonly_fields = ["overdue_recipients"]
+    readonly_fields = ["import_recipients", "overdue_recipients"]
+
+    @admin.display(description=_("many recipients at once"))
+    def import_recipients(self, obj: Action) -> str:
+        url = reverse("admin:advocacy_recipient_import")
+        if obj.pk:
+            url += "?action=" + str(obj.pk)
+        return format_html(
+            '<a href="{}">{}</a>', url, _("Paste or upload a list of recipients, and check it before it is saved")
+        )
 
     @admin.display(description=_("addresses to check"))
     def overdue_recipients(self, obj: Action) -> str:
@@ -216,17 +279,48 @@ class CampaignStoryInline(admin.TabularInline):
 
 @admin.register(Campaign)
 class CampaignAdmin(TabbedTranslationAdmin):
+    form = CampaignAdminForm
     list_display = ["title", "status", "starts_on", "ends_on", "priority", "is_featured", "live_now"]
     list_filter = ["status", "is_featured"]
     search_fields = ["title_en", "title_ko", "slug"]
     prepopulated_fields = {"slug": ("title_en",)}
     inlines = [ActionInline, CampaignStoryInline]
-    readonly_fields = ["activity_chart"]
+    readonly_fields = ["activity_chart", "photo_preview"]
     fieldsets = [
         (None, {"fields": ["kicker", "title", "slug", "byline", "date", "summary", "body", "not_listed"]}),
+        (
+            _("Photo"),
+            {
+                "fields": [
+                    "photo_preview",
+                    "photo_upload",
+                    "photo_remove",
+                    "photo_alt",
+                    "photo_caption",
+                    "photo_credit",
+                ]
+            },
+        ),
         (_("When and where it is shown"), {"fields": ["status", "starts_on", "ends_on", "priority", "is_featured"]}),
         (_("What readers did"), {"fields": ["activity_chart"]}),
     ]
+
+    class Media:
+        css = {"all": ["css/advocacy-admin.css"]}
+        js = ["js/advocacy-admin.js"]
+
+    @admin.display(description=_("current photo"))
+    def photo_preview(self, obj: Campaign) -> str:
+        if not obj.photo:
+            return _("No photo yet.")
+        return render_to_string("advocacy/admin/image_preview.html", {"renditions": obj.photo, "alt": obj.photo_alt})
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        if form.prepared_photo is not None:
+            services.campaign_photo_set(campaign=obj, prepared=form.prepared_photo)
+        elif form.cleaned_data.get("photo_remove"):
+            services.campaign_photo_set(campaign=obj, prepared=None)
 
     @admin.display(description=_("live now"), boolean=True)
     def live_now(self, obj: Campaign) -> bool:
@@ -257,6 +351,45 @@ class CampaignAdmin(TabbedTranslationAdmin):
                     messages.WARNING,
                 )
         return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+
+@admin.register(PressMention)
+class PressMentionAdmin(TabbedTranslationAdmin):
+    """The site-wide "as seen in" strip: each logo cleaned from its pixels, served from this site."""
+
+    form = PressMentionAdminForm
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    list_display = ["name", "logo_preview", "position", "is_active"]
+    search_fields = ["name", "alt_text_en", "alt_text_ko"]
+    fields = ["name", "link", "logo_preview", "logo_upload", "alt_text", "position", "is_active"]
+    readonly_fields = ["logo_preview"]
+
+    @admin.display(description=_("logo"))
+    def logo_preview(self, obj: PressMention) -> str:
+        if not obj.logo:
+            return "—"
+        return render_to_string("advocacy/admin/image_preview.html", {"renditions": obj.logo, "alt": obj.alt_text})
+
+    def save_model(self, request, obj, form, change) -> None:
+        services.press_mention_save(mention=obj, prepared=form.prepared_logo)
+
+
+def saved_message(plan: services.ImportPlan) -> str:
+    new = ngettext("%(count)d new recipient saved.", "%(count)d new recipients saved.", plan.new_count) % {
+        "count": plan.new_count
+    }
+    if plan.action is None:
+        return new
+    added = ngettext(
+        "%(count)d recipient added to the letter.", "%(count)d recipients added to the letter.", plan.added_count
+    ) % {"count": plan.added_count}
+    return f"{new} {added}"
+
+
+def stale_message(plan: services.ImportPlan) -> str:
+    if plan.is_valid and not plan.has_changes:
+        return str(_("Nothing was saved: every row is already saved. Was the list confirmed twice?"))
+    return str(_("Nothing was saved: the directory or the letter changed since the preview. Check the list again."))
 
 
 @admin.register(ActionCount)

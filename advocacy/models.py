@@ -8,12 +8,13 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from advocacy.querysets import VERIFICATION_DAYS, CampaignQuerySet, RecipientQuerySet
+from advocacy.querysets import VERIFICATION_DAYS, CampaignQuerySet, PressMentionQuerySet, RecipientQuerySet
 from advocacy.sharing import X_MAX_WEIGHTED_LENGTH, single_line, x_post_length
-from archive.i18n import reverse_page
+from archive.i18n import absolute_url, reverse_page
 from archive.richtext import render_markdown, render_translated_markdown
 from archive.validators import BODY_VALIDATORS, TEXT_VALIDATORS
 from stories import privacy
@@ -24,6 +25,73 @@ def require_some_language(obj: models.Model, name: str) -> None:
     """Refuse an object whose translated field is empty in every language."""
     if not any((getattr(obj, f"{name}_{code}") or "").strip() for code, _name in settings.LANGUAGES):
         raise ValidationError({f"{name}_{settings.LANGUAGES[0][0]}": _("Fill this in for at least one language.")})
+
+
+class Renditions:
+    """The stored renditions of a cleaned image (stories.images), and the URLs readers fetch them by."""
+
+    # Link previews want about 1200 pixels across; the largest JPEG up to this width is offered.
+    SHARE_WIDTH = 1600
+
+    def __init__(self, key: str, items: list[dict], url_name: str) -> None:
+        self.key = key
+        self.items = items or []
+        self.url_name = url_name
+
+    def __bool__(self) -> bool:
+        return bool(self.key and self.items)
+
+    def find(self, *, width: int, extension: str) -> dict | None:
+        """The stored rendition of this width and format, if there is one."""
+        for item in self.items:
+            if item["width"] == width and item["extension"] == extension:
+                return item
+        return None
+
+    def _sorted(self, extension: str) -> list[dict]:
+        return sorted((item for item in self.items if item["extension"] == extension), key=lambda item: item["width"])
+
+    def url(self, item: dict) -> str:
+        return reverse(self.url_name, kwargs={"key": self.key, "width": item["width"], "extension": item["extension"]})
+
+    def srcset(self, extension: str) -> str:
+        return ", ".join(f"{self.url(item)} {item['width']}w" for item in self._sorted(extension))
+
+    @property
+    def webp_srcset(self) -> str:
+        return self.srcset("webp")
+
+    @property
+    def jpeg_srcset(self) -> str:
+        return self.srcset("jpg")
+
+    @property
+    def fallback_url(self) -> str:
+        """The JPEG for browsers without srcset: the largest no wider than 960 pixels."""
+        items = self._sorted("jpg")
+        fitting = [item for item in items if item["width"] <= 960] or items[:1]
+        return self.url(fitting[-1]) if fitting else ""
+
+    @property
+    def smallest_url(self) -> str:
+        items = self._sorted("jpg")
+        return self.url(items[0]) if items else ""
+
+    @property
+    def share_url(self) -> str:
+        items = [item for item in self._sorted("jpg") if item["width"] <= self.SHARE_WIDTH]
+        return self.url(items[-1]) if self and items else ""
+
+    @property
+    def width(self) -> int:
+        return max((item["width"] for item in self.items), default=0)
+
+    @property
+    def height(self) -> int:
+        return max((item["height"] for item in self.items), default=0)
+
+    def names(self) -> list[str]:
+        return [item["name"] for item in self.items]
 
 
 class Country(models.Model):
@@ -205,6 +273,25 @@ class Campaign(models.Model):
         validators=BODY_VALIDATORS,
     )
     not_listed_html = models.TextField(_("rendered text for an unlisted country"), blank=True, editable=False)
+    # The photo at the top of the page, also its share image: only renditions rebuilt from its pixels are
+    # kept (stories.images), in private storage under random names, served by ``advocacy:campaign-photo``.
+    photo_key = models.CharField(_("photo key"), max_length=32, blank=True, editable=False, db_index=True)
+    photo_renditions = models.JSONField(_("photo renditions"), default=list, blank=True, editable=False)
+    photo_alt = models.CharField(
+        _("photo alt text"),
+        max_length=300,
+        blank=True,
+        help_text=_("What the photo shows, for readers who cannot see it."),
+        validators=TEXT_VALIDATORS,
+    )
+    photo_caption = models.CharField(_("photo caption"), max_length=500, blank=True, validators=TEXT_VALIDATORS)
+    photo_credit = models.CharField(
+        _("photo credit"),
+        max_length=200,
+        blank=True,
+        help_text=_("Who took the photo. Shown after “Photo:”."),
+        validators=TEXT_VALIDATORS,
+    )
     starts_on = models.DateField(_("first day"), default=timezone.localdate)
     ends_on = models.DateField(
         _("last day"),
@@ -259,6 +346,15 @@ class Campaign(models.Model):
         """Say whether readers may see this campaign, by the same rule as ``Campaign.objects.live()``."""
         return type(self).objects.live(language).filter(pk=self.pk).exists()
 
+    @property
+    def photo(self) -> "Renditions":
+        return Renditions(self.photo_key, self.photo_renditions, "advocacy:campaign-photo")
+
+    def share_image_url(self) -> str:
+        """The absolute URL of the photo's JPEG for link previews (og:image), or "" without a photo."""
+        url = self.photo.share_url
+        return absolute_url(url) if url else ""
+
 
 class CampaignStory(models.Model):
     """A story that shows why a campaign matters, linked by an editor."""
@@ -307,6 +403,16 @@ class Action(models.Model):
         Kind.DONATE: ("button_label",),
         Kind.MONTHLY: ("button_label",),
         Kind.NEWSLETTER: (),
+    }
+    # The fields only some kinds use; the back office shows each action the fields of its kind.
+    KIND_FIELDS = {
+        "subject_template": (Kind.LETTER,),
+        "body_template": (Kind.LETTER,),
+        "recipients": (Kind.LETTER,),
+        "overdue_recipients": (Kind.LETTER,),
+        "post_template": (Kind.SOCIAL,),
+        "button_label": (Kind.DONATE, Kind.MONTHLY, Kind.NEWSLETTER),
+        "url": (Kind.DONATE, Kind.MONTHLY),
     }
     DEFAULT_HEADINGS = {
         Kind.LETTER: _("Write to the embassies"),
@@ -537,3 +643,48 @@ class NewsletterMessages(models.Model):
         messages = cls.objects.filter(pk=cls.SITE).first()
         text = (getattr(messages, f"{name}_{language}", "") or "").strip() if messages and language else ""
         return text or str(default)
+
+
+class PressMention(models.Model):
+    """An outlet that reported on the archive, shown site-wide as a logo linking to its report."""
+
+    name = models.CharField(
+        _("outlet"),
+        max_length=200,
+        help_text=_("The outlet's name, for the back office and as the link's title."),
+        validators=TEXT_VALIDATORS,
+    )
+    link = models.URLField(
+        _("link"), max_length=500, validators=[https_only], help_text=_("The report, or the outlet's page.")
+    )
+    alt_text = models.CharField(
+        _("alt text"),
+        max_length=200,
+        blank=True,
+        help_text=_("What the logo says, for readers who cannot see it: usually the outlet's name."),
+        validators=TEXT_VALIDATORS,
+    )
+    # The logo as readers get it: renditions rebuilt from its pixels (stories.images), never the upload.
+    logo_key = models.CharField(_("logo key"), max_length=32, blank=True, editable=False, db_index=True)
+    logo_renditions = models.JSONField(_("logo renditions"), default=list, blank=True, editable=False)
+    position = models.PositiveSmallIntegerField(_("order"), default=0, help_text=_("Lower comes first."))
+    is_active = models.BooleanField(_("shown"), default=True, help_text=_("Untick to take it off every page."))
+
+    objects = PressMentionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["position", "pk"]
+        verbose_name = _("press mention")
+        verbose_name_plural = _("press mentions")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        require_some_language(self, "alt_text")
+        # Shown on every story page: site-wide protected terms must not appear in it.
+        privacy.check(self)
+
+    @property
+    def logo(self) -> Renditions:
+        return Renditions(self.logo_key, self.logo_renditions, "advocacy:press-logo")

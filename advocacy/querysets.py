@@ -142,3 +142,9 @@ class RecipientQuerySet(models.QuerySet):
         """Recipients whose address nobody has checked for over a year."""
         today = today or timezone.localdate()
         return self.filter(last_verified_on__lt=today - datetime.timedelta(days=VERIFICATION_DAYS))
+
+
+class PressMentionQuerySet(models.QuerySet):
+    def shown(self) -> "PressMentionQuerySet":
+        """The press mentions readers see: shown, with a cleaned logo."""
+        return self.filter(is_active=True).exclude(logo_key="").order_by("position", "pk")

@@ -7,23 +7,42 @@ is logged by the kind of error only, since SMTP errors quote the address they re
 import calendar
 import csv
 import datetime
+import hashlib
+import json
 import logging
 import smtplib
-from typing import TextIO
+import uuid
+from dataclasses import dataclass, field
+from typing import BinaryIO, TextIO
 
+from django.conf import settings
 from django.core import signing
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 
 from advocacy import ratelimit
-from advocacy.models import ActionCount, Campaign, Recipient, Subscriber
+from advocacy.models import (
+    Action,
+    ActionCount,
+    Campaign,
+    Country,
+    PressMention,
+    Recipient,
+    RecipientGroup,
+    Subscriber,
+)
 from advocacy.sharing import single_line
 from archive.spreadsheets import formula_safe
 from background import queue
+from stories import caching, images
+from stories.models import FileDeletion, private_storage
 
 logger = logging.getLogger(__name__)
 
@@ -240,3 +259,383 @@ def subscribers_export_csv(*, out: TextIO) -> int:
         writer.writerow([formula_safe(email), language, confirmed_at.isoformat() if confirmed_at else ""])
         count += 1
     return count
+
+
+# --- Cleaned images: campaign photos and press logos -------------------------------------------------
+
+# Every page that shows the press strip depends on this set: a mention added, changed or removed makes them stale.
+PRESS_LIST = "advocacy.pressmention:list"
+# How long the strip may outlive an invalidation the shared cache never received.
+PRESS_STRIP_SECONDS = 300
+
+
+def image_prepare(*, upload: BinaryIO) -> images.Prepared:
+    """Check an upload and rebuild it from its pixels (stories.images); raises images.ImageRejected.
+
+    Unlike a story photo, which a task renders, this runs in the back office's request: a campaign
+    photo or a logo is one image a campaign manager uploads now and then, under the same ceilings.
+    """
+    if getattr(upload, "size", 0) > images.MAX_UPLOAD_BYTES:
+        raise images.too_large()
+    upload.seek(0)
+    data = upload.read(images.MAX_UPLOAD_BYTES + 1)
+    upload.seek(0)
+    head = data[:4096].lstrip(b" \t\r\n\xef\xbb\xbf")
+    if head[:1] == b"<" or b"<svg" in head.lower():
+        # SVG (or any markup) can carry scripts and links to elsewhere: refused, and told how to fix it.
+        raise images.ImageRejected(
+            _("SVG and other drawings in markup are not accepted. Export the image as PNG and upload that."), "svg"
+        )
+    return images.render(data)
+
+
+def _store_renditions(prepared: images.Prepared, folder: str) -> list[dict]:
+    """Write each rendition to private storage under a random name; nothing is left behind on failure."""
+    storage = private_storage()
+    written: list[dict] = []
+    try:
+        for rendition in prepared.renditions:
+            name = storage.save(images.random_name(folder, rendition.extension), ContentFile(rendition.data))
+            written.append(
+                {"width": rendition.width, "height": rendition.height, "extension": rendition.extension, "name": name}
+            )
+    except BaseException:
+        FileDeletion.objects.attempt([item["name"] for item in written])
+        raise
+    return written
+
+
+def _replace_renditions(obj, *, prefix: str, prepared: images.Prepared | None, folder: str) -> None:
+    """Give ``obj`` these renditions (None: none) under a new key; the old files go once this commits."""
+    model = type(obj)
+    previous = model.objects.filter(pk=obj.pk).values_list(f"{prefix}_renditions", flat=True).first() if obj.pk else []
+    written = _store_renditions(prepared, folder) if prepared is not None else []
+    try:
+        # A new key with every image: copies cached under the old URLs are never served again.
+        setattr(obj, f"{prefix}_key", uuid.uuid4().hex if written else "")
+        setattr(obj, f"{prefix}_renditions", written)
+        obj.save()
+    except BaseException:
+        FileDeletion.objects.attempt([item["name"] for item in written])
+        raise
+    # Recorded with this change and deleted once it commits; privacy_audit finishes what a crash leaves.
+    FileDeletion.objects.schedule(item["name"] for item in previous or [])
+
+
+@transaction.atomic
+def campaign_photo_set(*, campaign: Campaign, prepared: images.Prepared | None) -> Campaign:
+    """Replace the campaign's photo with this cleaned upload, or remove it (None)."""
+    _replace_renditions(campaign, prefix="photo", prepared=prepared, folder="campaign-photos")
+    return campaign
+
+
+@transaction.atomic
+def press_mention_save(*, mention: PressMention, prepared: images.Prepared | None = None) -> PressMention:
+    """Save a press mention, with a new cleaned logo when one was uploaded."""
+    mention.full_clean()
+    if prepared is None:
+        mention.save()
+    else:
+        _replace_renditions(mention, prefix="logo", prepared=prepared, folder="press-logos")
+    return mention
+
+
+def _press_strip_rows(language: str) -> list[dict]:
+    with translation.override(language):
+        return [
+            {
+                "name": mention.name,
+                "link": mention.link,
+                # The logo's words in this language, else the outlet's name: never another language's text.
+                "alt": (getattr(mention, f"alt_text_{language}", "") or "").strip() or mention.name,
+                "webp_srcset": mention.logo.webp_srcset,
+                "jpeg_srcset": mention.logo.jpeg_srcset,
+                "src": mention.logo.smallest_url,
+                "width": mention.logo.width,
+                "height": mention.logo.height,
+            }
+            for mention in PressMention.objects.shown()
+        ]
+
+
+def press_strip() -> list[dict]:
+    """The press strip in the active language, as plain data: one query when a write made it stale, else none."""
+    language = translation.get_language()
+    caching.depends_on(PRESS_LIST)
+    if not settings.PUBLIC_PAGE_CACHE_SECONDS:
+        # The operators turned caching off: nothing is kept, every page reads the strip.
+        return _press_strip_rows(language)
+    return caching.kept_until_next_write(
+        f"advocacy:press-strip:{language}", lambda: _press_strip_rows(language), seconds=PRESS_STRIP_SECONDS
+    )
+
+
+# --- Recipients from a list --------------------------------------------------------------------------
+
+MAX_IMPORT_ROWS = 500
+MAX_IMPORT_BYTES = 256 * 1024
+# Header names a list may use for each column; without a header the columns are in this order.
+_IMPORT_HEADERS = {
+    "name": "name",
+    "label": "name",
+    "email": "email",
+    "email address": "email",
+    "country": "place",
+    "group": "place",
+    "country or group": "place",
+    "kind": "kind",
+}
+
+
+class ImportStale(Exception):
+    """The directory or the letter changed since the preview (or the list was already saved): nothing was saved."""
+
+    def __init__(self, plan: "ImportPlan") -> None:
+        super().__init__("stale import")
+        self.plan = plan
+
+
+@dataclass
+class ImportRow:
+    """One line of a pasted or uploaded list, as it would be saved."""
+
+    line: int
+    cells: dict[str, str]
+    recipient: Recipient | None = None
+    is_new: bool = False
+    already_on_letter: bool = False
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def other_names(self) -> list[str]:
+        """The names in the languages after the first, in their order."""
+        return [self.cells.get(f"name_{code}", "") for code in _languages()[1:]]
+
+    @property
+    def place(self) -> str:
+        if self.recipient is None:
+            return ""
+        return str(self.recipient.group or self.recipient.country or "")
+
+
+@dataclass
+class ImportPlan:
+    """What saving a list would do, row by row; nothing in it is saved."""
+
+    rows: list[ImportRow]
+    action: Action | None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def is_valid(self) -> bool:
+        return bool(self.rows) and not self.errors and not any(row.errors for row in self.rows)
+
+    @property
+    def new_count(self) -> int:
+        return sum(row.is_new for row in self.rows if not row.errors)
+
+    @property
+    def added_count(self) -> int:
+        return sum(not row.already_on_letter for row in self.rows if not row.errors) if self.action else 0
+
+    @property
+    def has_changes(self) -> bool:
+        return bool(self.new_count or self.added_count)
+
+    @property
+    def digest(self) -> str:
+        """A fingerprint of what saving would do: a confirmation made from another preview saves nothing."""
+        outline = [
+            self.action.pk if self.action else None,
+            [
+                [
+                    row.line,
+                    row.is_new,
+                    row.already_on_letter,
+                    row.recipient.pk if row.recipient else None,
+                    row.recipient.email if row.recipient else None,
+                    row.recipient.country_id if row.recipient else None,
+                    row.recipient.group_id if row.recipient else None,
+                    row.recipient.kind if row.recipient else None,
+                    *((getattr(row.recipient, f"label_{code}", "") if row.recipient else "") for code in _languages()),
+                ]
+                for row in self.rows
+            ],
+        ]
+        return hashlib.sha256(json.dumps(outline, sort_keys=True).encode()).hexdigest()
+
+
+def _languages() -> list[str]:
+    return [code for code, _name in settings.LANGUAGES]
+
+
+def _read_rows(text: str) -> tuple[list[tuple[int, dict[str, str]]], list[str]]:
+    """Split a list into rows of named cells: with a header naming the columns, or name, email, place, names."""
+    if len(text.encode()) > MAX_IMPORT_BYTES:
+        return [], [str(_("The list is too long: at most {count} KB.").format(count=MAX_IMPORT_BYTES // 1024))]
+    lines = [line for line in text.splitlines() if line.strip()]
+    if not lines:
+        return [], [str(_("The list is empty."))]
+    delimiter = "\t" if "\t" in lines[0] else ";" if ";" in lines[0] and "," not in lines[0] else ","
+    records = list(csv.reader(text.splitlines(), delimiter=delimiter))
+    languages = _languages()
+    columns = ["name", "email", "place", *(f"name_{code}" for code in languages[1:])]
+    headers = {**_IMPORT_HEADERS, **{f"name_{code}": f"name_{code}" for code in languages[1:]}}
+    rows: list[tuple[int, dict[str, str]]] = []
+    for line, record in enumerate(records, start=1):
+        cells = [cell.strip() for cell in record]
+        if not any(cells):
+            continue
+        if not rows and any(cell.lower() in {"email", "email address"} for cell in cells):
+            # A header row: the columns are where it says; unknown columns are refused rather than ignored.
+            unknown = [cell for cell in cells if cell and cell.lower() not in headers]
+            if unknown:
+                return [], [
+                    str(
+                        _("Unknown column: {names}. Use name, email, country or group, {others}.").format(
+                            names=", ".join(unknown), others=", ".join(f"name_{code}" for code in languages[1:])
+                        )
+                    )
+                ]
+            columns = [headers.get(cell.lower(), "") for cell in cells]
+            continue
+        if len(rows) >= MAX_IMPORT_ROWS:
+            return [], [str(_("The list is too long: at most {count} rows.").format(count=MAX_IMPORT_ROWS))]
+        named = {name: (cells[index] if index < len(cells) else "") for index, name in enumerate(columns) if name}
+        if len(cells) > len(columns) and any(cells[len(columns) :]):
+            named["__extra__"] = "yes"
+        rows.append((line, named))
+    return rows, []
+
+
+def _places() -> tuple[dict[str, Country], dict[str, Country | RecipientGroup]]:
+    """Countries by code, and countries and groups by their name in any language (lower-case)."""
+    by_code = {}
+    by_name: dict[str, Country | RecipientGroup] = {}
+    for country in Country.objects.all():
+        by_code[country.code.upper()] = country
+        for code in _languages():
+            name = (getattr(country, f"name_{code}") or "").strip().lower()
+            if name:
+                by_name.setdefault(name, country)
+    for group in RecipientGroup.objects.all():
+        for code in _languages():
+            name = (getattr(group, f"name_{code}") or "").strip().lower()
+            if name:
+                by_name.setdefault(name, group)
+    return by_code, by_name
+
+
+def _kind(value: str, place: Country | RecipientGroup) -> str | None:
+    if not value:
+        return Recipient.Kind.EMBASSY if isinstance(place, Country) else Recipient.Kind.INTERNATIONAL
+    for kind in Recipient.Kind:
+        if value.lower() in {kind.value, str(kind.label).lower()}:
+            return kind.value
+    return None
+
+
+def recipient_import_plan(*, text: str, action: Action | None = None) -> ImportPlan:
+    """Read a list of recipients and say, row by row, what saving it would do and what is wrong; saves nothing."""
+    records, errors = _read_rows(text)
+    plan = ImportPlan(rows=[], action=action, errors=errors)
+    if errors:
+        return plan
+    by_code, by_name = _places()
+    emails = [normalize_email(cells.get("email", "")) for _line, cells in records]
+    existing = {recipient.email.lower(): recipient for recipient in Recipient.objects.filter(email__in=emails)}
+    # Addresses stored before they were kept in lower case.
+    for recipient in Recipient.objects.filter(email__iregex=r"[A-Z]").select_related("country", "group"):
+        if recipient.email.lower() in emails:
+            existing.setdefault(recipient.email.lower(), recipient)
+    on_letter = set(action.recipients.values_list("pk", flat=True)) if action is not None and action.pk else set()
+    seen: set[str] = set()
+    languages = _languages()
+    today = timezone.localdate()
+    for (line, cells), email in zip(records, emails, strict=True):
+        row = ImportRow(line=line, cells=cells)
+        plan.rows.append(row)
+        if cells.get("__extra__"):
+            row.errors.append(str(_("This row has more columns than the list.")))
+        written = cells.get("place", "")
+        place = by_code.get(written.upper()) if len(written) == 2 else None
+        place = place or by_name.get(written.lower())
+        if not written:
+            row.errors.append(str(_("Name a country (its code, such as US, or its name) or a group for every reader.")))
+        elif place is None:
+            row.errors.append(
+                str(_("No country or group is called “{name}”. Add it first, or correct the row.").format(name=written))
+            )
+        if not email:
+            row.errors.append(str(_("The email address is missing.")))
+        elif email in seen:
+            row.errors.append(str(_("This address is already on an earlier row.")))
+        seen.add(email)
+        if place is None or row.errors:
+            continue
+        kind = _kind(cells.get("kind", ""), place)
+        if kind is None:
+            row.errors.append(str(_("Unknown kind “{kind}”.").format(kind=cells.get("kind", ""))))
+            continue
+        found = existing.get(email)
+        if found is not None:
+            row.recipient = found
+            row.already_on_letter = found.pk in on_letter
+            holder = found.group if found.group_id else found.country
+            if holder != place:
+                row.errors.append(
+                    str(
+                        _(
+                            "This address is already in the directory, filed under {place}. Correct the row, "
+                            "or change the recipient first."
+                        ).format(place=holder)
+                    )
+                )
+            continue
+        labels = {f"label_{languages[0]}": cells.get("name", "")}
+        labels.update({f"label_{code}": cells.get(f"name_{code}", "") for code in languages[1:]})
+        recipient = Recipient(
+            email=email,
+            country=place if isinstance(place, Country) else None,
+            group=place if isinstance(place, RecipientGroup) else None,
+            kind=kind,
+            last_verified_on=today,
+            **labels,
+        )
+        row.recipient = recipient
+        row.is_new = True
+        try:
+            recipient.full_clean(validate_unique=False)
+        except ValidationError as error:
+            names = {"label_" + code: "name_" + code for code in languages[1:]} | {f"label_{languages[0]}": "name"}
+            for name, messages in error.message_dict.items():
+                prefix = names.get(name, name)
+                row.errors.extend(
+                    message if prefix == NON_FIELD_ERRORS else f"{prefix}: {message}" for message in messages
+                )
+    return plan
+
+
+def recipient_import_save(*, text: str, action: Action | None, digest: str) -> ImportPlan:
+    """Save a list exactly as previewed, all in one transaction; raises ImportStale when saving would differ.
+
+    A second confirmation of the same preview (a double click, a reload) finds the rows saved, so the plan
+    differs from the preview's and nothing is saved twice.
+    """
+    try:
+        with transaction.atomic():
+            if action is not None:
+                # Two confirmations for one letter take turns; the second sees what the first saved.
+                action = Action.objects.select_for_update().get(pk=action.pk)
+            plan = recipient_import_plan(text=text, action=action)
+            if plan.digest != digest or not plan.is_valid or not plan.has_changes:
+                raise ImportStale(plan)
+            for row in plan.rows:
+                if row.is_new:
+                    row.recipient.save()
+            if action is not None:
+                action.recipients.add(*(row.recipient for row in plan.rows if not row.already_on_letter))
+    except IntegrityError:
+        # Another confirmation saved one of these addresses between our reading and our writing.
+        raise ImportStale(recipient_import_plan(text=text, action=action)) from None
+    return plan

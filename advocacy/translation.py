@@ -5,7 +5,15 @@ Only what readers see is translated: addresses, links, dates, statuses and count
 
 from modeltranslation.translator import TranslationOptions, register
 
-from advocacy.models import Action, Campaign, Country, NewsletterMessages, Recipient, RecipientGroup
+from advocacy.models import (
+    Action,
+    Campaign,
+    Country,
+    NewsletterMessages,
+    PressMention,
+    Recipient,
+    RecipientGroup,
+)
 
 
 @register(Country)
@@ -26,7 +34,18 @@ class RecipientTranslationOptions(TranslationOptions):
 @register(Campaign)
 class CampaignTranslationOptions(TranslationOptions):
     # body_html and not_listed_html are derived from body and not_listed on save, one per language.
-    fields = ("kicker", "title", "byline", "summary", "body", "body_html", "not_listed", "not_listed_html")
+    fields = (
+        "kicker",
+        "title",
+        "byline",
+        "summary",
+        "body",
+        "body_html",
+        "not_listed",
+        "not_listed_html",
+        "photo_alt",
+        "photo_caption",
+    )
 
 
 @register(Action)
@@ -37,3 +56,8 @@ class ActionTranslationOptions(TranslationOptions):
 @register(NewsletterMessages)
 class NewsletterMessagesTranslationOptions(TranslationOptions):
     fields = ("success_message", "failure_message")
+
+
+@register(PressMention)
+class PressMentionTranslationOptions(TranslationOptions):
+    fields = ("alt_text",)

@@ -10,6 +10,9 @@ urlpatterns = [
     path(
         "act/<slug:slug>/", cache_public_page(views.CampaignDetailView.as_view(), tags=[PUBLICATIONS]), name="campaign"
     ),
+    # Cleaned images are served only through these views, which apply who may see them.
+    path("act/photos/<slug:key>/<int:width>.<str:extension>", views.campaign_photo, name="campaign-photo"),
+    path("press/<slug:key>/<int:width>.<str:extension>", views.press_logo, name="press-logo"),
     path("act/<slug:slug>/go/<int:pk>/", views.action_go, name="go"),
     path("act/<slug:slug>/count/", views.action_count, name="count"),
     path("newsletter/", views.subscribe, name="subscribe"),

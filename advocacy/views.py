@@ -12,15 +12,25 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
 from django.db.models import Exists, OuterRef
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, HttpResponseRedirect, JsonResponse
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    HttpResponseRedirect,
+    JsonResponse,
+)
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import translation
+from django.utils.cache import get_conditional_response
+from django.utils.http import quote_etag
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST, require_safe
 from django.views.generic import DetailView, TemplateView
 
 from advocacy import ratelimit, services
@@ -32,13 +42,18 @@ from advocacy.models import (
     CampaignStory,
     Country,
     NewsletterMessages,
+    PressMention,
     Recipient,
     RecipientGroup,
+    Renditions,
 )
 from advocacy.sharing import LetterLink, letter_link, multiline, single_line, x_intent_url
-from archive.i18n import absolute_url, hreflang_links, language_links
-from stories.models import Story
+from archive.i18n import absolute_url, language_links
+from archive.storage import StorageUnavailable, open_stored
+from stories import images
+from stories.models import Story, private_storage
 from stories.querysets import reading_language
+from stories.views import storage_unavailable
 
 # Sign-up attempts one client network may make in SIGNUP_WINDOW seconds.
 SIGNUPS_PER_WINDOW = 5
@@ -182,9 +197,12 @@ class CampaignDetailView(DetailView):
                 with translation.override(code):
                     urls[code] = campaign.get_absolute_url()
         context["canonical_url"] = campaign_url
-        context["hreflang_links"] = hreflang_links(urls)
+        context["hreflang_links"] = [{"code": code, "url": absolute_url(url)} for code, url in urls.items()]
         context["language_links"] = language_links(self.request, urls)
         context["subscribe_form"] = SubscribeForm(initial={"campaign": campaign.slug})
+        # The photo's words in the reader's language only, never another's: without them it is shown as decoration.
+        context["photo_caption"] = (getattr(campaign, f"photo_caption_{language}", "") or "").strip()
+        context["photo_alt"] = (getattr(campaign, f"photo_alt_{language}", "") or "").strip()
         return context
 
     def render_to_response(self, context, **response_kwargs):
@@ -337,3 +355,52 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         services.subscriber_unsubscribe(token=token)
         return link_page(request, "unsubscribed")
     return link_page(request, "unsubscribe")
+
+
+def _serve_rendition(request: HttpRequest, renditions: Renditions | None, *, width: int, extension: str, staff: bool):
+    """Stream one cleaned rendition from private storage, revalidated at each use; anything else is the plain 404."""
+    item = renditions.find(width=width, extension=extension) if renditions else None
+    if item is None or extension not in images.RENDITION_FORMATS:
+        raise Http404
+    etag = None if staff else quote_etag(f"{renditions.key}-{width}-{extension}")
+    response = get_conditional_response(request, etag=etag) if etag else None
+    if response is None:
+        try:
+            handle = open_stored(private_storage(), item["name"])
+        except FileNotFoundError as error:
+            raise Http404 from error
+        except StorageUnavailable:
+            return storage_unavailable(request)
+        response = FileResponse(handle, content_type=images.RENDITION_FORMATS[extension][1])
+    if staff:
+        response["Cache-Control"] = "private, no-store"
+    else:
+        # Kept by browsers and proxies but asked about before each use: a photo taken down goes at the next request.
+        response["Cache-Control"] = "no-cache"
+        response["ETag"] = etag
+    response["X-Robots-Tag"] = "noindex, noimageindex"
+    return response
+
+
+@require_safe
+def campaign_photo(request: HttpRequest, key: str, width: int, extension: str) -> HttpResponse:
+    """Serve a rendition of the photo of a campaign readers may see; staff who may change campaigns see any."""
+    campaign = Campaign.objects.live().filter(photo_key=key).only("photo_key", "photo_renditions").first()
+    staff = False
+    if campaign is None and request.user.is_authenticated and request.user.has_perm("advocacy.change_campaign"):
+        campaign = Campaign.objects.filter(photo_key=key).only("photo_key", "photo_renditions").first()
+        staff = True
+    return _serve_rendition(
+        request, campaign.photo if campaign else None, width=width, extension=extension, staff=staff
+    )
+
+
+@require_safe
+def press_logo(request: HttpRequest, key: str, width: int, extension: str) -> HttpResponse:
+    """Serve a rendition of a press logo that is shown; staff who may view press mentions see any."""
+    mention = PressMention.objects.shown().filter(logo_key=key).first()
+    staff = False
+    if mention is None and request.user.is_authenticated and request.user.has_perm("advocacy.view_pressmention"):
+        mention = PressMention.objects.filter(logo_key=key).first()
+        staff = True
+    return _serve_rendition(request, mention.logo if mention else None, width=width, extension=extension, staff=staff)

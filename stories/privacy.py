@@ -531,8 +531,14 @@ def text_fields(model) -> dict[str, str]:
             "summary": _("campaign summary"),
             "body": _("campaign body"),
             "not_listed": _("campaign text for an unlisted country"),
+            "photo_alt": _("campaign photo alt text"),
+            "photo_caption": _("campaign photo caption"),
         }
-        return {**_translated(fields), "slug": _("campaign slug (in its links)")}
+        return {
+            **_translated(fields),
+            "photo_credit": _("campaign photo credit"),
+            "slug": _("campaign slug (in its links)"),
+        }
     if label == "advocacy.action":
         fields = {
             "heading": _("action heading"),
@@ -556,6 +562,9 @@ def text_fields(model) -> dict[str, str]:
         return _translated(
             {"success_message": _("newsletter sign-up message"), "failure_message": _("newsletter error message")}
         )
+    if label == "advocacy.pressmention":
+        # Shown on the home page and every story page.
+        return {**_translated({"alt_text": _("press logo alt text")}), "name": _("press outlet name")}
     raise TypeError(f"No public text is defined for {model._meta.object_name}")
 
 

@@ -35,7 +35,8 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 from django.views.generic import ListView, TemplateView, View
 
-from archive.i18n import absolute_url, hreflang_links, language_links
+from advocacy.services import press_strip
+from archive.i18n import absolute_url, language_links
 from archive.prepared import Param, PreparedQuery, loaded
 from archive.storage import StorageUnavailable, open_stored
 from stories import images
@@ -52,7 +53,6 @@ from stories.models import (
     private_storage,
 )
 from stories.querysets import LANGUAGE_SCOPES, live_window
-from stories.related import related_stories
 
 
 def valid_slug(value: str) -> str:
@@ -151,7 +151,7 @@ def alternates(request: HttpRequest, urls: dict[str, str], canonical: str) -> di
     """Context for a page's canonical URL, hreflang alternates and language switcher."""
     return {
         "canonical_url": absolute_url(canonical),
-        "hreflang_links": hreflang_links(urls),
+        "hreflang_links": [{"code": code, "url": absolute_url(url)} for code, url in urls.items()],
         "language_links": language_links(request, urls),
     }
 
@@ -284,6 +284,7 @@ class HomeView(EveryLanguageMixin, TemplateView):
             in_progress = in_progress.exclude(story_id=featured.story_id)
         context["stories_in_progress"] = [row.story for row in in_progress[:HOME_STORY_COUNT]]
         context["elsewhere_parts"] = newest_parts_elsewhere(HOME_PART_COUNT)
+        context["press_mentions"] = press_strip()
         return context
 
 
@@ -409,7 +410,7 @@ class StoryDetailView(View):
             "parts": parts,
             "elsewhere_parts": serial.awaiting_translation(),
             "content_warnings": content_warnings_of(story.pk),
-            "related_stories": related_stories(story.pk),
+            "press_mentions": press_strip(),
             **alternates(request, urls_in(story, serial.languages_of()), story.get_absolute_url()),
         }
         return render(request, "stories/story_detail.html", context)
@@ -454,8 +455,6 @@ def part_context(part: Part, parts: list[Part]) -> dict:
         # Readers arriving mid-serial are offered the beginning: parts 1 and 2.
         "opening_parts": [p for p in earlier if p.number <= 2],
         "content_warnings": content_warnings_of(part.story_id),
-        # Live stories sharing the most themes with this one: one prepared query (stories.related).
-        "related_stories": related_stories(part.story_id),
     }
 
 
@@ -630,6 +629,7 @@ def render_part(request: HttpRequest, serial: Serial, shown: PartPublication) ->
     context["elsewhere_parts"] = serial.awaiting_translation()
     # The live row carries the consent in force: whether it covers use in advocacy (live_for_advocacy).
     context["campaign_boxes"] = campaign_boxes(part.story, may_advocate=shown.covers_advocacy)
+    context["press_mentions"] = press_strip()
     context.update(alternates(request, urls_in(part, serial.languages_of(shown.number)), part.get_absolute_url()))
     return render(request, "stories/part_detail.html", context)
 

@@ -14,3 +14,9 @@ COUNTED_KINDS = {Action.Kind.DONATE, Action.Kind.MONTHLY}
 def call_to_action(boxes: list[dict]) -> dict:
     """Show the campaigns the view gathered beside a story (``stories.views.campaign_boxes``), each with its actions."""
     return {"boxes": boxes}
+
+
+@register.inclusion_tag("advocacy/includes/press_strip.html")
+def press_strip(mentions: list[dict]) -> dict:
+    """Show the press mentions the view gathered (``advocacy.services.press_strip``): logos linking to reports."""
+    return {"mentions": mentions}
