@@ -1,6 +1,7 @@
 """Helpers for moving a reader between the site's languages."""
 
 import functools
+from collections.abc import Iterable
 
 from django.conf import settings
 from django.http import HttpRequest
@@ -37,6 +38,29 @@ def reverse_page(viewname: str, **kwargs) -> str:
         get_script_prefix(),
         get_urlconf(settings.ROOT_URLCONF),
     )
+
+
+def x_default_language(codes: Iterable[str]) -> str | None:
+    """The language a page's ``x-default`` alternate points to, among those it exists in.
+
+    The site's default language (LANGUAGE_CODE, English) when the page exists in it: the one a searcher
+    whose language is neither is likelier to read, and the same choice on every page. Otherwise the
+    first language of LANGUAGES the page exists in. None for a page in no language.
+    """
+    codes = set(codes)
+    for code in [settings.LANGUAGE_CODE, *(code for code, _name in settings.LANGUAGES)]:
+        if code in codes:
+            return code
+    return None
+
+
+def hreflang_links(urls: dict[str, str]) -> list[dict]:
+    """The ``<link rel="alternate" hreflang>`` entries of a page: one per language it exists in, and x-default."""
+    links = [{"code": code, "url": absolute_url(url)} for code, url in urls.items()]
+    default = x_default_language(urls)
+    if default is not None:
+        links.append({"code": "x-default", "url": absolute_url(urls[default])})
+    return links
 
 
 def home_url(language: str) -> str:

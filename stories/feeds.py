@@ -1,7 +1,11 @@
-"""An Atom feed of the newest parts, one per language, through the same visibility rule."""
+"""Atom feeds, each in every language, through the same visibility rule: the newest parts of the archive,
+of one story (a serial's new parts) and of the stories about one theme."""
+
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.http import Http404
 from django.urls import reverse
 from django.utils import translation
 from django.utils.feedgenerator import Atom1Feed
@@ -9,8 +13,8 @@ from django.utils.translation import gettext as _
 
 from archive.i18n import absolute_url
 from archive.validators import strip_control_characters
-from stories.models import PartPublication
-from stories.views import live_part_rows, mark_available, newest_parts_elsewhere
+from stories.models import PartPublication, Theme
+from stories.views import live_part_rows, mark_available, newest_parts_elsewhere, serial_of, valid_slug
 
 FEED_LENGTH = 20
 
@@ -35,6 +39,10 @@ class LatestPartsFeed(Feed):
 
     def subtitle(self):
         return _("First-person stories of North Korean refugees, published with their consent.")
+
+    def author_name(self, obj=None):
+        # Atom asks for an author of the feed or of every entry: the archive, never a storyteller's name.
+        return _("Testimony archive")
 
     # Absolute on the configured site: a feed is cached and shared, so never the first requester's Host.
     def link(self):
@@ -78,3 +86,65 @@ class LatestPartsFeed(Feed):
 
     def item_updateddate(self, item):
         return item.published_at
+
+
+class SerialFeed(LatestPartsFeed):
+    """The newest parts of one story in the reader's language: one prepared query (the story page's serial rows).
+
+    A story not public in the language, or no story at all, is the plain 404.
+    """
+
+    def get_object(self, request, slug):
+        language = translation.get_language()
+        shown = valid_slug(slug)
+        rows = serial_of(shown, 0, language) if shown else []
+        parts = [mark_available(row.part, language) for row in rows if row.language == language]
+        if not parts:
+            raise Http404
+        story = parts[0].story
+        story.feed_parts = sorted(parts, key=lambda part: (part.published_at, part.number), reverse=True)[:FEED_LENGTH]
+        return story
+
+    def title(self, story):
+        return strip_control_characters(_("{story}: new parts").format(story=story.title))
+
+    def subtitle(self, story):
+        return strip_control_characters(story.summary) or super().subtitle()
+
+    def link(self, story):
+        return absolute_url(story.get_absolute_url())
+
+    def feed_url(self, story):
+        return absolute_url(reverse("stories:story-feed", kwargs={"slug": story.slug}))
+
+    def items(self, story):
+        return story.feed_parts
+
+
+class ThemeFeed(LatestPartsFeed):
+    """The newest parts, in the reader's language, of the stories about one theme: two indexed queries.
+
+    An unknown theme is the plain 404; a theme whose stories are all hidden now is an empty feed.
+    """
+
+    def get_object(self, request, slug):
+        theme = Theme.objects.filter(slug=valid_slug(slug)).first() if valid_slug(slug) else None
+        if theme is None:
+            raise Http404
+        return theme
+
+    def title(self, theme):
+        return _("Testimony archive: stories about {theme}").format(theme=theme.name)
+
+    def link(self, theme):
+        return absolute_url(reverse("stories:index")) + "?" + urlencode({"theme": theme.slug})
+
+    def feed_url(self, theme):
+        return absolute_url(reverse("stories:theme-feed", kwargs={"slug": theme.slug}))
+
+    def items(self, theme):
+        current = translation.get_language()
+        # Newest first along part_publication_live_idx, each row's story checked against the theme by one
+        # probe of the theme table's (story_id, theme_id) index.
+        rows = live_part_rows(PartPublication.objects.filter(story__themes=theme), current)[:FEED_LENGTH]
+        return [mark_available(row.part, current) for row in rows]

@@ -16,7 +16,7 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.urls import reverse
 from django.utils import translation
 
-from archive.i18n import absolute_url
+from archive.i18n import absolute_url, x_default_language
 from stories.models import PartPublication, Story, StoryPublication
 from stories.querysets import live_window
 
@@ -30,6 +30,12 @@ def reverse_in(code: str, name: str, **kwargs) -> str:
         return reverse(name, kwargs=kwargs or None)
 
 
+def x_default(urls: dict[str, str], to_location: Callable[[str], str] = str) -> list[dict]:
+    """The x-default alternate of a page in these languages, as the pages' own links choose it (archive.i18n)."""
+    default = x_default_language(urls)
+    return [] if default is None else [{"lang_code": "x-default", "location": to_location(urls[default])}]
+
+
 def entry(code: str, urls: dict[str, str], *, lastmod=None, changefreq: str = "") -> dict:
     """One <url>: the page in ``code``, with alternates to every language in ``urls`` (itself included)."""
     return {
@@ -38,7 +44,8 @@ def entry(code: str, urls: dict[str, str], *, lastmod=None, changefreq: str = ""
         "changefreq": changefreq,
         "alternates": [
             {"lang_code": other, "location": absolute_url(urls[other])} for other in languages() if other in urls
-        ],
+        ]
+        + x_default(urls, absolute_url),
     }
 
 
@@ -105,7 +112,7 @@ def absolute_entry(code: str, urls: dict[str, str], *, lastmod=None, changefreq:
         "location": urls[code],
         "lastmod": lastmod,
         "changefreq": changefreq,
-        "alternates": [{"lang_code": other, "location": url} for other, url in urls.items()],
+        "alternates": [{"lang_code": other, "location": url} for other, url in urls.items()] + x_default(urls),
     }
 
 

@@ -2,7 +2,7 @@ from django.urls import path
 
 from stories import views
 from stories.caching import CAMPAIGN_LIST, PUBLICATIONS, cache_public_page
-from stories.feeds import LatestPartsFeed
+from stories.feeds import LatestPartsFeed, SerialFeed, ThemeFeed
 
 app_name = "stories"
 
@@ -27,5 +27,8 @@ urlpatterns = [
         name="part",
     ),
     path("feed/", cache_public_page(LatestPartsFeed(), tags=[PUBLICATIONS]), name="feed"),
+    # A story's feed shows its own parts, which tag it as the story page's do; a theme's feed is a list.
+    path("stories/<slug:slug>/feed/", cache_public_page(SerialFeed()), name="story-feed"),
+    path("themes/<slug:slug>/feed/", cache_public_page(ThemeFeed(), tags=[PUBLICATIONS]), name="theme-feed"),
     path("preview/parts/<int:pk>/", views.part_preview, name="part-preview"),
 ]

@@ -1,0 +1,82 @@
+"""Related stories: a few live stories that share the most themes with the one a reader has just read.
+
+Read from the publication table (the visibility rule, materialised) in one prepared query, whose work is
+bounded by how many candidates it takes, not by the size of the archive: it walks the language's live
+stories newest first along ``story_publication_newest_idx`` and keeps the first ``RELATED_CANDIDATES`` that
+share a theme with this story, each checked by one probe of the theme table's ``(story_id, theme_id)``
+unique index; the few that share the most themes among them are shown, newest first among equals.
+"""
+
+from django.db.models import BigIntegerField, Count, DateField, DateTimeField, Exists, OuterRef, Subquery
+from django.utils import timezone, translation
+
+from archive.prepared import Param, PreparedQuery, loaded
+from stories.models import Story, StoryPublication, Storyteller
+from stories.querysets import live_window
+
+RELATED_STORY_COUNT = 3
+# The newest live stories sharing a theme that are ranked: enough to find those sharing two or three
+# themes among them, few enough that the walk stops within a few dozen index entries.
+RELATED_CANDIDATES = 24
+
+
+def _related_query(language: str):
+    """Live story rows of the language sharing a theme with the story, newest first, with what a card shows."""
+    story = Param("story", BigIntegerField())
+    now, today = Param("now", DateTimeField()), Param("today", DateField())
+    tagged = Story.themes.through.objects
+    themes_here = tagged.filter(story_id=story).values("theme_id")
+    shared = tagged.filter(story_id=OuterRef("story_id"), theme_id__in=themes_here)
+    shared_count = shared.order_by().values("story_id").annotate(count=Count("theme_id")).values("count")
+    return (
+        StoryPublication.objects.filter(live_window("", language, now, today=today))
+        # Not correlated: a story without themes stops the query before it reads a row.
+        .filter(Exists(themes_here), Exists(shared))
+        .exclude(story_id=story)
+        .annotate(shared_themes=Subquery(shared_count))
+        # The order of story_publication_newest_idx, so the walk stops at the last candidate.
+        .order_by("-story_created_at", "-story_id")
+        .values(
+            "story_id",
+            "shared_themes",
+            "story__slug",
+            "story__created_at",
+            "story__is_complete",
+            f"story__title_{language}",
+            f"story__summary_{language}",
+            "story__storyteller_id",
+            f"story__storyteller__pseudonym_{language}",
+        )[:RELATED_CANDIDATES]
+    )
+
+
+RELATED_STORIES = PreparedQuery(_related_query)
+
+
+def related_stories(story_id: int, language: str | None = None) -> list[Story]:
+    """The live stories of the reader's language that share the most themes with this one, at most a few."""
+    language = language or translation.get_language()
+    now = timezone.now()
+    rows = RELATED_STORIES(shape={"language": language}, story=story_id, now=now, today=timezone.localdate(now))
+    # Rows come newest first; a stable sort keeps that order among stories sharing as many themes.
+    rows = sorted(rows, key=lambda row: -row["shared_themes"])[:RELATED_STORY_COUNT]
+    found = []
+    for row in rows:
+        pseudonym = row[f"story__storyteller__pseudonym_{language}"]
+        teller = loaded(Storyteller, {"id": row["story__storyteller_id"], f"pseudonym_{language}": pseudonym})
+        story = loaded(
+            Story,
+            {
+                "id": row["story_id"],
+                "slug": row["story__slug"],
+                "created_at": row["story__created_at"],
+                "is_complete": row["story__is_complete"],
+                "storyteller_id": teller.pk,
+                f"title_{language}": row[f"story__title_{language}"],
+                f"summary_{language}": row[f"story__summary_{language}"],
+            },
+        )
+        story._state.fields_cache["storyteller"] = teller
+        story.shared_themes = row["shared_themes"]
+        found.append(story)
+    return found
