@@ -3,7 +3,7 @@
 import datetime
 
 from django.db import models
-from django.db.models import OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import F, OuterRef, Prefetch, Q, Subquery, Value
 from django.utils import timezone
 
 from archive.prepared import Param, PreparedQuery, loaded
@@ -58,8 +58,8 @@ class CampaignQuerySet(models.QuerySet):
         campaign, which does not name the story. A page that has read the story's publication rows
         already knows that consent and passes it as ``may_advocate``.
 
-        Two prepared queries (``archive.prepared``): the campaigns, with what the box beside a story
-        shows in the language, and their actions in order, as ``shown_actions``.
+        One prepared query (``archive.prepared``): the campaigns, with what the box beside a story shows
+        in the language, each joined to its actions in order (a row per action), as ``shown_actions``.
         """
         from advocacy.models import Action, Campaign
         from stories.models import Story
@@ -71,25 +71,29 @@ class CampaignQuerySet(models.QuerySet):
             may_advocate = Story.objects.live_for_advocacy(code).filter(pk=story.pk).exists()
         today = today or timezone.localdate()
         shape = {"language": code, "may_advocate": may_advocate}
-        rows = BESIDE_STORY(shape=shape, today=today, story=story.pk)
-        if not rows:
+        campaigns: dict[int, Campaign] = {}
+        positions: dict[int, tuple] = {}
+        for row in BESIDE_STORY(shape=shape, today=today, story=story.pk):
+            campaign = campaigns.get(row["id"])
+            if campaign is None:
+                own = {name: value for name, value in row.items() if name in CAMPAIGN_FIELDS[code]}
+                campaign = campaigns[row["id"]] = loaded(Campaign, own)
+                campaign.shown_actions = []
+                positions[row["id"]] = (row["link_position"], row["is_featured"])
+            if row["action_id"] is not None:
+                action = {
+                    name.removeprefix("action_"): value for name, value in row.items() if name.startswith("action_")
+                }
+                campaign.shown_actions.append(loaded(Action, {"campaign_id": row["id"], **action}))
+        if not campaigns:
             return []
-        linked = [row for row in rows if row["link_position"] is not None]
+        linked = [pk for pk, (position, _featured) in positions.items() if position is not None]
         if linked:
-            rows = sorted(linked, key=lambda row: (row["link_position"], -row["priority"], row["id"]))
+            # The editors' order of the story's links; then the higher priority, then the older campaign.
+            chosen = sorted(linked, key=lambda pk: (positions[pk][0], -campaigns[pk].priority, pk))
         else:
-            rows = [row for row in rows if row["is_featured"]][:1]
-        campaigns = {row["id"]: loaded(Campaign, _own_fields(row)) for row in rows}
-        for campaign in campaigns.values():
-            campaign.shown_actions = []
-        for row in BESIDE_STORY_ACTIONS(shape=shape, today=today, story=story.pk):
-            if row["campaign_id"] in campaigns:
-                campaigns[row["campaign_id"]].shown_actions.append(loaded(Action, row))
-        return list(campaigns.values())
-
-
-def _own_fields(row: dict) -> dict:
-    return {name: value for name, value in row.items() if name != "link_position"}
+            chosen = [pk for pk, (_position, featured) in positions.items() if featured][:1]
+        return [campaigns[pk] for pk in chosen]
 
 
 def _beside_story(language: str, may_advocate: bool) -> models.QuerySet:
@@ -106,35 +110,35 @@ def _beside_story(language: str, may_advocate: bool) -> models.QuerySet:
     return campaigns.filter(is_featured=True).annotate(link_position=Value(None, output_field=models.IntegerField()))
 
 
-BESIDE_STORY = PreparedQuery(
-    lambda language, may_advocate: (
-        _beside_story(language, may_advocate)
-        .order_by("-priority", "-starts_on", "pk")
-        .values(
-            "id",
-            "slug",
-            "priority",
-            "is_featured",
-            "link_position",
-            *(f"{field}_{language}" for field in ("kicker", "title", "summary")),
-        )
-    )
-)
-
-
-def _beside_story_actions(language: str, may_advocate: bool) -> models.QuerySet:
-    """The actions of those campaigns, in order, with the text that says whether each is shown in the language."""
+def _action_texts() -> list[str]:
     from advocacy.models import Action
 
-    texts = {name for names in Action.REQUIRED_TEXT.values() for name in names} | {"heading"}
+    return sorted({name for names in Action.REQUIRED_TEXT.values() for name in names} | {"heading"})
+
+
+# What the box shows of a campaign, in a language; the rest of a row is its action's.
+CAMPAIGN_FIELDS = {
+    code: ("id", "slug", "priority", "is_featured", *(f"{field}_{code}" for field in ("kicker", "title", "summary")))
+    for code in ("en", "ko")
+}
+
+
+def _beside_story_rows(language: str, may_advocate: bool) -> models.QuerySet:
+    """The campaigns, each with its actions joined in order (a row per action, or one row of NULLs)."""
+    actions = {
+        "action_id": F("actions__id"),
+        "action_kind": F("actions__kind"),
+        "action_url": F("actions__url"),
+        **{f"action_{name}_{language}": F(f"actions__{name}_{language}") for name in _action_texts()},
+    }
     return (
-        Action.objects.filter(campaign__in=_beside_story(language, may_advocate).values("pk"))
-        .order_by("position", "pk")
-        .values("id", "campaign_id", "kind", "url", *(f"{name}_{language}" for name in sorted(texts)))
+        _beside_story(language, may_advocate)
+        .order_by("-priority", "-starts_on", "pk", "actions__position", "actions__pk")
+        .values(*CAMPAIGN_FIELDS[language], "link_position", **actions)
     )
 
 
-BESIDE_STORY_ACTIONS = PreparedQuery(_beside_story_actions)
+BESIDE_STORY = PreparedQuery(_beside_story_rows)
 
 
 class RecipientQuerySet(models.QuerySet):
