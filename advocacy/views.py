@@ -48,9 +48,9 @@ from advocacy.models import (
     Renditions,
 )
 from advocacy.sharing import LetterLink, letter_link, multiline, single_line, x_intent_url
-from archive.i18n import absolute_url, hreflang_links, language_links
+from archive.i18n import absolute_url, language_links
 from archive.storage import StorageUnavailable, open_stored
-from stories import images
+from stories import covers, images
 from stories.models import Story, private_storage
 from stories.querysets import reading_language
 from stories.views import storage_unavailable
@@ -190,14 +190,15 @@ class CampaignDetailView(DetailView):
             .select_related("story__storyteller")
             .order_by("position", "story_id")
         )
-        context["stories"] = [link.story for link in links]
+        context["stories"] = [link.story for link in covers.show_covers(covers.with_covers(links, "story__", language))]
+        context["share"] = covers.campaign_card(campaign, context["stories"])
         urls = {}
         for code, _name in settings.LANGUAGES:
             if code == language or Campaign.objects.live(code).filter(pk=campaign.pk).exists():
                 with translation.override(code):
                     urls[code] = campaign.get_absolute_url()
         context["canonical_url"] = campaign_url
-        context["hreflang_links"] = hreflang_links(urls)
+        context["hreflang_links"] = [{"code": code, "url": absolute_url(url)} for code, url in urls.items()]
         context["language_links"] = language_links(self.request, urls)
         context["subscribe_form"] = SubscribeForm(initial={"campaign": campaign.slug})
         # The photo's words in the reader's language only, never another's: without them it is shown as decoration.

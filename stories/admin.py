@@ -549,9 +549,84 @@ class PartInline(OriginalLanguageFieldsMixin, TranslationTabularInline):
         return readonly + [f"title_{code}" for code, _name in settings.LANGUAGES if code != obj.original_language]
 
 
+class CoverChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: StoryImage) -> str:
+        label = _("Part {number}: {photo}").format(number=obj.part.number, photo=obj)
+        return f"{label} — {obj.alt_text}" if obj.alt_text else label
+
+
+class StoryCoverForm(StoryForm):
+    """A story, with its cover: one of its own photos, or a new upload added to Part 1's photos."""
+
+    cover_upload = forms.FileField(
+        label=_("new cover photo"),
+        required=False,
+        widget=FileInput(attrs={"accept": "image/jpeg,image/png,image/webp"}),
+        help_text=_(
+            "JPEG, PNG or WebP. It is added to the photos of Part 1 and becomes the cover. Like every photo, it is "
+            "rebuilt from its pixels without any hidden details, and readers see it only by the rules for photos."
+        ),
+    )
+    cover_alt_text = forms.CharField(
+        label=_("alt text of the new cover photo"),
+        required=False,
+        max_length=300,
+        help_text=_("What the photo shows, for readers who cannot see it, in the story's original language."),
+    )
+    cover_shows_identifiable_person = forms.BooleanField(
+        label=_("the new cover photo shows an identifiable person"),
+        required=False,
+        initial=True,
+        help_text=_("Then readers see it only while the storyteller's consent covers photos."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.new_cover: StoryImage | None = None
+        if "cover" in self.fields:
+            photos = StoryImage.objects.filter(part__story=self.instance.pk) if self.instance.pk else None
+            current = self.fields["cover"]
+            self.fields["cover"] = CoverChoiceField(
+                queryset=(photos if photos is not None else StoryImage.objects.none())
+                .select_related("part")
+                .order_by("part__number", "position", "pk"),
+                required=False,
+                label=current.label,
+                help_text=current.help_text,
+            )
+
+    def clean(self):
+        cleaned = super().clean()
+        upload = cleaned.get("cover_upload")
+        if not upload:
+            return cleaned
+        first = self.instance.parts.filter(number=1).first() if self.instance.pk else None
+        if first is None:
+            self.add_error("cover_upload", _("Save the story with its Part 1 first, then add a cover photo."))
+            return cleaned
+        original = self.instance.original_language
+        image = StoryImage(
+            part=first,
+            original=upload,
+            shows_identifiable_person=cleaned.get("cover_shows_identifiable_person", False),
+            position=(first.images.order_by("-position").values_list("position", flat=True).first() or 0) + 1,
+            **{f"alt_text_{original}": cleaned.get("cover_alt_text", "")},
+        )
+        try:
+            # The photo pipeline's own checks: type and size from the header, alt text, the identity guard.
+            image.full_clean()
+        except ValidationError as error:
+            names = {"original": "cover_upload", f"alt_text_{original}": "cover_alt_text"}
+            for field, found in error.message_dict.items():
+                self.add_error(names.get(field), found)
+            return cleaned
+        self.new_cover = image
+        return cleaned
+
+
 @admin.register(Story)
 class StoryAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):
-    form = StoryForm
+    form = StoryCoverForm
     list_display = ["title", "kind", "storyteller", "status", "original_language", "is_complete", "is_featured"]
     list_filter = ["status", "kind", "original_language", "is_complete", "is_featured", "themes"]
     search_fields = ["title_en", "title_ko", "slug", "storyteller__pseudonym_en", "storyteller__pseudonym_ko"]
@@ -570,6 +645,9 @@ class StoryAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, Tab
 
     def save_model(self, request, obj, form, change):
         # The form already compared versions under a row lock; the service checks again as it saves.
+        # A new cover photo is stored in the admin's transaction with the story, or neither is.
+        if getattr(form, "new_cover", None) is not None:
+            obj.cover = services.story_image_save(image=form.new_cover)
         services.story_save(story=obj, expected_version=form.cleaned_data.get("opened_version") if change else None)
 
     def save_formset(self, request, form, formset, change):

@@ -439,6 +439,20 @@ class Story(models.Model):
         _("serial complete"), default=False, help_text=_("Untick while more parts are still to come.")
     )
     is_featured = models.BooleanField(_("featured"), default=False)
+    # One of the story's own photos, through the same pipeline and rule as every photo: readers see it on
+    # cards, lists, the story's page and as the share image only while that photo is public in their language.
+    cover = models.ForeignKey(
+        "StoryImage",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("cover photo"),
+        help_text=_(
+            "One of this story's photos. Readers see it only while they may see the photo itself; "
+            "without it, a designed text card is shown."
+        ),
+    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
@@ -467,6 +481,8 @@ class Story(models.Model):
             raise ValidationError(
                 {f"title_{self.original_language}": _("The title in the original language is required.")}
             )
+        if self.cover_id and (self.pk is None or self.cover.part.story_id != self.pk):
+            raise ValidationError({"cover": _("Choose one of this story's own photos as its cover.")})
         if self.is_single and self.pk and self.parts.exclude(number=1).exists():
             raise ValidationError(
                 {"kind": _("A single piece has one part, numbered 1: move or remove the other parts first.")}

@@ -36,13 +36,14 @@ from django.views.decorators.http import require_GET, require_safe
 from django.views.generic import ListView, TemplateView, View
 
 from advocacy.services import press_strip
-from archive.i18n import absolute_url, hreflang_links, language_links
+from archive.i18n import absolute_url, language_links
 from archive.prepared import Param, PreparedQuery, loaded
 from archive.storage import StorageUnavailable, open_stored
-from stories import images
+from stories import covers, images
 from stories.models import (
     ConsentEvidence,
     ContentWarning,
+    ImagePublication,
     Part,
     PartPublication,
     Story,
@@ -53,7 +54,6 @@ from stories.models import (
     private_storage,
 )
 from stories.querysets import LANGUAGE_SCOPES, live_window
-from stories.related import related_stories
 
 
 def valid_slug(value: str) -> str:
@@ -152,7 +152,7 @@ def alternates(request: HttpRequest, urls: dict[str, str], canonical: str) -> di
     """Context for a page's canonical URL, hreflang alternates and language switcher."""
     return {
         "canonical_url": absolute_url(canonical),
-        "hreflang_links": hreflang_links(urls),
+        "hreflang_links": [{"code": code, "url": absolute_url(url)} for code, url in urls.items()],
         "language_links": language_links(request, urls),
     }
 
@@ -232,7 +232,8 @@ STORY_ROW_ORDER = ("-story_created_at", "-story_id")
 
 def live_story_rows(language: str) -> QuerySet:
     """Live story rows of the language, newest story first, each with its story and teller."""
-    return StoryPublication.objects.live(language).select_related("story__storyteller").order_by(*STORY_ROW_ORDER)
+    rows = StoryPublication.objects.live(language).select_related("story__storyteller").order_by(*STORY_ROW_ORDER)
+    return covers.with_covers(rows, "story__", language)
 
 
 ELSEWHERE_STORIES = PreparedQuery(
@@ -276,14 +277,17 @@ class HomeView(EveryLanguageMixin, TemplateView):
         context = super().get_context_data(**kwargs)
         current = translation.get_language()
         stories = live_story_rows(current)
-        rows = live_part_rows(PartPublication.objects.all(), current)[:HOME_PART_COUNT]
+        rows = live_part_rows(PartPublication.objects.all(), current)
+        rows = covers.show_covers(
+            covers.with_covers(rows, "part__story__", current)[:HOME_PART_COUNT], covers.part_story
+        )
         context["newest_parts"] = [row.part for row in rows]
         featured = stories.filter(story__is_featured=True).first()
-        context["featured_story"] = featured.story if featured else None
+        context["featured_story"] = covers.show_cover(featured.story, featured.cover_is_live) if featured else None
         in_progress = stories.filter(story__is_complete=False, story__kind=Story.Kind.SERIAL)
         if featured:
             in_progress = in_progress.exclude(story_id=featured.story_id)
-        context["stories_in_progress"] = [row.story for row in in_progress[:HOME_STORY_COUNT]]
+        context["stories_in_progress"] = [row.story for row in covers.show_covers(in_progress[:HOME_STORY_COUNT])]
         context["elsewhere_parts"] = newest_parts_elsewhere(HOME_PART_COUNT)
         context["press_mentions"] = press_strip()
         return context
@@ -321,9 +325,11 @@ class StoryListView(EveryLanguageMixin, ListView):
         paginator, page, rows, is_paginated = super().paginate_queryset(queryset, page_size)
         page.object_list = [
             row.story
-            for row in live_story_rows(translation.get_language())
-            .filter(pk__in=rows.values("pk"))
-            .prefetch_related("story__themes")
+            for row in covers.show_covers(
+                live_story_rows(translation.get_language())
+                .filter(pk__in=rows.values("pk"))
+                .prefetch_related("story__themes")
+            )
         ]
         return paginator, page, page.object_list, is_paginated
 
@@ -411,8 +417,8 @@ class StoryDetailView(View):
             "parts": parts,
             "elsewhere_parts": serial.awaiting_translation(),
             "content_warnings": content_warnings_of(story.pk),
+            "share": covers.story_card(story, parts),
             "press_mentions": press_strip(),
-            "related_stories": related_stories(story.pk),
             **alternates(request, urls_in(story, serial.languages_of()), story.get_absolute_url()),
         }
         return render(request, "stories/story_detail.html", context)
@@ -457,8 +463,7 @@ def part_context(part: Part, parts: list[Part]) -> dict:
         # Readers arriving mid-serial are offered the beginning: parts 1 and 2.
         "opening_parts": [p for p in earlier if p.number <= 2],
         "content_warnings": content_warnings_of(part.story_id),
-        # Live stories sharing the most themes with this one: one prepared query (stories.related).
-        "related_stories": related_stories(part.story_id),
+        "share": covers.part_card(part),
     }
 
 
@@ -488,7 +493,17 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
         PartPublication.objects.filter(
             live_window("", None, now, today=Param("today", DateField()), story__slug=Param("slug", CharField()))
         )
-        .annotate(shown_body=shown("body_html"), shown_recap=shown("recap_html"))
+        .annotate(
+            shown_body=shown("body_html"),
+            shown_recap=shown("recap_html"),
+            # Whether readers of the language may see the story's cover photo (stories.covers).
+            cover_is_live=Exists(
+                ImagePublication.objects.filter(
+                    live_window("", language, now, today=Param("today", DateField())),
+                    image_id=OuterRef("story__cover_id"),
+                )
+            ),
+        )
         .order_by("number", "language")
         .values(
             "language",
@@ -509,6 +524,12 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
             *((f"story__storyteller__bio_{language}", "story__is_complete") if story_page else ()),
             "shown_body",
             "shown_recap",
+            "story__cover_id",
+            "cover_is_live",
+            *(
+                f"story__cover__{field}"
+                for field in ("rendition_key", "renditions", "width", "height", f"alt_text_{language}")
+            ),
         )
     )
 
@@ -553,6 +574,8 @@ def serial_of(slug: str, number: int, language: str, *, story_page: bool = False
         },
     )
     story._state.fields_cache["storyteller"] = storyteller
+    cover = first["story__cover_id"] and first["cover_is_live"]
+    story.shown_cover = loaded(StoryImage, {"id": cover, **_fields(first, "story__cover__")}) if cover else None
     found = []
     for row in rows:
         part = loaded(
