@@ -48,7 +48,7 @@ from advocacy.models import (
     Renditions,
 )
 from advocacy.sharing import LetterLink, letter_link, multiline, single_line, x_intent_url
-from archive.i18n import absolute_url, language_links
+from archive.i18n import absolute_url, hreflang_links, language_links
 from archive.storage import StorageUnavailable, open_stored
 from stories import covers, images
 from stories.models import Story, private_storage
@@ -198,7 +198,7 @@ class CampaignDetailView(DetailView):
                 with translation.override(code):
                     urls[code] = campaign.get_absolute_url()
         context["canonical_url"] = campaign_url
-        context["hreflang_links"] = [{"code": code, "url": absolute_url(url)} for code, url in urls.items()]
+        context["hreflang_links"] = hreflang_links(urls)
         context["language_links"] = language_links(self.request, urls)
         context["subscribe_form"] = SubscribeForm(initial={"campaign": campaign.slug})
         # The photo's words in the reader's language only, never another's: without them it is shown as decoration.

@@ -36,7 +36,7 @@ from django.views.decorators.http import require_GET, require_safe
 from django.views.generic import ListView, TemplateView, View
 
 from advocacy.services import press_strip
-from archive.i18n import absolute_url, language_links
+from archive.i18n import absolute_url, hreflang_links, language_links
 from archive.prepared import Param, PreparedQuery, loaded
 from archive.storage import StorageUnavailable, open_stored
 from stories import covers, images
@@ -54,6 +54,7 @@ from stories.models import (
     private_storage,
 )
 from stories.querysets import LANGUAGE_SCOPES, live_window
+from stories.related import related_stories
 
 
 def valid_slug(value: str) -> str:
@@ -152,7 +153,7 @@ def alternates(request: HttpRequest, urls: dict[str, str], canonical: str) -> di
     """Context for a page's canonical URL, hreflang alternates and language switcher."""
     return {
         "canonical_url": absolute_url(canonical),
-        "hreflang_links": [{"code": code, "url": absolute_url(url)} for code, url in urls.items()],
+        "hreflang_links": hreflang_links(urls),
         "language_links": language_links(request, urls),
     }
 
@@ -419,6 +420,7 @@ class StoryDetailView(View):
             "content_warnings": content_warnings_of(story.pk),
             "share": covers.story_card(story, parts),
             "press_mentions": press_strip(),
+            "related_stories": related_stories(story.pk),
             **alternates(request, urls_in(story, serial.languages_of()), story.get_absolute_url()),
         }
         return render(request, "stories/story_detail.html", context)
@@ -464,6 +466,8 @@ def part_context(part: Part, parts: list[Part]) -> dict:
         "opening_parts": [p for p in earlier if p.number <= 2],
         "content_warnings": content_warnings_of(part.story_id),
         "share": covers.part_card(part),
+        # Live stories sharing the most themes with this one: one prepared query (stories.related).
+        "related_stories": related_stories(part.story_id),
     }
 
 

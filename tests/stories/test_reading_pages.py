@@ -137,6 +137,7 @@ def test_sitemap_lists_public_pages_in_both_languages_with_alternates(client, st
             assert alternates == {
                 "en": f"http://testserver{url_in(public, 'en')}",
                 "ko": f"http://testserver{url_in(public, 'ko')}",
+                "x-default": f"http://testserver{url_in(public, 'en')}",
             }
     assert "http://testserver/en/" in locations and "http://testserver/ko/stories/" in locations
 
@@ -263,11 +264,12 @@ def test_page_query_counts_do_not_grow_with_the_serial(client, db, django_assert
     # What each page costs, whatever the length of the serial or the size of the archive.
     # The press strip beside stories costs one query more in a language after a write, then none till the next.
     budgets = {
-        # The serial's rows with this part's body, its photos, content warnings, campaigns and their actions.
-        url_in(middle, "en"): 5 + 1,
-        url_in(middle, "ko"): 5 + 1,
-        # The story, its serial's rows, content warnings.
-        url_in(story, "en"): 3 + 1,
+        # The serial's rows with this part's body, its photos, content warnings, campaigns and their actions,
+        # related stories.
+        url_in(middle, "en"): 6 + 1,
+        url_in(middle, "ko"): 6 + 1,
+        # The story, its serial's rows, content warnings, related stories.
+        url_in(story, "en"): 4 + 1,
         # Newest parts, the featured story, stories in progress, parts awaiting translation.
         "/en/": 4 + 1,
         # Themes, count, page, the page's themes, stories awaiting translation.
