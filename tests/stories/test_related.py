@@ -150,9 +150,13 @@ def test_the_newest_of_the_candidates_are_ranked(db):
 
 
 def page_queries(client, url):
-    with CaptureQueriesContext(connection) as queries:
-        assert client.get(url).status_code == 200
-    return len(queries)
+    """The queries of a page's second rendering: what it costs once values kept until the next write are kept."""
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+    return counts[-1]
 
 
 def test_related_stories_cost_one_query_whatever_the_archive(client, db, django_assert_max_num_queries, settings):
