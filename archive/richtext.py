@@ -449,11 +449,104 @@ def _bound_block(block: str) -> str:
     return "".join(chars)
 
 
+# A line that is only a section break a writer meant: three or more "*", "-" or "_" (spaces between them
+# allowed: "* * *"), or an asterism "⁂". At most three spaces before it, or it is indented code.
+_SECTION_BREAK = re.compile(r" {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,}|\u2042[ \t]*)")
+# A line that starts a list item, a quotation, a heading or indented code: not a line of a paragraph.
+_NOT_PROSE = re.compile(r"(?: {0,3}(?:[*+-][ \t]|\d{1,9}[.)][ \t]|>|#)| {4})")
+
+
+def _lines(text: str) -> list[str]:
+    return text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+
+
+def _section_breaks(text: str) -> str:
+    """Put every section-break line between blank lines, so that it is always a break (``<hr>``).
+
+    Without this, "---" under a line of text makes that line a heading, and "⁂" is plain text.
+    """
+    lines = text.split("\n")
+    result: list[str] = []
+    for index, line in enumerate(lines):
+        if not _SECTION_BREAK.fullmatch(line):
+            result.append(line)
+            continue
+        if result and result[-1].strip():
+            result.append("")
+        result.append("***")
+        if index + 1 < len(lines) and lines[index + 1].strip():
+            result.append("")
+    return "\n".join(result)
+
+
+def _is_prose(line: str) -> bool:
+    return bool(line.strip()) and not _NOT_PROSE.match(line) and not _SECTION_BREAK.fullmatch(line)
+
+
+def _soft_breaks(lines: list[str]) -> list[int]:
+    """The indexes of lines that a single line break joins to the line of prose before them."""
+    return [
+        index
+        for index in range(1, len(lines))
+        if _is_prose(lines[index - 1])
+        and _is_prose(lines[index])
+        # Two trailing spaces or a backslash ask for a line break on purpose (a poem, an address).
+        and not lines[index - 1].endswith(("  ", "\\"))
+    ]
+
+
+def single_line_breaks(text: str) -> int:
+    """How many lines of a text that has no blank line are joined to the line before by a single line break.
+
+    Text pasted from an email or a word processor often separates paragraphs this way; Markdown joins
+    such lines into one paragraph, so a reader would see nine paragraphs as fewer. 0 when the text has a
+    blank line anywhere: its writer separated paragraphs as Markdown does.
+    """
+    lines = _lines(text.strip("\r\n"))
+    if any(not line.strip() for line in lines):
+        return 0
+    return len(_soft_breaks(lines))
+
+
+def _kind(line: str) -> str:
+    if _SECTION_BREAK.fullmatch(line):
+        return "break"
+    if line.startswith("    "):
+        return "code"
+    match = _NOT_PROSE.match(line)
+    if match is None:
+        return "prose"
+    return {">": "quote", "#": "heading"}.get(match.group().strip()[:1], "list")
+
+
+def paragraphs_from_line_breaks(text: str) -> str:
+    """The text of ``single_line_breaks()`` with every line its own block: each line of prose a paragraph.
+
+    A blank line goes between two lines of prose, and wherever a list, a quotation, a heading or a
+    section break begins or ends, as Markdown needs to see them. The lines of one list, quotation or
+    piece of code stay together, as do lines ending in a deliberate line break. Text with a blank line
+    anywhere is returned as it is.
+    """
+    if not single_line_breaks(text):
+        return text
+    lines = _lines(text)
+    result = [lines[0]]
+    for before, line in zip(lines, lines[1:], strict=False):
+        kind, previous = _kind(line), _kind(before)
+        together = kind == previous and kind in {"list", "quote", "code"}
+        deliberate = kind == previous == "prose" and before.endswith(("  ", "\\"))
+        if not (together or deliberate):
+            result.append("")
+        result.append(line)
+    return "\n".join(result)
+
+
 def bound_markdown(text: str) -> str:
     """Return Markdown that Python-Markdown renders in time near-linear in its length, and that reads
     the same to a reader (see _bound_block)."""
     text = _NONCHARACTERS.sub("", strip_control_characters(text))
     text = text.replace("\r\n", "\n").replace("\r", "\n").expandtabs(4)
+    text = _section_breaks(text)
     text = "\n".join(_bound_nesting(line) for line in text.split("\n"))
     blocks = _BLANK_LINE.split(text)
     separators = _BLANK_LINE.findall(text)

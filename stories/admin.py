@@ -34,9 +34,9 @@ from stories.fields import identity_key_configured
 from stories.forms import (
     ConsentEvidenceForm,
     EraseStorytellersForm,
+    PartForm,
     StoryForm,
     VersionedInlineForm,
-    VersionedModelForm,
     WithdrawConsentForm,
 )
 from stories.models import (
@@ -903,7 +903,9 @@ class PartChangeList(ChangeList):
 
 @admin.register(Part)
 class PartAdmin(LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):
-    form = VersionedModelForm
+    form = PartForm
+    # Shows how a body pasted with single line breaks reads, beside the fix (PartForm).
+    change_form_template = "admin/stories/part/change_form.html"
     list_display = ["__str__", "title", "status", "published_at", "preview_link"]
     # No filter by story: it would list every story of the archive on every page; search by its slug.
     list_filter = ["status", ScheduledFilter, "story__status"]

@@ -68,6 +68,9 @@ def _entries_for(record: HistoricalChanges, previous: HistoricalChanges | None) 
     if getattr(record, "history_change_reason", None) == ERASED:
         # Who erased which object, and when; what it said is gone from the trail too.
         return [AuditEntry(**{**base, "action": ERASED}, field="", before="", after="")]
+    if record.history_type == "-" and previous is not None:
+        # A deletion changes no field: one entry says who deleted what, and when (a draft part, say).
+        return [AuditEntry(**base, field="", before=str(_deleted_title(record)), after="")]
     if previous is None:
         # attname (storyteller_id, not storyteller) so that no related row is loaded per record.
         values = {f.name: getattr(record, f.attname, None) for f in record.instance_type._meta.fields if f.name != "id"}
@@ -81,6 +84,15 @@ def _entries_for(record: HistoricalChanges, previous: HistoricalChanges | None) 
         AuditEntry(**base, field=change.field, before=str(change.old or ""), after=str(change.new or ""))
         for change in delta.changes
     ]
+
+
+def _deleted_title(record: HistoricalChanges) -> str:
+    """The deleted object's title as its history kept it, in the original language, without loading anything."""
+    for name in ("title", "pseudonym"):
+        value = getattr(record, name, None)
+        if value:
+            return value
+    return ""
 
 
 def audit_entries(*, since: datetime | None = None, limit: int | None = None) -> list[AuditEntry]:

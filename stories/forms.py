@@ -4,13 +4,16 @@ import datetime
 import os
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.utils import formats, timezone
 from django.utils.text import Truncator, capfirst
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from modeltranslation.translator import translator
 
+from archive.richtext import paragraphs_from_line_breaks, render_markdown, single_line_breaks
 from archive.validators import TEXT_VALIDATORS
 from stories.models import Consent, ConsentEvidence, Part, Story
 from stories.services import story_was_published
@@ -230,5 +233,76 @@ class StoryForm(VersionedModelForm):
                     "This story has been published, so readers have links to its address ({slug}). "
                     "Tick the box to change it; nothing was saved yet."
                 ).format(slug=self.initial.get("slug", "")),
+            )
+        return cleaned
+
+
+class PartForm(VersionedModelForm):
+    """A part's form: a body whose paragraphs are separated by single line breaks is caught before saving.
+
+    Markdown joins lines separated by one line break into one paragraph, so text pasted from an email or a
+    word processor would reach readers with its paragraphs run together. The editor sees how it would read,
+    and chooses with one tick: make each line a paragraph, or keep the text as it is.
+    """
+
+    split_paragraphs = forms.BooleanField(
+        label=_("Turn single line breaks into paragraphs"),
+        required=False,
+        help_text=_("For text pasted from an email or a word processor: each line becomes its own paragraph."),
+    )
+    keep_line_breaks = forms.BooleanField(
+        label=_("Keep the line breaks as they are"),
+        required=False,
+        help_text=_("Lines separated by a single line break are then read as one paragraph."),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Shown above the form: how each body with single line breaks reads now, and with the fix.
+        self.paragraph_previews: list[dict] = []
+        if not self.is_bound and self.instance.pk:
+            for code, name in settings.LANGUAGES:
+                if f"body_{code}" in self.fields:
+                    self._preview(getattr(self.instance, f"body_{code}") or "", name)
+
+    def _preview(self, text: str, language: str) -> int:
+        joined = single_line_breaks(text)
+        if joined:
+            self.paragraph_previews.append(
+                {
+                    "language": language,
+                    "now": render_markdown(text),
+                    "fixed": render_markdown(paragraphs_from_line_breaks(text)),
+                }
+            )
+        return joined
+
+    def clean(self):
+        cleaned = super().clean()
+        split, keep = cleaned.get("split_paragraphs"), cleaned.get("keep_line_breaks")
+        for code, name in settings.LANGUAGES:
+            field = f"body_{code}"
+            if field not in self.fields or not cleaned.get(field):
+                continue
+            text = cleaned[field]
+            joined = single_line_breaks(text)
+            if not joined or keep:
+                continue
+            if split:
+                cleaned[field] = paragraphs_from_line_breaks(text)
+                continue
+            self._preview(text, name)
+            self.add_error(
+                field,
+                ngettext(
+                    "This text separates its paragraphs with single line breaks and has no blank line, so %(count)d "
+                    "line would be joined to the one before it. See the preview above, then tick one of the boxes "
+                    "below.",
+                    "This text separates its paragraphs with single line breaks and has no blank line, so %(count)d "
+                    "lines would be joined to the ones before them. See the preview above, then tick one of the boxes "
+                    "below.",
+                    joined,
+                )
+                % {"count": joined},
             )
         return cleaned

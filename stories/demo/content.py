@@ -57,6 +57,23 @@ STORYTELLERS = [
         },
         "consent": {"decision": "withdrawn"},
     },
+    {
+        "key": "willow",
+        "original_language": "ko",
+        "pseudonym_en": "Willow",
+        "pseudonym_ko": "버들",
+        "bio_en": "Willow left North Korea in her forties. She runs a small kitchen in Incheon and volunteers at a "
+        "settlement centre.",
+        "bio_ko": (
+            "버들은 사십 대에 북한을 떠났습니다. 인천에서 작은 식당을 꾸리며 정착 지원 센터에서 봉사하고 있습니다."
+        ),
+        "identity": {
+            "legal_name": "Demo Person Four (invented)",
+            "caseworker_notes": "Demo record. Happy to be contacted about cooking classes.",
+            "identifying_terms": "Demo Market\n데모시장",
+        },
+        "consent": {"decision": "given", "web": True, "en": True, "ko": True, "photos": False, "advocacy": True},
+    },
 ]
 
 STORIES = [
@@ -202,6 +219,54 @@ STORIES = [
                     "수업이 되었습니다. 봄마다 학생은 줄었고, 공책의 쪽수도 줄었습니다.\n\n"
                     "지금 나는 나와 같은 길을 걸어온 어른들을 가르칩니다. 버스 요금과 월세부터 시작합니다. "
                     "산수는 이렇게 말하는 방법이기도 합니다. *당신은 이곳에 머물게 될 거예요.*"
+                ),
+            },
+        ],
+    },
+    {
+        # A single piece: a profile, read at the story's own address, with no part numbering.
+        "slug": "meet-willow",
+        "kind": "single",
+        "storyteller": "willow",
+        "original_language": "ko",
+        "title_en": "Meet Willow, Who Cooks for the Newcomers",
+        "title_ko": "새로 온 이웃에게 밥을 짓는 버들 님을 만나다",
+        "summary_en": "Every Thursday, Willow cooks for people who arrived in the South that month.",
+        "summary_ko": "버들 님은 목요일마다 그달에 남쪽에 도착한 이웃들을 위해 밥을 짓습니다.",
+        "themes": ["resettlement"],
+        "content_warnings": [],
+        "is_complete": True,
+        "is_featured": False,
+        "parts": [
+            {
+                "number": 1,
+                "days_ago": 5,
+                "title_en": "Meet Willow, Who Cooks for the Newcomers",
+                "title_ko": "새로 온 이웃에게 밥을 짓는 버들 님을 만나다",
+                "summary_en": "Every Thursday, Willow cooks for people who arrived in the South that month.",
+                "summary_ko": "버들 님은 목요일마다 그달에 남쪽에 도착한 이웃들을 위해 밥을 짓습니다.",
+                "body_en": (
+                    "On Thursdays the kitchen opens at four. Willow has already soaked the beans, and the rice is "
+                    "washed three times, the way her mother did it.\n\n"
+                    '"The first meal here should taste like somewhere you know," she says. "After that, we can '
+                    'learn new things together."\n\n'
+                    "* * *\n\n"
+                    "Willow came to the South eleven years ago. She learned to read bus maps, to open a bank "
+                    "account and to wait for a doctor's appointment. Now she teaches the same things at her table, "
+                    "between the soup and the tea.\n\n"
+                    "Ask her what she is proudest of, and she points to the door: people who once ate here come "
+                    "back on Thursdays to help."
+                ),
+                "body_ko": (
+                    "목요일이면 부엌은 네 시에 문을 엽니다. 버들 님은 벌써 콩을 불려 두었고, 쌀은 어머니가 하던 대로 "
+                    "세 번 씻었습니다.\n\n"
+                    '"여기서 먹는 첫 끼는 아는 곳의 맛이 나야 해요. 새로운 건 그다음에 같이 배우면 되지요."\n\n'
+                    "* * *\n\n"
+                    "버들 님은 십일 년 전에 남쪽으로 왔습니다. 버스 노선도를 읽는 법, 은행 계좌를 여는 법, 병원 "
+                    "예약을 기다리는 법을 배웠습니다. 이제는 같은 것들을 국과 차 사이에서 식탁에 둘러앉은 이웃들에게 "
+                    "가르칩니다.\n\n"
+                    "가장 자랑스러운 것이 무엇이냐고 물으면 버들 님은 문을 가리킵니다. 이곳에서 밥을 먹던 분들이 "
+                    "이제는 목요일마다 일을 도우러 온다고요."
                 ),
             },
         ],

@@ -139,3 +139,34 @@ def test_lists_feed_sitemap_api_and_search_link_the_piece_and_never_number_it(cl
     results = client.get("/en/search/", {"q": "classroom"}).content.decode()
     assert f'<a href="{story_url}">' in results
     assert "Part 1" not in results
+
+
+@pytest.mark.parametrize("default", ["en", "ko"])
+def test_new_storytellers_and_stories_start_in_the_one_default_original_language(client, db, settings, default):
+    from django.contrib.auth import get_user_model
+
+    from stories.models import Storyteller
+    from tests.stories.test_back_office import admin_url, open_form
+
+    settings.DEFAULT_ORIGINAL_LANGUAGE = default
+    assert Storyteller().original_language == default
+    assert Story().original_language == default
+    client.force_login(get_user_model().objects.create_superuser("chief", password="not-a-real-password-1"))
+    for model in ("storyteller", "story"):
+        form = open_form(client, admin_url(model, "add"))
+        assert form.data["original_language"] == default, model
+
+
+def test_the_demo_shows_a_profile_as_a_single_piece(client, db, tmp_path, monkeypatch):
+    from django.core.management import call_command
+
+    monkeypatch.setenv("DEMO_CREDENTIALS_FILE", str(tmp_path / "credentials.json"))
+    call_command("load_demo", "--allow-without-debug", verbosity=0)
+    profile = Story.objects.get(slug="meet-willow")
+    assert profile.is_single and profile.parts.count() == 1
+    for language, title in [("en", "Meet Willow, Who Cooks for the Newcomers"), ("ko", "버들 님을 만나다")]:
+        html = client.get(f"/{language}/stories/meet-willow/").content.decode()
+        assert title in html
+        assert "<hr>" in html  # the writer's section break
+        assert 'class="toc"' not in html
+        assert client.get(f"/{language}/stories/meet-willow/part-1/").status_code == 301

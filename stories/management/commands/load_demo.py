@@ -121,6 +121,7 @@ class Command(BaseCommand):
                 continue
             story = Story(
                 slug=data["slug"],
+                kind=data.get("kind", Story.Kind.SERIAL),
                 storyteller=storytellers[data["storyteller"]],
                 original_language=data["original_language"],
                 title_en=data["title_en"],
