@@ -80,6 +80,24 @@ def share_image(cover: StoryImage | None) -> dict:
     }
 
 
+def campaign_image(campaign) -> dict:
+    """A campaign's share picture: its own cleaned photo (served by us while the campaign is live), or the default."""
+    photo = campaign.photo
+    items = [item for item in photo._sorted("jpg") if item["width"] <= SHARE_IMAGE_MAX_WIDTH] if photo else []
+    if not items:
+        return share_image(None)
+    item = items[-1]
+    alt = (getattr(campaign, f"photo_alt_{translation.get_language()}", "") or "").strip()
+    return {
+        "url": absolute_url(photo.url(item)),
+        "type": "image/jpeg",
+        "width": item["width"],
+        "height": item["height"],
+        # Only in the reader's language: no alt text in another language under their page.
+        **({"alt": alt} if alt else {}),
+    }
+
+
 # Inside <script type="application/ld+json"> the HTML parser ends the element at the first "</script"
 # whatever the JSON means; "<!--" changes how it reads on. Escaping <, > and & as JSON escapes keeps
 # the data the same and leaves no markup in it (as django.utils.html.json_script does); the two line
@@ -222,7 +240,7 @@ def campaign_card(campaign, stories) -> dict:
         title=campaign.title,
         description=description,
         url=absolute_url(campaign.get_absolute_url()),
-        image=share_image(None),
+        image=campaign_image(campaign),
         language=language,
         data={key: value for key, value in data.items() if value is not None},
     )

@@ -221,3 +221,25 @@ def test_a_withdrawn_story_has_no_card_at_the_next_request(client, serial):
         assert response.status_code == 404
         assert b"og:title" not in response.content and b"Crossing" not in response.content
     assert Story.objects.live("en").filter(pk=story.pk).count() == 0
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_a_campaign_with_its_own_photo_shares_that_photo(client, serial, language):
+    from advocacy import services as advocacy_services
+    from stories import images
+    from tests.stories.test_images import encode, noise
+
+    story, _parts = serial
+    campaign = make_campaign(
+        stories=[story], photo_alt_en="Candles in a row on a step.", photo_alt_ko="계단 위에 줄지어 놓인 촛불."
+    )
+    advocacy_services.campaign_photo_set(campaign=campaign, prepared=images.render(encode(noise(2000, 1000), "JPEG")))
+    meta, [data], _html = card(client, url_in(campaign, language))
+    path = f"/{language}/act/photos/{campaign.photo_key}/1600.jpg"
+    assert meta["og:image"] == meta["twitter:image"] == data["image"] == f"{settings.SITE_URL}{path}"
+    assert (meta["og:image:width"], meta["og:image:height"], meta["og:image:type"]) == ("1600", "800", "image/jpeg")
+    assert meta["og:image:alt"] == (
+        "계단 위에 줄지어 놓인 촛불." if language == "ko" else "Candles in a row on a step."
+    )
+    response = client.get(path)
+    assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
