@@ -178,6 +178,9 @@ def part_card(part) -> dict:
             "url": absolute_url(story.get_absolute_url()),
         },
     }
+    if part.is_single_piece:
+        # A single piece (a profile, an essay) is an article of its own, read at its story's address.
+        del data["position"], data["isPartOf"]
     card = _card(
         kind="article",
         title=title,

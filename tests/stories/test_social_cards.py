@@ -243,3 +243,14 @@ def test_a_campaign_with_its_own_photo_shares_that_photo(client, serial, languag
     )
     response = client.get(path)
     assert response.status_code == 200 and response["Content-Type"] == "image/jpeg"
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_a_single_piece_is_an_article_of_its_own_at_its_storys_address(client, db, language):
+    story = make_story(kind=Story.Kind.SINGLE, title_en="Notes from a Night Class", title_ko="야간 수업의 기록")
+    make_part(story=story, number=1)
+    meta, [data], _html = card(client, url_in(story, language))
+    title = "야간 수업의 기록" if language == "ko" else "Notes from a Night Class"
+    assert data["@type"] == "Article" and data["headline"] == meta["og:title"] == title
+    assert "isPartOf" not in data and "position" not in data
+    assert meta["og:url"] == data["url"] == f"{settings.SITE_URL}{url_in(story, language)}"
