@@ -5,11 +5,15 @@ reach a real inbox.
 """
 
 import datetime
+import io
 
 from django.db import transaction
 from django.utils import timezone
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
 
-from advocacy.models import Action, Campaign, CampaignStory, Country, Recipient, RecipientGroup
+from advocacy import services
+from advocacy.models import Action, Campaign, CampaignStory, Country, PressMention, Recipient, RecipientGroup
+from stories import images
 from stories.models import Story
 
 COUNTRIES = [
@@ -285,6 +289,7 @@ def load_demo_campaigns() -> Campaign:
 
     campaign = Campaign.objects.filter(slug=CAMPAIGN["slug"]).first()
     if campaign is not None:
+        load_demo_photo_and_press(campaign)
         return campaign
     campaign = Campaign(
         **CAMPAIGN,
@@ -309,4 +314,83 @@ def load_demo_campaigns() -> Campaign:
             link = CampaignStory(campaign=campaign, story=story, position=position)
             link.full_clean()
             link.save()
+    load_demo_photo_and_press(campaign)
     return campaign
+
+
+# Invented, drawn here: a photo of no real place or person, and logos of outlets that do not exist.
+PHOTO_TEXT = {
+    "photo_alt_en": "Candles burning on a stone step at dusk, beside a folded paper crane.",
+    "photo_alt_ko": "해 질 무렵 돌계단 위에서 타는 촛불들과 그 옆에 놓인 종이학.",
+    "photo_caption_en": "Candles left by readers at a vigil for the families waiting for news.",
+    "photo_caption_ko": "소식을 기다리는 가족들을 위한 촛불 모임에서 독자들이 놓고 간 촛불.",
+    "photo_credit": "Archive volunteer",
+}
+PRESS = [
+    {"name": "The Lantern Ledger", "colour": (24, 52, 96), "alt_ko": "더 랜턴 레저"},
+    {"name": "Riverbend Weekly", "colour": (120, 36, 24), "alt_ko": "리버벤드 위클리"},
+    {"name": "Meridian Radio Review", "colour": (28, 92, 64), "alt_ko": "메리디언 라디오 리뷰"},
+    {"name": "Paper Crane Press", "colour": (70, 60, 110), "alt_ko": "페이퍼 크레인 프레스"},
+]
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def demo_photo() -> bytes:
+    """Draw the demo campaign's photo: dusk, a stone step and candle flames, nothing real."""
+    width, height = 1600, 900
+    image = Image.new("RGB", (width, height))
+    draw = ImageDraw.Draw(image)
+    for y in range(height):
+        shade = y / height
+        draw.line([(0, y), (width, y)], fill=(int(40 + 60 * shade), int(34 + 30 * shade), int(70 - 20 * shade)))
+    draw.rectangle([0, 620, width, height], fill=(88, 84, 80))
+    draw.rectangle([0, 600, width, 628], fill=(120, 116, 110))
+    for number, x in enumerate(range(260, 1400, 150)):
+        top = 520 - (number % 3) * 18
+        draw.rectangle([x, top, x + 36, 610], fill=(236, 228, 210))
+        for radius, colour in ((60, (120, 80, 40)), (34, (220, 150, 60)), (16, (255, 226, 150))):
+            draw.ellipse([x + 18 - radius, top - 30 - radius, x + 18 + radius, top - 30 + radius], fill=colour)
+    # A folded paper crane, as a few pale triangles.
+    draw.polygon([(1420, 600), (1500, 520), (1540, 600)], fill=(245, 242, 236))
+    draw.polygon([(1480, 600), (1560, 470), (1520, 600)], fill=(226, 222, 214))
+    return _png(image.filter(ImageFilter.GaussianBlur(2)))
+
+
+def demo_logo(name: str, colour: tuple[int, int, int]) -> bytes:
+    """Draw an invented outlet's logo: its name beside a simple mark, on a transparent background."""
+    font = ImageFont.load_default(size=40)
+    left, top, right, bottom = font.getbbox(name)
+    width, height = right - left + 110, 96
+    image = Image.new("RGBA", (width, height), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse([8, 18, 68, 78], outline=colour + (255,), width=8)
+    draw.text((86 - left, (height - (bottom - top)) // 2 - top), name, font=font, fill=colour + (255,))
+    return _png(image)
+
+
+def load_demo_photo_and_press(campaign: Campaign) -> None:
+    """Give the demo campaign its photo and the site its press strip, once; later runs change nothing."""
+    if not campaign.photo:
+        for name, value in PHOTO_TEXT.items():
+            setattr(campaign, name, value)
+        campaign.full_clean()
+        services.campaign_photo_set(campaign=campaign, prepared=images.render(demo_photo()))
+    for position, outlet in enumerate(PRESS):
+        if PressMention.objects.filter(name=outlet["name"]).exists():
+            continue
+        slug = outlet["name"].lower().replace(" ", "-")
+        mention = PressMention(
+            name=outlet["name"],
+            link=f"https://{slug}.example.com/reports/testimony-archive",
+            alt_text_en=outlet["name"],
+            alt_text_ko=outlet["alt_ko"],
+            position=position,
+        )
+        services.press_mention_save(
+            mention=mention, prepared=images.render(demo_logo(outlet["name"], outlet["colour"]))
+        )

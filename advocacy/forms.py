@@ -5,6 +5,7 @@ from django import forms
 from django.conf import settings
 from django.core import signing
 from django.db import models
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from advocacy import services
@@ -109,14 +110,14 @@ class CampaignAdminForm(forms.ModelForm):
     """The campaign, with its photo uploaded here and cleaned before anything is saved."""
 
     photo_upload = forms.FileField(
-        label=_("photo"),
+        label=capfirst(_("photo")),
         required=False,
         help_text=_(
             "JPEG, PNG or WebP, shown at the top of the page and when the page is shared. Location, camera "
             "details and every other hidden detail are removed; readers only see copies rebuilt from the pixels."
         ),
     )
-    photo_remove = forms.BooleanField(label=_("remove the photo"), required=False)
+    photo_remove = forms.BooleanField(label=capfirst(_("remove the photo")), required=False)
 
     class Meta:
         model = Campaign
@@ -148,7 +149,7 @@ class PressMentionAdminForm(forms.ModelForm):
     """A press mention, with its logo uploaded here and cleaned before anything is saved."""
 
     logo_upload = forms.FileField(
-        label=_("logo"),
+        label=capfirst(_("logo")),
         required=False,
         help_text=_(
             "PNG, JPEG or WebP; SVG is not accepted. A transparent background becomes white. Readers get a "
@@ -209,7 +210,7 @@ class RecipientImportForm(forms.Form):
     """A list of recipients, pasted or uploaded, and the letter to add them to."""
 
     text = forms.CharField(
-        label=_("list"),
+        label=capfirst(_("list")),
         required=False,
         strip=False,
         widget=forms.Textarea(attrs={"rows": 12, "cols": 100, "spellcheck": "false"}),
@@ -219,9 +220,11 @@ class RecipientImportForm(forms.Form):
             "A first line naming the columns (name, email, country, name_ko, kind) may give another order."
         ),
     )
-    upload = forms.FileField(label=_("or a CSV file"), required=False, help_text=_("UTF-8, the same columns."))
+    upload = forms.FileField(
+        label=capfirst(_("or a CSV file")), required=False, help_text=_("UTF-8, the same columns.")
+    )
     action = forms.ModelChoiceField(
-        label=_("add them to the letter of"),
+        label=capfirst(_("add them to the letter of")),
         queryset=Action.objects.none(),
         required=False,
         help_text=_("Leave empty to add them to the directory only."),

@@ -409,6 +409,7 @@ class Action(models.Model):
         "subject_template": (Kind.LETTER,),
         "body_template": (Kind.LETTER,),
         "recipients": (Kind.LETTER,),
+        "import_recipients": (Kind.LETTER,),
         "overdue_recipients": (Kind.LETTER,),
         "post_template": (Kind.SOCIAL,),
         "button_label": (Kind.DONATE, Kind.MONTHLY, Kind.NEWSLETTER),

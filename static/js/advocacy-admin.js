@@ -89,11 +89,13 @@
     if (textarea.dataset.xCounter) return;
     textarea.dataset.xCounter = "on";
     var output = document.createElement("p");
-    output.className = "x-count";
+    // "help" aligns it with the field, under it, as the admin aligns a field's help text.
+    output.className = "help x-count";
     output.setAttribute("aria-live", "polite");
     output.id = textarea.id + "_xcount";
     textarea.setAttribute("aria-describedby", ((textarea.getAttribute("aria-describedby") || "") + " " + output.id).trim());
-    textarea.insertAdjacentElement("afterend", output);
+    // Under the field, above its help text: the admin lays the field and its neighbours out in a row.
+    (textarea.closest(".flex-container") || textarea).insertAdjacentElement("afterend", output);
     var limit = Number(textarea.dataset.xLimit);
     function update() {
       var count = xPostLength(textarea.value);
@@ -131,9 +133,9 @@
       var shown = !kind || fields[name].indexOf(kind) !== -1;
       rowsOf(container, name).forEach(function (row) {
         // Translated fields sit in language tabs: hide the tabs with the field.
-        row.hidden = !shown;
-        var tabs = row.closest(".ui-tabs");
-        if (tabs) tabs.hidden = !shown;
+        // A class, not the hidden attribute, which the admin's display rules override. The language tabs
+        // modeltranslation builds around a translated field (whenever its own script runs) go with it, by CSS.
+        row.classList.toggle("kind-hidden", !shown);
       });
     });
   }

@@ -180,3 +180,25 @@ def test_a_campaign_manager_adds_a_mention_with_its_logo_in_the_back_office(clie
     change = client.get(reverse("admin:advocacy_pressmention_change", args=[mention.pk])).content.decode()
     preview = re.search(r'<img class="advocacy-admin__preview" src="([^"]+)"', change).group(1)
     assert client.get(preview).status_code == 200
+
+
+def test_the_demo_has_a_campaign_photo_and_a_press_strip_loaded_once(client, db, tmp_path, monkeypatch):
+    from django.core.management import call_command
+
+    from advocacy.models import Campaign
+
+    monkeypatch.setenv("DEMO_CREDENTIALS_FILE", str(tmp_path / "credentials.json"))
+    call_command("load_demo", "--allow-without-debug", verbosity=0)
+    files = private_files()
+    call_command("load_demo", "--allow-without-debug", verbosity=0)
+    assert private_files() == files
+    campaign = Campaign.objects.get(slug="stop-forced-returns")
+    assert campaign.photo and campaign.photo_caption_ko and campaign.share_image_url()
+    assert PressMention.objects.shown().count() == 4
+    # Invented outlets at reserved addresses only.
+    assert all(".example.com/" in link for link in PressMention.objects.values_list("link", flat=True))
+    for language, alt in [("en", "Riverbend Weekly"), ("ko", "리버벤드 위클리")]:
+        assert f'alt="{alt}"' in strip_of(html_of(client, f"/{language}/"))
+        campaign_page = html_of(client, f"/{language}/act/{campaign.slug}/")
+        assert 'class="campaign-photo"' in campaign_page
+        assert getattr(campaign, f"photo_caption_{language}") in campaign_page
