@@ -163,7 +163,9 @@ def test_a_link_without_a_cover_shows_the_sites_own_card(page: Page, demo):
 
 @pytest.mark.parametrize("language", ["en", "ko"])
 def test_covers_and_text_cards_on_the_lists(page: Page, demo, language):
-    give_cover(Story.objects.get(title_en=STORY))
+    story = Story.objects.get(title_en=STORY)
+    give_cover(story)
+    story_path = story.get_absolute_url().replace("/en/", f"/{language}/", 1)
     for size, name in ((PHONE, "phone"), (DESKTOP, "desktop")):
         page.set_viewport_size(size)
         recorder = watch(page, demo)
@@ -176,4 +178,12 @@ def test_covers_and_text_cards_on_the_lists(page: Page, demo, language):
                 img.scroll_into_view_if_needed()
                 page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=img.element_handle())
             screenshot(page, f"covers-{label}-{language}-{name}")
+        # The story's page shows the cover whole, described by its alt text in the reader's language.
+        page.goto(story_path)
+        cover = page.locator("img.story__cover-img")
+        expect(cover).to_have_attribute(
+            "alt", "옅은 새벽 하늘 아래 낮은 언덕." if language == "ko" else "Low hills under a pale dawn sky."
+        )
+        page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=cover.element_handle())
+        screenshot(page, f"covers-story-{language}-{name}")
         recorder.assert_clean()
