@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.syndication.views import Feed
+from django.db.models import Exists, OuterRef, Subquery
 from django.http import Http404
 from django.urls import reverse
 from django.utils import translation
@@ -13,7 +14,8 @@ from django.utils.translation import gettext as _
 
 from archive.i18n import absolute_url
 from archive.validators import strip_control_characters
-from stories.models import PartPublication, Theme
+from stories.models import PartPublication, Story, StoryPublication, Theme
+from stories.querysets import live_window
 from stories.views import live_part_rows, mark_available, newest_parts_elsewhere, serial_of, valid_slug
 
 FEED_LENGTH = 20
@@ -121,6 +123,11 @@ class SerialFeed(LatestPartsFeed):
         return story.feed_parts
 
 
+# A theme with more live stories than this in the language is read newest part first; a smaller one through
+# its stories. Either way the database reads a bounded number of rows (docs/read-path.md, "Feeds").
+SMALL_THEME_STORIES = 200
+
+
 class ThemeFeed(LatestPartsFeed):
     """The newest parts, in the reader's language, of the stories about one theme: two indexed queries.
 
@@ -128,7 +135,17 @@ class ThemeFeed(LatestPartsFeed):
     """
 
     def get_object(self, request, slug):
-        theme = Theme.objects.filter(slug=valid_slug(slug)).first() if valid_slug(slug) else None
+        slug = valid_slug(slug)
+        if not slug:
+            raise Http404
+        # Whether the theme has a live story past the first SMALL_THEME_STORIES: at most that many probes.
+        beyond = (
+            StoryPublication.objects.live(translation.get_language())
+            .filter(story__themes=OuterRef("pk"))
+            .order_by()
+            .values("story_id")[SMALL_THEME_STORIES : SMALL_THEME_STORIES + 1]
+        )
+        theme = Theme.objects.filter(slug=slug).annotate(story_past_small=Subquery(beyond)).first()
         if theme is None:
             raise Http404
         return theme
@@ -144,7 +161,21 @@ class ThemeFeed(LatestPartsFeed):
 
     def items(self, theme):
         current = translation.get_language()
-        # Newest first along part_publication_live_idx, each row's story checked against the theme by one
-        # probe of the theme table's (story_id, theme_id) index.
-        rows = live_part_rows(PartPublication.objects.filter(story__themes=theme), current)[:FEED_LENGTH]
-        return [mark_available(row.part, current) for row in rows]
+        rows = PartPublication.objects.filter(live_window("", current))
+        if theme.story_past_small is not None:
+            # Many stories: newest first along part_publication_live_idx, each row's story checked against
+            # the theme by one probe of the theme table's (story_id, theme_id) index, until there are enough.
+            tagged = Story.themes.through.objects.filter(story_id=OuterRef("story_id"), theme_id=theme.pk)
+            rows = rows.filter(Exists(tagged))
+        else:
+            # Few stories: their rows through part_publication_story_idx, sorted; walking the newest rows of
+            # the whole language would read most of them before finding the theme's.
+            rows = rows.filter(
+                story_id__in=StoryPublication.objects.live(current).filter(story__themes=theme).values("story_id")
+            )
+        # The page's rows chosen from the publication table alone; only they are joined to parts and stories.
+        newest = rows.order_by("-published_at").values("pk")[:FEED_LENGTH]
+        return [
+            mark_available(row.part, current)
+            for row in live_part_rows(PartPublication.objects.filter(pk__in=newest), current)
+        ]
