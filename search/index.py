@@ -32,6 +32,7 @@ def _text_columns(codes: Iterable[str]) -> list[str]:
             f"title_{code}",
             f"summary_{code}",
             f"body_html_{code}",
+            f"recap_html_{code}",
             f"story__title_{code}",
             f"story__summary_{code}",
             f"story__storyteller__pseudonym_{code}",
@@ -46,6 +47,8 @@ def entry_text(values: dict, code: str) -> dict[str, str]:
         return values.get(f"{name}_{code}") or ""
 
     title = column("title")
+    # The editor's recap of the earlier parts, as the part page shows it: after the first part only.
+    recap = html_text(column("recap_html")) if (values.get("number") or 0) > 1 else ""
     heading = "\n".join([column("story__title"), column("story__storyteller__pseudonym")])
     summary = "\n".join([column("summary"), column("story__summary")])
     return {
@@ -53,7 +56,7 @@ def entry_text(values: dict, code: str) -> dict[str, str]:
         "heading": normalise(heading),
         "summary": normalise(summary),
         # One line per field and block: a query word never matches across two of them.
-        "document": normalise("\n".join([title, heading, summary, html_text(column("body_html"))])),
+        "document": normalise("\n".join([title, heading, summary, recap, html_text(column("body_html"))])),
     }
 
 
@@ -62,7 +65,9 @@ def desired_entries(rows: dict[tuple[int, str], dict], keys: list[tuple[int, str
     codes = sorted({code for _pk, code in keys})
     texts = {
         values["pk"]: values
-        for values in Part.objects.filter(pk__in={pk for pk, _code in keys}).values("pk", *_text_columns(codes))
+        for values in Part.objects.filter(pk__in={pk for pk, _code in keys}).values(
+            "pk", "number", *_text_columns(codes)
+        )
     }
     entries = {}
     for key in keys:

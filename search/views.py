@@ -47,6 +47,7 @@ def _shown_fields(language: str) -> tuple[str, ...]:
         f"part__title_{language}",
         f"part__summary_{language}",
         f"part__body_html_{language}",
+        f"part__recap_html_{language}",
         "story__slug",
         "story__kind",
         f"story__title_{language}",
@@ -75,7 +76,9 @@ def _results(page, words: list[str], language: str) -> list[dict]:
         story_warnings = warnings.get(story.pk, [])
         # Behind a content warning the story's text waits until the reader chooses to read on: the
         # result shows the warning and the summaries, never a passage of the body.
-        texts = summaries if story_warnings else [html_text(text(part, "body_html")), *summaries]
+        # The recap as its page shows it: after the first part only.
+        recap = [html_text(text(part, "recap_html"))] if part.number > 1 else []
+        texts = summaries if story_warnings else [html_text(text(part, "body_html")), *recap, *summaries]
         results.append(
             {
                 "url": part.get_absolute_url(),

@@ -21,6 +21,7 @@ from search.text import html_text, query_words, snippet
 from stories.models import Part
 from stories.publication import publication_batch, publication_check, publication_rebuild
 from tests.conftest import make_part
+from tests.search.test_search import url_of
 from tests.stories.test_publication import BASE, CLOCK_MOVES, LANGUAGES, apply, build, change, storyteller
 
 
@@ -135,3 +136,19 @@ def test_a_snippet_marks_every_word_and_keeps_text_whole():
     segments = snippet(["No match here.", "The river, the River."], ["river"])
     assert segments == [("The ", False), ("river", True), (", the ", False), ("River", True), (".", False)]
     assert snippet(["", "Start of the text."], ["absent"]) == [("Start of the text.", False)]
+
+
+def test_a_recap_is_found_where_the_part_page_shows_it(client, db):
+    story = make_part(title_en="Part one").story
+    second = make_part(story=story, recap_en="Earlier, she crossed the frozen *estuary* at night.")
+    first = Part.objects.get(story=story, number=1)
+    # Part 1's page never shows a recap, so it is never found by one.
+    first.recap_en = "A recap the first part's page does not show: estuary."
+    first.save()
+    entries = SearchEntry.objects.filter(document__contains="estuary", language="en")
+    assert list(entries.values_list("part_id", flat=True)) == [second.pk]
+    html = client.get("/en/search/", {"q": "estuary"}).content.decode()
+    assert (
+        url_of(second) in html
+        and 'crossed the frozen <mark class="search-result__match">estuary</mark> at night' in html
+    )
