@@ -18,7 +18,8 @@ from archive.i18n import absolute_url, reverse_page
 from archive.richtext import render_markdown, render_translated_markdown
 from archive.validators import BODY_VALIDATORS, TEXT_VALIDATORS
 from stories import privacy
-from stories.models import Language, require_every_language
+from stories.models import Language
+from translations.registry import require_original_label
 
 
 def require_some_language(obj: models.Model, name: str) -> None:
@@ -104,7 +105,7 @@ class Country(models.Model):
         validators=[RegexValidator(r"^[A-Z]{2}$", _("Two capital letters, as in ISO 3166-1: US, GB, KR."))],
         help_text=_("Two capital letters, as in ISO 3166-1: US, GB, KR."),
     )
-    # Required in every language (clean): readers pick their country from this name in their own language.
+    # Required in English (clean); readers of another language see it once its translation is approved.
     name = models.CharField(_("name"), max_length=100, blank=True, validators=TEXT_VALIDATORS)
 
     class Meta:
@@ -116,7 +117,7 @@ class Country(models.Model):
         return self.name or self.code
 
     def clean(self) -> None:
-        require_every_language(self, "name")
+        require_original_label(self, "name")
         # Readers pick it on every letter: site-wide protected terms must not appear in it.
         privacy.check(self)
 
@@ -129,7 +130,7 @@ class RecipientGroup(models.Model):
     ``Recipient``), so a mission never has to pretend to be in a country to be shown.
     """
 
-    # Required in every language (clean), like a country's name: it heads the offices on the page.
+    # Required in English (clean), like a country's name: it heads the offices on the page.
     name = models.CharField(
         _("name"),
         max_length=100,
@@ -148,7 +149,7 @@ class RecipientGroup(models.Model):
         return self.name or str(_("Group {number}").format(number=self.pk or "—"))
 
     def clean(self) -> None:
-        require_every_language(self, "name")
+        require_original_label(self, "name")
         # Shown above offices on every letter that writes to them: site-wide protected terms must not appear in it.
         privacy.check(self)
 
@@ -218,7 +219,7 @@ class Recipient(models.Model):
         return self.label or self.email
 
     def clean(self) -> None:
-        require_every_language(self, "label")
+        require_original_label(self, "label")
         if (self.country_id is None) == (self.group_id is None):
             message = _("Choose a country or a group for every reader, not both.")
             raise ValidationError({"country": message, "group": message})

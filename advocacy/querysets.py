@@ -3,7 +3,7 @@
 import datetime
 
 from django.db import models
-from django.db.models import F, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, Subquery, Value
 from django.utils import timezone
 
 from archive.prepared import Param, PreparedQuery, loaded
@@ -30,14 +30,36 @@ class CampaignQuerySet(models.QuerySet):
             **{f"title_{code}__gt": ""},
         )
 
-    def with_actions(self) -> "CampaignQuerySet":
-        from advocacy.models import Action, Recipient
+    def with_actions(self, language: str | None = None) -> "CampaignQuerySet":
+        """Prefetch the actions and their recipients, each saying whether its labels are readable in the language.
 
+        ``Recipient.in_language`` is true when the office's label and its country's or group's name have
+        text in the language and are its original (``LABEL_LANGUAGE``) or an approved, live translation:
+        computed in the recipients' one query, never by fallback.
+        """
+        from advocacy.models import Action, Recipient
+        from translations.models import Translation
+        from translations.registry import LABEL_LANGUAGE
+
+        code = reading_language(language)
+        if code == LABEL_LANGUAGE:
+            readable = Value(True)
+        else:
+            live = Translation.objects.live(code)
+            readable = ExpressionWrapper(
+                Exists(live.for_model("advocacy.recipient").filter(object_id=OuterRef("pk")))
+                & (
+                    Exists(live.for_model("advocacy.country").filter(object_id=OuterRef("country_id")))
+                    | Exists(live.for_model("advocacy.recipientgroup").filter(object_id=OuterRef("group_id")))
+                ),
+                output_field=models.BooleanField(),
+            )
+        recipients = Recipient.objects.select_related("country", "group").annotate(in_language=readable)
         return self.prefetch_related(
             Prefetch(
                 "actions",
                 queryset=Action.objects.order_by("position", "pk").prefetch_related(
-                    Prefetch("recipients", queryset=Recipient.objects.select_related("country", "group"))
+                    Prefetch("recipients", queryset=recipients)
                 ),
             )
         )

@@ -27,6 +27,7 @@ from django.utils import translation
 from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.debug import sensitive_post_parameters
@@ -54,6 +55,7 @@ from stories import covers, images
 from stories.models import Story, private_storage
 from stories.querysets import reading_language
 from stories.views import storage_unavailable
+from translations.registry import LABEL_LANGUAGE
 
 # Sign-up attempts one client network may make in SIGNUP_WINDOW seconds.
 SIGNUPS_PER_WINDOW = 5
@@ -119,17 +121,25 @@ def written_in(obj: Country | Recipient | RecipientGroup, field: str, language: 
 
 
 def letter_context(action: Action) -> dict:
-    """The letter in the active language, and a link per recipient, grouped by country or by group for everyone."""
+    """The letter in the active language, and a link per recipient, grouped by country or by group for everyone.
+
+    An office is listed only while its label and its country's or group's name are readable in the language
+    (``CampaignQuerySet.with_actions``: the original, or an approved translation); the others are counted in
+    ``not_in_language``, which the page reports with a link to the language they are written in.
+    """
     language = reading_language(None)
     subject = single_line(action.subject_template)
     body = multiline(action.body_template)
     countries: dict[int, CountryLetters] = {}
     groups: dict[int, GroupLetters] = {}
+    not_in_language = 0
     for recipient in action.recipients.all():
         # Filed under a country or a group for every reader, never both (a constraint on Recipient).
         holder = recipient.group if recipient.group_id else recipient.country
-        if not (written_in(recipient, "label", language) and written_in(holder, "name", language)):
-            # Saved before both languages were required: left out rather than shown blank or in another language.
+        readable = getattr(recipient, "in_language", False)
+        if not (readable and written_in(recipient, "label", language) and written_in(holder, "name", language)):
+            # Not yet translated and approved: left out rather than shown blank or in another language.
+            not_in_language += 1
             continue
         try:
             link = letter_link(address=recipient.email, subject=subject, body=body)
@@ -152,7 +162,33 @@ def letter_context(action: Action) -> dict:
         "countries": by_country,
         "groups": for_everyone,
         "carries_letter": all(link.carries_letter for link in every_link),
+        "not_in_language": _not_in_language(action, language, not_in_language),
     }
+
+
+def _not_in_language(action: Action, language: str, count: int) -> dict | None:
+    """What the page says when offices are left out for want of a translation, as a story page says it."""
+    if not count:
+        return None
+    names = dict(settings.LANGUAGES)
+    message = ngettext(
+        "The name of {count} office is not yet in {language}, so it is not listed here.",
+        "The names of {count} offices are not yet in {language}, so they are not listed here.",
+        count,
+    ).format(count=count, language=names.get(language, language))
+    versions = []
+    campaign = action.campaign
+    if language != LABEL_LANGUAGE and Campaign.objects.live(LABEL_LANGUAGE).filter(pk=campaign.pk).exists():
+        with translation.override(LABEL_LANGUAGE):
+            versions.append(
+                {
+                    "url": campaign.get_absolute_url(),
+                    "code": LABEL_LANGUAGE,
+                    "name": names[LABEL_LANGUAGE],
+                    "title": getattr(campaign, f"title_{LABEL_LANGUAGE}"),
+                }
+            )
+    return {"message": message, "versions": versions}
 
 
 def action_context(action: Action, *, campaign_url: str) -> dict:

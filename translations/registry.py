@@ -3,8 +3,15 @@
 from dataclasses import dataclass
 
 from django.apps import apps
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils.text import capfirst
+from django.utils.translation import gettext as _
+
+# The language labels of campaign letters (countries, groups, offices) are written in first: the editor's
+# text in it is enough to save them; every other language comes through the review workflow.
+LABEL_LANGUAGE = settings.LANGUAGE_CODE
 
 
 @dataclass(frozen=True)
@@ -13,7 +20,7 @@ class Translatable:
 
     label: str  # "app_label.model_name"
     fields: tuple[str, ...]
-    # Dotted path from the object to the field holding its original language.
+    # Dotted path from the object to the field holding its original language, or "" for LABEL_LANGUAGE.
     original_language_path: str
 
     @property
@@ -21,6 +28,8 @@ class Translatable:
         return apps.get_model(self.label)
 
     def original_language(self, obj: models.Model) -> str:
+        if not self.original_language_path:
+            return LABEL_LANGUAGE
         value = obj
         for attribute in self.original_language_path.split("."):
             value = getattr(value, attribute)
@@ -46,9 +55,29 @@ REGISTRY: dict[str, Translatable] = {
     "stories.storyimage": Translatable(
         "stories.storyimage", ("alt_text", "caption", "credit"), "part.story.original_language"
     ),
+    # The labels of campaign letters: readers of another language see them once a translation is approved.
+    "advocacy.country": Translatable("advocacy.country", ("name",), ""),
+    "advocacy.recipientgroup": Translatable("advocacy.recipientgroup", ("name",), ""),
+    "advocacy.recipient": Translatable("advocacy.recipient", ("label",), ""),
 }
+# The models of campaign letters' labels, translated outside any story.
+LABEL_MODELS = ("advocacy.country", "advocacy.recipientgroup", "advocacy.recipient")
 
 
 def translatable_for(obj_or_model) -> Translatable:
     """Return the registry entry for an object or model, or raise KeyError."""
     return REGISTRY[obj_or_model._meta.label_lower]
+
+
+def require_original_label(obj: models.Model, field: str) -> None:
+    """A label of a campaign letter needs its text in LABEL_LANGUAGE; other languages come through review."""
+    if not (getattr(obj, f"{field}_{LABEL_LANGUAGE}", "") or "").strip():
+        language = dict(settings.LANGUAGES)[LABEL_LANGUAGE]
+        raise ValidationError(
+            {
+                f"{field}_{LABEL_LANGUAGE}": _(
+                    "Write this in {language}. The other languages are translated and approved in the "
+                    "translation workspace; until then their readers are told it is not yet in their language."
+                ).format(language=language)
+            }
+        )

@@ -18,18 +18,20 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
+from advocacy.models import Country, Recipient, RecipientGroup
 from background import queue
 from stories.models import Part, Story, StoryImage, Storyteller
 from translations import po, services
 from translations.diff import word_diff
 from translations.forms import PoImportForm, TranslationForm
 from translations.models import PoImport, Translation
-from translations.registry import REGISTRY
+from translations.registry import LABEL_LANGUAGE, LABEL_MODELS, REGISTRY
 from translations.tasks import apply_po_import
 from translations.workspace import (
     NEWEST_STORIES,
     Item,
     held_back_parts,
+    label_items,
     newest_stories,
     overview,
     stories_progress,
@@ -103,6 +105,7 @@ class LanguageQueueView(ListView):
             show=self.show,
             stories=stories_progress(context["object_list"], self.language),
             import_form=PoImportForm(),
+            has_labels=self.language != LABEL_LANGUAGE,
         )
         report_imports(self.request, self.language)
         return context
@@ -126,6 +129,20 @@ def queue_url(language: str, story: Story) -> str:
                 query["page"] = page
             return f"{address}?{urlencode(query)}#story-{story.pk}" if query else f"{address}#story-{story.pk}"
     return f"{address}#story-{story.pk}"
+
+
+@workspace_view
+def labels(request: HttpRequest, language: str) -> HttpResponse:
+    """The labels of campaign letters to translate into the language: countries, groups, offices."""
+    language = _language(language)
+    items = label_items(language)
+    context = {
+        "language": language,
+        "language_name": dict(settings.LANGUAGES)[language],
+        "items": items,
+        "done": sum(item.is_done for item in items),
+    }
+    return render(request, "translations/labels.html", context)
 
 
 class ReviewQueueView(ListView):
@@ -162,8 +179,11 @@ REVIEW_FIELDS = ("content_type", "object_id", "language", "status", "submitted_a
 NAME_FIELDS = {
     Storyteller: ("pseudonym",),
     Story: ("title", "slug"),
-    Part: ("number", "story__title", "story__slug"),
+    Part: ("number", "story__title", "story__slug", "story__kind"),
     StoryImage: ("part",),
+    Country: ("name", "code"),
+    RecipientGroup: ("name",),
+    Recipient: ("label", "email"),
 }
 
 
@@ -210,6 +230,11 @@ def _load(model: str, pk: int, language: str):
     elif entry.model is StoryImage:
         queryset = queryset.select_related("part__story__storyteller")
     obj = get_object_or_404(queryset, pk=pk)
+    if entry.label in LABEL_MODELS:
+        # A label of a campaign letter: no storyteller's text, translated like any other.
+        if entry.original_language(obj) == language:
+            raise Http404
+        return entry, obj
     # Only while its story is workable in the language (a storyteller's: any of theirs), checked for those
     # stories alone.
     if isinstance(obj, Storyteller):
@@ -241,6 +266,8 @@ def _translation(obj, language: str) -> Translation | None:
 
 
 def _story_of(obj):
+    if obj._meta.label_lower in LABEL_MODELS:
+        return None
     if isinstance(obj, StoryImage):
         return obj.part.story
     if isinstance(obj, Part):

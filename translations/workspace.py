@@ -30,7 +30,7 @@ from stories.models import Consent, Part, Story, StoryImage, Storyteller
 from stories.querysets import LANGUAGE_SCOPES
 from stories.services import unpublished_text_holding_terms
 from translations.models import Translation
-from translations.registry import Translatable, translatable_for
+from translations.registry import LABEL_LANGUAGE, Translatable, translatable_for
 
 # The models whose text a story's items are, in the order story_items lists them.
 MODELS = (Storyteller, Story, Part, StoryImage)
@@ -86,7 +86,15 @@ class Item:
             return _("Part {number}, {photo}").format(number=self.obj.part.number, photo=self.obj)
         if isinstance(self.obj, Story):
             return _("Story title and summary")
-        return _("Storyteller pseudonym and bio")
+        if isinstance(self.obj, Storyteller):
+            return _("Storyteller pseudonym and bio")
+        # A label of a campaign letter, by its text in the language it is written in first.
+        text = self.entry.original_text(self.obj)[self.entry.fields[0]]
+        if self.model_name == "country":
+            return _("Country: {name}").format(name=text)
+        if self.model_name == "recipientgroup":
+            return _("Group for every reader: {name}").format(name=text)
+        return _("Office: {name}").format(name=text)
 
     @cached_property
     def model_name(self) -> str:
@@ -442,3 +450,27 @@ def overview() -> Overview:
     page cache's write counter (``stories.caching.kept_until_next_write``).
     """
     return caching.kept_until_next_write("translations:overview", measure_overview, seconds=OVERVIEW_SECONDS)
+
+
+def label_items(language: str) -> list[Item]:
+    """The labels of campaign letters (countries, groups for every reader, offices) to translate into the language.
+
+    Outside any story: none of them is a storyteller's text. In five queries whatever their number.
+    """
+    from advocacy.models import Country, Recipient, RecipientGroup
+
+    if language == LABEL_LANGUAGE:
+        return []  # written in it first: nothing to translate
+    ContentType.objects.get_for_models(Country, RecipientGroup, Recipient)
+    objects = [
+        *Country.objects.order_by(f"name_{LABEL_LANGUAGE}", "code"),
+        *RecipientGroup.objects.order_by("position", "pk"),
+        *Recipient.objects.order_by(f"label_{LABEL_LANGUAGE}", "pk"),
+    ]
+    records = _translations(objects, language, STATUS_FIELDS)
+    content_types = {
+        model: ContentType.objects.get_for_model(model).pk for model in (Country, RecipientGroup, Recipient)
+    }
+    return [
+        Item(obj, translatable_for(obj), language, records.get((content_types[type(obj)], obj.pk))) for obj in objects
+    ]

@@ -130,11 +130,12 @@ def test_an_office_belongs_to_a_country_or_a_group_never_both_or_neither(db):
             office.save()
 
 
-@pytest.mark.parametrize("missing", ["en", "ko"])
-def test_a_group_needs_its_name_in_every_language(db, missing):
+def test_a_group_needs_its_name_in_english_and_korean_comes_through_review(db):
     with pytest.raises(ValidationError) as error:
-        make_group(**{f"name_{missing}": " "})
-    assert set(error.value.message_dict) == {f"name_{missing}"}
+        make_group(name_en=" ")
+    assert set(error.value.message_dict) == {"name_en"}
+    # Saved without Korean: the Korean page waits for an approved translation (test_label_translations.py).
+    assert make_group(name_ko="").pk
 
 
 def test_a_group_not_named_in_a_language_is_left_out_of_that_page(client, letter_with_group):
