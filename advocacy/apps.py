@@ -10,11 +10,14 @@ class AdvocacyConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
-        from advocacy.models import PressMention
+        from advocacy.models import Campaign, PressMention
 
         # A mention added, changed or removed changes every page that shows the strip, not only its own tag's.
         post_save.connect(_press_changed, sender=PressMention, dispatch_uid="advocacy-press-strip")
         post_delete.connect(_press_changed, sender=PressMention, dispatch_uid="advocacy-press-strip-delete")
+        # A deleted campaign or mention takes its cleaned image's files with it, once the deletion commits.
+        post_delete.connect(_delete_image_files, sender=Campaign, dispatch_uid="advocacy-campaign-photo-files")
+        post_delete.connect(_delete_image_files, sender=PressMention, dispatch_uid="advocacy-press-logo-files")
 
 
 def _press_changed(sender, instance, **kwargs) -> None:
@@ -22,3 +25,10 @@ def _press_changed(sender, instance, **kwargs) -> None:
     from stories import caching
 
     caching.invalidate(PRESS_LIST)
+
+
+def _delete_image_files(sender, instance, **kwargs) -> None:
+    from stories.models import FileDeletion
+
+    image = instance.photo if sender._meta.model_name == "campaign" else instance.logo
+    FileDeletion.objects.schedule(image.names())

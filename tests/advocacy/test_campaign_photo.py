@@ -199,3 +199,21 @@ def test_the_page_shows_an_edited_caption_at_the_next_request_through_the_page_c
     campaign.save()
     html = page(client, campaign)
     assert "Second caption." in html and "First caption." not in html
+
+
+def test_deleting_a_campaign_or_a_press_mention_deletes_its_image_files(db, django_capture_on_commit_callbacks):
+    from advocacy.models import PressMention
+
+    campaign = make_campaign()
+    services.campaign_photo_set(campaign=campaign, prepared=images.render(encode(noise(600, 400), "JPEG")))
+    mention = services.press_mention_save(
+        mention=PressMention(name="Invented Gazette", link="https://gazette.example.org/", alt_text_en="Gazette"),
+        prepared=images.render(encode(noise(300, 80), "PNG")),
+    )
+    names = {item["name"] for item in campaign.photo_renditions} | {item["name"] for item in mention.logo_renditions}
+    assert names <= private_files()
+    with django_capture_on_commit_callbacks(execute=True):
+        campaign.delete()
+        mention.delete()
+    assert not names & private_files()
+    assert not FileDeletion.objects.filter(name__in=names).exists()
