@@ -1,6 +1,7 @@
 """The reading site: every query for readers goes through the public() querysets."""
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterable
 
 from django.conf import settings
@@ -14,6 +15,7 @@ from django.db.models import (
     DateTimeField,
     Exists,
     F,
+    Func,
     IntegerField,
     Model,
     OuterRef,
@@ -446,9 +448,53 @@ def moved_story(slug: str, language: str) -> Story | None:
     return Story.objects.live(language).filter(old_slugs__slug=slug).only("slug", "kind").first()
 
 
-def content_warnings_of(story_id: int) -> list[ContentWarning]:
-    """The story's content warnings, in order, with their labels in the reader's language."""
-    rows = CONTENT_WARNINGS(shape={"language": translation.get_language()}, story=story_id)
+class StoryWarnings(Func):
+    """A story's content warnings as a JSON array of [id, slug, label in the language] (``[]`` if none).
+
+    Read inside the part page's serial query, so that the warnings cost no query of their own.
+    """
+
+    output_field = TextField()
+
+    def __init__(self, story_id, language: str) -> None:
+        super().__init__(story_id)
+        self.language = language
+
+    def _inner(self, compiler, connection) -> tuple[str, list]:
+        story_sql, params = compiler.compile(self.source_expressions[0])
+        label = connection.ops.quote_name(f"label_{self.language}")
+        warnings = connection.ops.quote_name(ContentWarning._meta.db_table)
+        links = connection.ops.quote_name(Story.content_warnings.through._meta.db_table)
+        # Quoted table and column names of our own models, and the compiler's SQL for the story's id.
+        sql = (
+            f"SELECT w.id AS id, w.slug AS slug, w.{label} AS label FROM {warnings} w "  # noqa: S608
+            f"INNER JOIN {links} l ON l.contentwarning_id = w.id WHERE l.story_id = {story_sql}"
+        )
+        return sql, params
+
+    def as_sqlite(self, compiler, connection, **extra):
+        inner, params = self._inner(compiler, connection)
+        return f"(SELECT json_group_array(json_array(c.id, c.slug, c.label)) FROM ({inner}) c)", params  # noqa: S608
+
+    def as_postgresql(self, compiler, connection, **extra):
+        inner, params = self._inner(compiler, connection)
+        return (
+            f"(SELECT COALESCE(json_agg(json_build_array(c.id, c.slug, c.label)), '[]')::text FROM ({inner}) c)",  # noqa: S608
+            params,
+        )
+
+
+def content_warnings_of(story_id: int, read: str | None = None) -> list[ContentWarning]:
+    """The story's content warnings, in order, with their labels in the reader's language.
+
+    ``read`` is what the serial query already read of them (``StoryWarnings``), when it did.
+    """
+    language = translation.get_language()
+    if read is None:
+        rows = CONTENT_WARNINGS(shape={"language": language}, story=story_id)
+    else:
+        rows = [{"id": pk, "slug": slug, f"label_{language}": label} for pk, slug, label in json.loads(read)]
+        rows.sort(key=lambda row: row["slug"])
     return [loaded(ContentWarning, row) for row in rows]
 
 
@@ -464,7 +510,7 @@ def part_context(part: Part, parts: list[Part]) -> dict:
         "next_part": later[0] if later else None,
         # Readers arriving mid-serial are offered the beginning: parts 1 and 2.
         "opening_parts": [p for p in earlier if p.number <= 2],
-        "content_warnings": content_warnings_of(part.story_id),
+        "content_warnings": content_warnings_of(part.story_id, getattr(part, "read_warnings", None)),
         "share": covers.part_card(part),
         # Live stories sharing the most themes with this one: one prepared query (stories.related).
         "related_stories": related_stories(part.story_id),
@@ -500,6 +546,16 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
         .annotate(
             shown_body=shown("body_html"),
             shown_recap=shown("recap_html"),
+            # The story's content warnings, on the row of the part shown (the story page reads them apart).
+            shown_warnings=Case(
+                When(
+                    Q(number=Param("number", IntegerField())) | Q(number=1, story__kind=Story.Kind.SINGLE),
+                    language=language,
+                    then=StoryWarnings(F("story_id"), language),
+                ),
+                default=Value(None),
+                output_field=TextField(),
+            ),
             # Whether readers of the language may see the story's cover photo (stories.covers).
             cover_is_live=Exists(
                 ImagePublication.objects.filter(
@@ -528,6 +584,7 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
             *((f"story__storyteller__bio_{language}", "story__is_complete") if story_page else ()),
             "shown_body",
             "shown_recap",
+            "shown_warnings",
             "story__cover_id",
             "cover_is_live",
             *(
@@ -590,6 +647,7 @@ def serial_of(slug: str, number: int, language: str, *, story_page: bool = False
             # Set even when empty: the page reads both, and a deferred field would cost a query.
             setattr(part, f"body_html_{language}", row["shown_body"])
             setattr(part, f"recap_html_{language}", row["shown_recap"])
+            part.read_warnings = row["shown_warnings"]
         publication = loaded(
             PartPublication,
             {
@@ -615,8 +673,8 @@ class PartDetailView(View):
     """A part's page in at most five indexed queries, however long the serial or large the archive.
 
     One query reads every live row of the serial in every language, with the parts, the story and
-    its teller, and the body of this part alone; the others are its photos (only when it has some),
-    the story's content warnings and the campaigns beside it with their actions.
+    its teller, and the body and content warnings of this part alone; the others are its photos (only
+    when it has some), the campaigns beside it with their actions, related stories and the press strip.
     """
 
     http_method_names = ["get", "head", "options"]
