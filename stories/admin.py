@@ -530,6 +530,24 @@ class StorytellerAdmin(
             )
 
 
+def _placed_after(fieldsets: list, anchors: list[str], moved: list[str]) -> list:
+    """The admin's fieldsets with the form's extra fields ``moved`` right after the last of ``anchors``.
+
+    Every field in ``moved`` is taken out wherever the admin put it (at the end: modeltranslation lays
+    out the form's own order); one left out of ``moved`` is not shown at all.
+    """
+    extra = {"split_paragraphs", "keep_line_breaks", "confirm_slug_change"}
+    result = []
+    for name, options in fieldsets:
+        fields = [field for field in options.get("fields", ()) if field not in extra]
+        positions = [index for index, field in enumerate(fields) if field in anchors]
+        if positions and moved:
+            at = positions[-1] + 1
+            fields = [*fields[:at], *moved, *fields[at:]]
+        result.append((name, {**options, "fields": fields}))
+    return result
+
+
 class PartInline(OriginalLanguageFieldsMixin, TranslationTabularInline):
     model = Part
     form = VersionedInlineForm
@@ -637,6 +655,11 @@ class StoryAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, Tab
 
     def original_language(self, obj):
         return obj.original_language if obj else None
+
+    def get_fieldsets(self, request, obj=None):
+        # Asked right under the address it is about, and only for a story readers were given links to.
+        shown = obj is not None and services.story_was_published(obj)
+        return _placed_after(super().get_fieldsets(request, obj), ["slug"], ["confirm_slug_change"] if shown else [])
 
     def get_prepopulated_fields(self, request, obj=None):
         # Only while adding: a published slug is part of readers' links, and on an existing
@@ -923,6 +946,11 @@ class PartAdmin(LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsRead
 
     def get_changelist(self, request, **kwargs):
         return PartChangeList
+
+    def get_fieldsets(self, request, obj=None):
+        # The one-click fix for pasted paragraphs sits right under the bodies it is about.
+        bodies = [f"body_{code}" for code, _name in settings.LANGUAGES]
+        return _placed_after(super().get_fieldsets(request, obj), bodies, ["split_paragraphs", "keep_line_breaks"])
 
     def get_queryset(self, request):
         queryset = super().get_queryset(request)

@@ -177,6 +177,7 @@ def inline_prefixes(response) -> set[str]:
 def secret_storyteller(db):
     """A storyteller whose identity and consent carry sentinel text."""
     return make_storyteller(
+        original_language="ko",
         pseudonym_en="Morning Lark",
         pseudonym_ko="아침 종달새",
         identity={

@@ -180,3 +180,10 @@ def test_the_reader_sees_a_section_break(client, story):
     part = make_part(story=story, body_en="Before the river.\n***\nAfter the river.")
     html = client.get(f"/en/stories/{story.slug}/part-{part.number}/").content.decode()
     assert "<p>Before the river.</p>\n<hr>\n<p>After the river.</p>" in html
+
+
+def test_the_fix_is_offered_right_under_the_body(client, editor, draft):
+    client.force_login(editor)
+    html = client.get(admin_url("part", "change", draft.pk)).content.decode()
+    body, split, title = html.find('name="body_en"'), html.find('name="split_paragraphs"'), html.find('name="title_en"')
+    assert -1 < body < split and title < body

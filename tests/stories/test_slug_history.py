@@ -125,3 +125,10 @@ def test_the_admin_does_not_ask_about_a_draft(client, storyteller, editor):
     assert response.status_code == 302
     draft.refresh_from_db()
     assert draft.slug == "draft-renamed"
+
+
+def test_the_confirmation_sits_under_the_address(client, serial, editor):
+    client.force_login(editor)
+    html = client.get(admin_url("story", "change", serial.pk)).content.decode()
+    slug, confirm, kind = html.find('name="slug"'), html.find('name="confirm_slug_change"'), html.find('name="kind"')
+    assert -1 < slug < confirm < kind
