@@ -38,7 +38,9 @@ from django.core.management.base import BaseCommand, CommandError
 from search.bench import report_lines as search_report_lines
 from stories.management.commands import _bench_servers as servers
 
-PUBLIC_PAGES = ["home", "index", "index-deep", "story", "part", "feed", "sitemap", "sitemap-page", "campaign"]
+PUBLIC_PAGES = [
+    "home", "index", "index-deep", "story", "part", "peer-part", "feed", "sitemap", "sitemap-page", "campaign"
+]  # fmt: skip
 # Staff pages: the group whose member signs in, the URL name and, if it takes any, its arguments.
 # The authenticator app a bench run enrols for a consent officer's pages, and deletes afterwards.
 BENCH_DEVICE = "bench run"
@@ -236,6 +238,16 @@ def _plan(options: dict) -> dict:
         part = serial[len(serial) // 2]
         story = Story.objects.live("en").get(pk=part.story_id)
         part.story = story
+        # The Wagtail peer's page is part 3 of a 3-part serial: the part compared with it has that shape,
+        # where "part" (the middle of the longest serial, 30 parts at scale) is the worst case.
+        three = (
+            Part.objects.live("en").values("story_id").annotate(parts=Count("pk")).filter(parts=3).order_by("story_id")
+        ).first()
+        peer_part = (
+            Part.objects.live("en").filter(story_id=three["story_id"]).order_by("number").last() if three else None
+        )
+        if peer_part is not None:
+            peer_part.story = Story.objects.live("en").get(pk=peer_part.story_id)
         stories = Story.objects.live("en").count()
         # The parts pages the sitemap index lists; the last but one is the deepest that is surely full.
         index = Client(HTTP_HOST="127.0.0.1").get(reverse("sitemap")).content.decode()
@@ -248,6 +260,7 @@ def _plan(options: dict) -> dict:
             "index-deep": f"{reverse('stories:index')}?page={max(1, math.ceil(stories / settings.STORIES_PAGE_SIZE))}",
             "story": story.get_absolute_url(),
             "part": part.get_absolute_url(),
+            "peer-part": (peer_part or part).get_absolute_url(),
             "feed": reverse("stories:feed"),
             "sitemap": reverse("sitemap"),
             "sitemap-page": reverse("sitemap-section", kwargs={"section": "parts", "page": sitemap_page}),
@@ -392,7 +405,7 @@ class Run:
         if options["load"] == "all":
             self.load_pages = [page for page in PUBLIC_PAGES if page in self.pages]
         elif options["load"] == "part":
-            self.load_pages = ["part"]
+            self.load_pages = ["part", "peer-part"]
         else:
             self.load_pages = []
         self.gunicorn = Path(sys.executable).parent / "gunicorn"
@@ -797,26 +810,32 @@ class Run:
         for result in self.results["databases"]:
             load = result.get("load") or {}
             label = result["label"]
-            part, wagtail = load.get("part"), load.get("wagtail")
-            if part and wagtail:
-                ratio = part["rps"] / wagtail["rps"]
-                rows.append(
-                    [label, "uncached part req/s vs Wagtail's", f"{part['rps']:.0f} vs {wagtail['rps']:.0f}",
-                     f"{ratio:.2f}x", f">= {WAGTAIL_RPS_RATIO:g}x", verdict(ratio >= WAGTAIL_RPS_RATIO)]
-                )  # fmt: skip
-                ratio = part["c1_p50_ms"] / wagtail["c1_p50_ms"]
-                rows.append(
-                    [label, "uncached part c1 p50 vs Wagtail's", f"{part['c1_p50_ms']:.2f} vs "
-                     f"{wagtail['c1_p50_ms']:.2f} ms", f"{ratio:.2f}x", "<= 0.33x",
-                     verdict(ratio <= WAGTAIL_LATENCY_RATIO)]
-                )  # fmt: skip
-            cached, static = load.get("part:cached"), load.get("part:static")
-            if cached and static:
-                ratio = cached["rps"] / static["rps"]
-                rows.append(
-                    [label, "cached part req/s vs static file", f"{cached['rps']:.0f} vs {static['rps']:.0f}",
-                     f"{ratio:.2f}x", f">= {STATIC_RPS_RATIO:g}x", verdict(ratio >= STATIC_RPS_RATIO)]
-                )  # fmt: skip
+            wagtail = load.get("wagtail")
+            serial = result.get("counts", {}).get("serial_parts_en")
+            shapes = (("peer-part", "a 3-part serial, as the peer's"), ("part", f"the longest serial, {serial} parts"))
+            for name, shape in shapes:
+                part = load.get(name)
+                if part and wagtail:
+                    ratio = part["rps"] / wagtail["rps"]
+                    rows.append(
+                        [label, f"uncached part req/s vs Wagtail's ({shape})",
+                         f"{part['rps']:.0f} vs {wagtail['rps']:.0f}", f"{ratio:.2f}x", f">= {WAGTAIL_RPS_RATIO:g}x",
+                         verdict(ratio >= WAGTAIL_RPS_RATIO)]
+                    )  # fmt: skip
+                    ratio = part["c1_p50_ms"] / wagtail["c1_p50_ms"]
+                    rows.append(
+                        [label, f"uncached part c1 p50 vs Wagtail's ({shape})", f"{part['c1_p50_ms']:.2f} vs "
+                         f"{wagtail['c1_p50_ms']:.2f} ms", f"{ratio:.2f}x", "<= 0.33x",
+                         verdict(ratio <= WAGTAIL_LATENCY_RATIO)]
+                    )  # fmt: skip
+                cached, static = load.get(f"{name}:cached"), load.get(f"{name}:static")
+                if cached and static:
+                    ratio = cached["rps"] / static["rps"]
+                    rows.append(
+                        [label, f"cached part req/s vs static file ({shape})",
+                         f"{cached['rps']:.0f} vs {static['rps']:.0f}", f"{ratio:.2f}x", f">= {STATIC_RPS_RATIO:g}x",
+                         verdict(ratio >= STATIC_RPS_RATIO)]
+                    )  # fmt: skip
             if result["size"] != "scale":
                 continue
             demos = self.demos_for(result)
