@@ -20,6 +20,7 @@ from django.utils.translation import to_locale
 from archive.i18n import absolute_url, home_url
 from stories.models import ImagePublication, StoryImage
 from stories.querysets import live_window
+from stories.templatetags.typography import keep_dash
 
 # The site's default share image (1200 x 630, the size Open Graph and Twitter cards show whole): a PNG
 # drawn once from type alone (stories/management/commands/draw_share_image.py), with no real name in it.
@@ -155,7 +156,10 @@ def part_title(part) -> str:
     """A part's title as its page's heading gives it: a single piece's is its story's, never numbered."""
     if part.is_single_piece:
         return part.story.title
-    return _("{story}: Part {number} — {title}").format(story=part.story.title, number=part.number, title=part.title)
+    # The dash kept with the word before it, as on the page (stories/templatetags/typography.py).
+    return keep_dash(
+        _("{story}: Part {number} — {title}").format(story=part.story.title, number=part.number, title=part.title)
+    )
 
 
 def part_card(part) -> dict:
