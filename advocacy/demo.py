@@ -324,7 +324,8 @@ PHOTO_TEXT = {
     "photo_alt_ko": "해 질 무렵 돌계단 위에서 타는 촛불들과 그 옆에 놓인 종이학.",
     "photo_caption_en": "Candles left by readers at a vigil for the families waiting for news.",
     "photo_caption_ko": "소식을 기다리는 가족들을 위한 촛불 모임에서 독자들이 놓고 간 촛불.",
-    "photo_credit": "Archive volunteer",
+    "photo_credit_en": "Archive volunteer",
+    "photo_credit_ko": "기록관 자원봉사자",
 }
 PRESS = [
     {"name": "The Lantern Ledger", "colour": (24, 52, 96), "alt_ko": "더 랜턴 레저"},
@@ -380,6 +381,11 @@ def load_demo_photo_and_press(campaign: Campaign) -> None:
             setattr(campaign, name, value)
         campaign.full_clean()
         services.campaign_photo_set(campaign=campaign, prepared=images.render(demo_photo()))
+    elif not campaign.photo_credit_ko and campaign.photo_credit_en == PHOTO_TEXT["photo_credit_en"]:
+        # A demo loaded while the credit was one English text (before advocacy 0010) gets its Korean credit.
+        campaign.photo_credit_ko = PHOTO_TEXT["photo_credit_ko"]
+        campaign.full_clean()
+        campaign.save(update_fields=["photo_credit_ko"])
     for position, outlet in enumerate(PRESS):
         if PressMention.objects.filter(name=outlet["name"]).exists():
             continue

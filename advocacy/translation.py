@@ -45,6 +45,7 @@ class CampaignTranslationOptions(TranslationOptions):
         "not_listed_html",
         "photo_alt",
         "photo_caption",
+        "photo_credit",
     )
 
 

@@ -240,6 +240,7 @@ class CampaignDetailView(DetailView):
         # The photo's words in the reader's language only, never another's: without them it is shown as decoration.
         context["photo_caption"] = (getattr(campaign, f"photo_caption_{language}", "") or "").strip()
         context["photo_alt"] = (getattr(campaign, f"photo_alt_{language}", "") or "").strip()
+        context["photo_credit"] = (getattr(campaign, f"photo_credit_{language}", "") or "").strip()
         return context
 
     def render_to_response(self, context, **response_kwargs):

@@ -533,10 +533,10 @@ def text_fields(model) -> dict[str, str]:
             "not_listed": _("campaign text for an unlisted country"),
             "photo_alt": _("campaign photo alt text"),
             "photo_caption": _("campaign photo caption"),
+            "photo_credit": _("campaign photo credit"),
         }
         return {
             **_translated(fields),
-            "photo_credit": _("campaign photo credit"),
             "slug": _("campaign slug (in its links)"),
         }
     if label == "advocacy.action":

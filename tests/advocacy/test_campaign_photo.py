@@ -40,7 +40,8 @@ def post_photo(client, campaign: Campaign, data: bytes | None, **fields):
         "photo_alt_ko": "밤에 건물 밖에서 촛불을 든 사람들.",
         "photo_caption_en": "A vigil for the families, in an invented city.",
         "photo_caption_ko": "가족들을 위한 촛불 모임, 지어낸 도시에서.",
-        "photo_credit": "Invented Photographer",
+        "photo_credit_en": "Invented Photographer",
+        "photo_credit_ko": "지어낸 사진가",
         **fields,
     }
     if data is not None:
@@ -81,6 +82,7 @@ def test_an_uploaded_photo_is_rebuilt_from_its_pixels_and_shown_atop_the_page_in
     assert 'alt="People holding candles outside a building at night."' in english
     assert "가족들을 위한 촛불 모임, 지어낸 도시에서." in korean and "A vigil for the families" not in korean
     assert 'alt="밤에 건물 밖에서 촛불을 든 사람들."' in korean
+    assert "사진: 지어낸 사진가" in korean and "Invented Photographer" not in korean
     urls = sorted(set(PHOTO_URL.findall(english)))
     assert len(urls) == 6
     for url in urls:
@@ -144,6 +146,24 @@ def test_a_caption_missing_in_a_language_is_left_out_never_shown_in_another(clie
     assert 'class="campaign-photo"' in korean
     assert "A vigil for the families" not in korean and "People holding candles" not in korean
     assert 'alt=""' in korean
+
+
+def test_a_credit_missing_in_a_language_is_left_out_never_shown_in_another(client, manager):
+    campaign = make_campaign()
+    client.force_login(manager)
+    response = post_photo(
+        client, campaign, encode(noise(600, 400), "JPEG"), photo_caption_ko="", photo_credit_ko="", photo_alt_ko=""
+    )
+    assert response.status_code == 302, form_errors(response)
+    campaign.refresh_from_db()
+    assert campaign.photo_credit_en == "Invented Photographer" and not campaign.photo_credit_ko
+    client.logout()
+    assert "Photo: Invented Photographer" in page(client, campaign, "en")
+    korean = page(client, campaign, "ko")
+    assert 'class="campaign-photo"' in korean
+    # Neither the English credit nor a label with nothing after it: no caption line at all.
+    assert "Invented Photographer" not in korean and "campaign-photo__credit" not in korean
+    assert "campaign-photo__caption" not in korean
 
 
 def test_a_new_photo_or_its_removal_takes_the_old_files_away_once_saved(

@@ -202,3 +202,7 @@ def test_the_demo_has_a_campaign_photo_and_a_press_strip_loaded_once(client, db,
         campaign_page = html_of(client, f"/{language}/act/{campaign.slug}/")
         assert 'class="campaign-photo"' in campaign_page
         assert getattr(campaign, f"photo_caption_{language}") in campaign_page
+        # The credit too, in the reader's language only.
+        credit = {"en": "Photo: Archive volunteer", "ko": "사진: 기록관 자원봉사자"}[language]
+        assert f'<span class="campaign-photo__credit">{credit}</span>' in campaign_page
+    assert "Archive volunteer" not in html_of(client, f"/ko/act/{campaign.slug}/")
