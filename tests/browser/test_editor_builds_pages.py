@@ -46,6 +46,7 @@ PART_TITLE = "The Winter Crossing"
 PART_KO = "겨울의 강 건너기"
 CAMPAIGN_TITLE = "Let the Families at the Border Stay"
 CAMPAIGN_SLUG = "let-the-families-at-the-border-stay"
+CAMPAIGN_KO = "국경의 가족들이 머물 수 있게 해 주세요"
 
 LIST = (
     "name,email,country,name_ko\n"
@@ -66,10 +67,11 @@ CREDIT_TRANSLATED = hasattr(Campaign, "photo_credit_ko")
 
 def post_at_limit() -> str:
     """An invented post that X counts at exactly its limit, with the campaign link."""
-    text = "Families who crossed the river in winter ask to stay. Please read their stories and write today."
-    while x_post_length(text + " Thank you.") <= X_MAX_WEIGHTED_LENGTH:
-        text += " Thank you."
-    text += "!" * (X_MAX_WEIGHTED_LENGTH - x_post_length(text))
+    text = (
+        "Six families who crossed the river in winter are held at the border and may be sent back within days. "
+        "Their stories are in the archive, in their own words. Please read them, then write to an embassy "
+        "in your country and ask that the six families may remain."
+    )
     assert x_post_length(text) == X_MAX_WEIGHTED_LENGTH
     return text
 
@@ -102,10 +104,10 @@ def sign_in(page: Page, username: str) -> None:
     expect(page.locator("#site-name")).to_be_visible()
 
 
-def pick(page: Page, field: str, search: str) -> None:
+def pick(page: Page, field: str, search: str, within: str = "") -> None:
     """Choose in an autocomplete (select2) field by typing part of the name."""
-    page.locator(f".field-{field} .select2-selection").click()
-    page.locator(".select2-search__field").fill(search)
+    page.locator(f"{within} .field-{field} .select2-selection".strip()).click()
+    page.locator(".select2-dropdown .select2-search__field").fill(search)
     page.locator(".select2-results__option", has_text=search).first.click()
 
 
@@ -195,7 +197,7 @@ def build_campaign(page: Page, photo: Path, post: str) -> Campaign:
     page.locator("#id_title_en").fill(CAMPAIGN_TITLE)
     page.locator("#id_title_en").press("Tab")
     expect(page.locator("#id_slug")).to_have_value(CAMPAIGN_SLUG)
-    fill_ko(page, "id_title", "국경의 가족들이 머물 수 있게 해 주세요")
+    fill_ko(page, "id_title", CAMPAIGN_KO)
     page.locator("#id_byline_en").fill("The archive's editors")
     fill_ko(page, "id_byline", "기록관 편집진")
     page.locator("#id_summary_en").fill("Families who crossed in winter are held at the border. Ask that they stay.")
@@ -257,9 +259,14 @@ def build_campaign(page: Page, photo: Path, post: str) -> Campaign:
         "id_actions-1-post_template",
         "겨울에 강을 건넌 가족들이 머물기를 바랍니다. 이야기를 읽고 편지를 보내 주세요.",
     )
+    # Shown beside the serial and the profile.
+    for row, story in enumerate(["The Lantern Keeper", PROFILE_TITLE]):
+        page.locator("#story_links-group .add-row a").click()
+        pick(page, "story", story, within=f"#story_links-{row}")
     page.locator("input[name=_continue]").click()
     saved(page)
     campaign = Campaign.objects.get(slug=CAMPAIGN_SLUG)
+    assert campaign.story_links.count() == 2
     assert campaign.photo_key and campaign.actions.get(kind=Action.Kind.SOCIAL).post_template_en == post
 
     # The recipients, pasted as a list, previewed, then saved at once.
@@ -304,7 +311,7 @@ def test_an_editor_builds_a_part_a_profile_and_a_campaign_and_readers_read_them(
     page = new_context(viewport=DESKTOP).new_page()
     recorder = watch(page, demo)
     part = build_part_with_recap(page, serial, first, second)
-    profile = build_profile(page, storyteller)
+    profile = build_profile(page, make_storyteller(pseudonym_en="Saebyeol", pseudonym_ko="새별"))
     build_campaign(page, small_jpeg(tmp_path / "lanterns.jpg"), post_at_limit())
     recorder.assert_clean()
 
@@ -352,6 +359,8 @@ def test_an_editor_builds_a_part_a_profile_and_a_campaign_and_readers_read_them(
             expect(reader.locator("nav.part__start")).to_have_count(0)
             expect(reader.locator(".part__title")).to_contain_text({"en": PART_TITLE, "ko": PART_KO}[lang])
             expect(reader.locator(".toc__item")).to_have_count(3)
+            campaign_title = {"en": CAMPAIGN_TITLE, "ko": CAMPAIGN_KO}[lang]
+            expect(reader.get_by_role("link", name=campaign_title)).to_be_visible()
             shoot(reader, out, f"{lang}-{size_name}-part-with-recap")
             recap.locator("a").nth(1).click()
             expect(reader).to_have_url(f"{demo}/{lang}/stories/{SERIAL_SLUG}/part-2/")
@@ -364,6 +373,7 @@ def test_an_editor_builds_a_part_a_profile_and_a_campaign_and_readers_read_them(
             for absent in (".toc", ".part-nav", ".part__kicker", ".part__start"):
                 expect(reader.locator(absent)).to_have_count(0)
             assert ("Part 1" if lang == "en" else "1편") not in reader.locator("main").inner_text()
+            expect(reader.get_by_role("link", name=campaign_title)).to_be_visible()
             shoot(reader, out, f"{lang}-{size_name}-profile")
             response = reader.goto(f"/{lang}/stories/{PROFILE_SLUG}/part-1/")
             assert response.url == f"{demo}/{lang}/stories/{PROFILE_SLUG}/"
