@@ -304,9 +304,27 @@ def test_an_editor_builds_a_part_a_profile_and_a_campaign_and_readers_read_them(
         slug=SERIAL_SLUG,
         title_en="The Lantern Keeper's Story",
         title_ko="등불지기의 이야기",
+        summary_en="A daughter of a lantern maker tells how her family left in winter.",
+        summary_ko="등불 만드는 집의 딸이 가족이 겨울에 떠난 이야기를 들려줍니다.",
     )
-    first = make_part(story=serial, title_en="The Shop by the Bridge", title_ko="다리 옆 가게")
-    second = make_part(story=serial, title_en="The Last Autumn", title_ko="마지막 가을")
+    first = make_part(
+        story=serial,
+        title_en="The Shop by the Bridge",
+        title_ko="다리 옆 가게",
+        summary_en="The lamp shop by the bridge.",
+        summary_ko="다리 옆 등 가게.",
+        body_en="My father mended lamps in a shop by the bridge, and the whole street came to him.",
+        body_ko="아버지는 다리 옆 가게에서 등을 고치셨고, 온 동네 사람들이 아버지를 찾아왔습니다.",
+    )
+    second = make_part(
+        story=serial,
+        title_en="The Last Autumn",
+        title_ko="마지막 가을",
+        summary_en="The autumn before leaving.",
+        summary_ko="떠나기 전 가을.",
+        body_en="That autumn the shop stayed dark, and my mother began to sew money into our coats.",
+        body_ko="그해 가을 가게는 불이 꺼진 채였고, 어머니는 우리 외투에 돈을 꿰매 넣기 시작하셨습니다.",
+    )
 
     page = new_context(viewport=DESKTOP).new_page()
     recorder = watch(page, demo)
