@@ -157,12 +157,29 @@ def timestamps_as_given(*model_classes: type[models.Model]):
     ]
     saved = [(field, field.auto_now, field.auto_now_add) for field in fields]
     for field in fields:
+        field.given_timestamps = (field.auto_now, field.auto_now_add)
         field.auto_now = field.auto_now_add = False
     try:
         yield
     finally:
         for field, auto_now, auto_now_add in saved:
             field.auto_now, field.auto_now_add = auto_now, auto_now_add
+            del field.given_timestamps
+
+
+@contextlib.contextmanager
+def timestamps_from_the_clock(*model_classes: type[models.Model]):
+    """Inside ``timestamps_as_given``: rows that signals write (a label's translation records) get the time."""
+    fields = [
+        field for model in model_classes for field in model._meta.concrete_fields if hasattr(field, "given_timestamps")
+    ]
+    for field in fields:
+        field.auto_now, field.auto_now_add = field.given_timestamps
+    try:
+        yield
+    finally:
+        for field in fields:
+            field.auto_now = field.auto_now_add = False
 
 
 class UnescapedJSONEncoder(json.JSONEncoder):
@@ -740,6 +757,12 @@ class Generator:
         return len(records)
 
     def write_campaigns(self, serials: list[Serial]) -> None:
+        # Countries, groups and offices are saved one by one, and their labels' translation records are
+        # written by a signal (translations.signals), dated by the clock.
+        with timestamps_from_the_clock(Translation):
+            self._write_campaigns(serials)
+
+    def _write_campaigns(self, serials: list[Serial]) -> None:
         countries = [Country.objects.get_or_create(code=data["code"], defaults=data)[0] for data in COUNTRIES]
         kinds = [
             (Recipient.Kind.EMBASSY, "Embassy", "대사관"),
