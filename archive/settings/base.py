@@ -120,6 +120,24 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
     )
 }
+
+
+def with_prepared_statements(database: dict) -> dict:
+    """On PostgreSQL, send parameters apart from the SQL and prepare repeated statements on the server.
+
+    A statement run ``DATABASE_PREPARE_THRESHOLD`` times (default 2) on one connection is prepared there:
+    PostgreSQL then parses and plans the reading pages' queries (compiled once in archive.prepared, so
+    their text repeats) once per connection, not at every request, where planning cost more than running
+    them. Turn it off behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode
+    before 1.21) with ``DATABASE_PREPARED_STATEMENTS=0``.
+    """
+    if database["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED_STATEMENTS", True):
+        threshold = int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "2"))
+        database.setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": threshold})
+    return database
+
+
+with_prepared_statements(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
