@@ -202,6 +202,9 @@ class ActionAdminForm(forms.ModelForm):
                             "{count} of {limit} characters as X counts them, with the campaign link: "
                             "cut {over} characters."
                         ),
+                        "data-x-over-one": _(
+                            "{count} of {limit} characters as X counts them, with the campaign link: cut 1 character."
+                        ),
                     }
                 )
 

@@ -101,7 +101,8 @@
       var count = xPostLength(textarea.value);
       var over = count - limit;
       output.classList.toggle("x-count--over", over > 0);
-      output.textContent = format(over > 0 ? textarea.dataset.xOver : textarea.dataset.xFits, {
+      var message = over > 1 ? textarea.dataset.xOver : over === 1 ? textarea.dataset.xOverOne : textarea.dataset.xFits;
+      output.textContent = format(message, {
         count: count,
         limit: limit,
         over: over,

@@ -88,7 +88,7 @@ def test_a_campaign_manager_sees_the_fields_of_each_kind_and_the_live_count(new_
     over = next(text for text, length in X_CASES if length == 281)
     post.fill(over)
     count = social.locator(".x-count").first
-    expect(count).to_have_text("281 of 280 characters as X counts them, with the campaign link: cut 1 characters.")
+    expect(count).to_have_text("281 of 280 characters as X counts them, with the campaign link: cut 1 character.")
     expect(count).to_have_class("help x-count x-count--over")
     # Under the field, not beside it.
     box, field = count.bounding_box(), post.bounding_box()

@@ -246,7 +246,7 @@ def build_campaign(page: Page, photo: Path, post: str) -> Campaign:
     box.fill(post + "!")
     expect(count).to_have_text(
         f"{X_MAX_WEIGHTED_LENGTH + 1} of {X_MAX_WEIGHTED_LENGTH} characters as X counts them, "
-        "with the campaign link: cut 1 characters."
+        "with the campaign link: cut 1 character."
     )
     expect(count).to_have_class("help x-count x-count--over")
     # Exactly at the limit: it fits, nothing to cut.
