@@ -85,9 +85,10 @@ def test_demo_content_shows_the_rule(db, tmp_path, monkeypatch):
     monkeypatch.setenv("DEMO_CREDENTIALS_FILE", str(tmp_path / "credentials.json"))
     call_command("load_demo", "--allow-without-debug", verbosity=0)
     public_stories = set(Story.objects.public("en").values_list("slug", flat=True))
-    assert public_stories == {"dawns-story", "the-teacher-who-kept-counting"}
-    # The profile's only part is still in Korean review, so in Korean only Dawn's story is public.
-    assert set(Story.objects.public("ko").values_list("slug", flat=True)) == {"dawns-story"}
+    # Meet Willow is the demo's single piece (a profile written in Korean), public in both languages.
+    assert public_stories == {"dawns-story", "the-teacher-who-kept-counting", "meet-willow"}
+    # The teacher's only part is still in Korean review, so his story is not public in Korean.
+    assert set(Story.objects.public("ko").values_list("slug", flat=True)) == {"dawns-story", "meet-willow"}
     assert Part.objects.public("en").filter(story__slug="dawns-story").count() == 3
     assert Part.objects.public("en").filter(story__slug="the-teacher-who-kept-counting").count() == 1
     in_review = Translation.objects.get(language="ko", status=Translation.Status.IN_REVIEW)
