@@ -123,15 +123,15 @@ DATABASES = {
 
 
 def with_prepared_statements(database: dict) -> dict:
-    """On PostgreSQL, send parameters apart from the SQL and prepare repeated statements on the server.
+    """On PostgreSQL, when asked: parameters apart from the SQL, and repeated statements prepared on the server.
 
-    A statement run ``DATABASE_PREPARE_THRESHOLD`` times (default 2) on one connection is prepared there:
-    PostgreSQL then parses and plans the reading pages' queries (compiled once in archive.prepared, so
-    their text repeats) once per connection, not at every request, where planning cost more than running
-    them. Turn it off behind a pooler that cannot keep prepared statements (PgBouncer in transaction mode
-    before 1.21) with ``DATABASE_PREPARED_STATEMENTS=0``.
+    Off by default. With ``DATABASE_PREPARED_STATEMENTS=1``, a statement run ``DATABASE_PREPARE_THRESHOLD``
+    times (default 2) on one connection is prepared there, so PostgreSQL parses and plans it once per
+    connection. Measured at 100,000 parts, PostgreSQL then switched the sitemap page's query to a generic
+    plan after a few runs, 200 ms instead of 20: a plan for any parameters is not the plan for these. Keep
+    it off until every reading query is checked for that (docs/deployment.md).
     """
-    if database["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED_STATEMENTS", True):
+    if database["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED_STATEMENTS", False):
         threshold = int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "2"))
         database.setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": threshold})
     return database
