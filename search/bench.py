@@ -10,7 +10,7 @@ import statistics
 import time
 
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 
 from search.models import SearchEntry
 from search.text import query_words
@@ -50,7 +50,16 @@ def _queries() -> list[tuple[str, str, str, int]]:
 
 
 def measure() -> dict:
-    """Time the search page for each chosen query on this database."""
+    """Time the search page for each chosen query on this database.
+
+    Without the per-client limit (search.views.rate_limit): the bench sends far more searches a minute
+    than a reader, and would time the 429 page.
+    """
+    with override_settings(SEARCH_RATE_LIMIT=(10**9, 60)):
+        return _measure()
+
+
+def _measure() -> dict:
     client = Client(HTTP_HOST="127.0.0.1")
     rows = []
     for code, kind, query, matches in _queries():
