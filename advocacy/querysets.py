@@ -174,3 +174,16 @@ class PressMentionQuerySet(models.QuerySet):
     def shown(self) -> "PressMentionQuerySet":
         """The press mentions readers see: shown, with a cleaned logo."""
         return self.filter(is_active=True).exclude(logo_key="").order_by("position", "pk")
+
+
+def _press_strip_rows(language: str):
+    """What the press strip shows of each shown mention, with the logo's words in the language only."""
+    from advocacy.models import PressMention
+
+    return PressMention.objects.shown().values(
+        "id", "name", "link", f"alt_text_{language}", "logo_key", "logo_renditions"
+    )
+
+
+# The press strip is on every story page: one prepared query (archive.prepared), not the ORM's compile.
+PRESS_STRIP = PreparedQuery(_press_strip_rows)

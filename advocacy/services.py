@@ -38,7 +38,9 @@ from advocacy.models import (
     RecipientGroup,
     Subscriber,
 )
+from advocacy.querysets import PRESS_STRIP
 from advocacy.sharing import single_line
+from archive.prepared import loaded
 from archive.spreadsheets import formula_safe
 from background import queue
 from stories import caching, images
@@ -341,21 +343,26 @@ def press_mention_save(*, mention: PressMention, prepared: images.Prepared | Non
 
 
 def _press_strip_rows(language: str) -> list[dict]:
+    """The shown mentions as the strip shows them, from one prepared query, with URLs in the language."""
+    rows = []
     with translation.override(language):
-        return [
-            {
-                "name": mention.name,
-                "link": mention.link,
-                # The logo's words in this language, else the outlet's name: never another language's text.
-                "alt": (getattr(mention, f"alt_text_{language}", "") or "").strip() or mention.name,
-                "webp_srcset": mention.logo.webp_srcset,
-                "jpeg_srcset": mention.logo.jpeg_srcset,
-                "src": mention.logo.smallest_url,
-                "width": mention.logo.width,
-                "height": mention.logo.height,
-            }
-            for mention in PressMention.objects.shown()
-        ]
+        for row in PRESS_STRIP(shape={"language": language}):
+            mention = loaded(PressMention, row)
+            logo = mention.logo
+            rows.append(
+                {
+                    "name": mention.name,
+                    "link": mention.link,
+                    # The logo's words in this language, else the outlet's name: never another language's text.
+                    "alt": (row[f"alt_text_{language}"] or "").strip() or mention.name,
+                    "webp_srcset": logo.webp_srcset,
+                    "jpeg_srcset": logo.jpeg_srcset,
+                    "src": logo.smallest_url,
+                    "width": logo.width,
+                    "height": logo.height,
+                }
+            )
+    return rows
 
 
 def press_strip() -> list[dict]:

@@ -375,20 +375,40 @@ class Serial:
 
 
 def campaign_boxes(story: Story | None, *, may_advocate: bool | None = None) -> list[dict]:
-    """The calls to action beside a story, gathered by the view so that the template only formats them."""
+    """The calls to action beside a story, as the plain text and links the template only formats.
+
+    Built here once per campaign rather than looked up by the template (a campaign's address, for
+    one, is used three times in its box): the box costs a fraction of what template lookups cost.
+    """
     from advocacy.models import Campaign
     from advocacy.templatetags.advocacy_tags import COUNTED_KINDS
 
     language = translation.get_language()
     campaigns = Campaign.objects.beside_story(story, language, may_advocate=may_advocate) if story is not None else []
-    return [
-        {
-            "campaign": campaign,
-            "actions": [action for action in campaign.shown_actions if action.is_available(language)],
-            "counted_kinds": COUNTED_KINDS,
-        }
-        for campaign in campaigns
-    ]
+    boxes = []
+    for campaign in campaigns:
+        url = campaign.get_absolute_url()
+        actions = []
+        for action in campaign.shown_actions:
+            if not action.is_available(language):
+                continue
+            if action.kind in COUNTED_KINDS:
+                # Giving links are counted on the way to the giving page.
+                href = reverse("advocacy:go", args=[campaign.slug, action.pk])
+                actions.append({"kind": action.kind, "href": href, "label": action.button_label, "counted": True})
+            else:
+                href = f"{url}#action-{action.pk}"
+                actions.append({"kind": action.kind, "href": href, "label": action.display_heading, "counted": False})
+        boxes.append(
+            {
+                "kicker": campaign.kicker,
+                "title": campaign.title,
+                "summary": campaign.summary,
+                "url": url,
+                "actions": actions,
+            }
+        )
+    return boxes
 
 
 class StoryDetailView(View):
