@@ -121,3 +121,35 @@ def test_warning_note_text_meets_wcag_aa_contrast_on_its_background():
     background = colour(re.search(r"background:\s*([^;]+);", css_rule(".content-warning")).group(1))
     lighter, darker = sorted((relative_luminance(text), relative_luminance(background)), reverse=True)
     assert (lighter + 0.05) / (darker + 0.05) >= 4.5
+
+
+def test_numbered_titles_built_in_python_are_the_template_tags_output_byte_for_byte(db):
+    """part_label / part_heading / other_language_link replace blocktranslate + keep_dash on long lists."""
+    from django.template import Context, Template
+
+    from stories.models import Part, Story
+    from stories.templatetags.typography import other_language_link, part_heading, part_label
+
+    tags = Template(
+        "{% load i18n typography %}"
+        "{% filter keep_dash %}{% blocktranslate with number=part.number title=part.title %}"
+        "Part {{ number }} — {{ title }}{% endblocktranslate %}{% endfilter %}|"
+        "{% filter keep_dash %}{% blocktranslate with story=part.story.title number=part.number title=part.title %}"
+        "{{ story }}: Part {{ number }} — {{ title }}{% endblocktranslate %}{% endfilter %}"
+    )
+    story = Story(slug="lamps", title_en='Rain & "<Lamps>" — 100%', title_ko="비 & <등불> — 100%")
+    for number, title in ((3, "A <b>Difficult</b> Decision — & 'after'"), (1234, "%(story)s 50%"), (7, "")):
+        part = Part(story=story, number=number, title_en=title, title_ko=title + " 편")
+        for language in ("en", "ko"):
+            with translation.override(language):
+                expected = tags.render(Context({"part": part}))
+                assert f"{part_label(part)}|{part_heading(part)}" == expected
+    part = Part(story=story, number=2, title_en="Across", title_ko="건너서")
+    part.available_language = "ko"
+    with translation.override("en"):
+        link = other_language_link(part)
+    with translation.override("ko"):
+        url = part.get_absolute_url()
+        heading = part_heading(part)
+    assert link == f'<a href="{url}" hreflang="ko" lang="ko">{heading}</a>'
+    assert "2편" in link and "&lt;등불&gt;" in link
