@@ -8,7 +8,6 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -18,6 +17,7 @@ from archive.i18n import absolute_url, reverse_page
 from archive.richtext import render_markdown, render_translated_markdown
 from archive.validators import BODY_VALIDATORS, TEXT_VALIDATORS
 from stories import privacy
+from stories.images import Renditions
 from stories.models import Language
 from translations.registry import require_original_label
 
@@ -26,73 +26,6 @@ def require_some_language(obj: models.Model, name: str) -> None:
     """Refuse an object whose translated field is empty in every language."""
     if not any((getattr(obj, f"{name}_{code}") or "").strip() for code, _name in settings.LANGUAGES):
         raise ValidationError({f"{name}_{settings.LANGUAGES[0][0]}": _("Fill this in for at least one language.")})
-
-
-class Renditions:
-    """The stored renditions of a cleaned image (stories.images), and the URLs readers fetch them by."""
-
-    # Link previews want about 1200 pixels across; the largest JPEG up to this width is offered.
-    SHARE_WIDTH = 1600
-
-    def __init__(self, key: str, items: list[dict], url_name: str) -> None:
-        self.key = key
-        self.items = items or []
-        self.url_name = url_name
-
-    def __bool__(self) -> bool:
-        return bool(self.key and self.items)
-
-    def find(self, *, width: int, extension: str) -> dict | None:
-        """The stored rendition of this width and format, if there is one."""
-        for item in self.items:
-            if item["width"] == width and item["extension"] == extension:
-                return item
-        return None
-
-    def _sorted(self, extension: str) -> list[dict]:
-        return sorted((item for item in self.items if item["extension"] == extension), key=lambda item: item["width"])
-
-    def url(self, item: dict) -> str:
-        return reverse(self.url_name, kwargs={"key": self.key, "width": item["width"], "extension": item["extension"]})
-
-    def srcset(self, extension: str) -> str:
-        return ", ".join(f"{self.url(item)} {item['width']}w" for item in self._sorted(extension))
-
-    @property
-    def webp_srcset(self) -> str:
-        return self.srcset("webp")
-
-    @property
-    def jpeg_srcset(self) -> str:
-        return self.srcset("jpg")
-
-    @property
-    def fallback_url(self) -> str:
-        """The JPEG for browsers without srcset: the largest no wider than 960 pixels."""
-        items = self._sorted("jpg")
-        fitting = [item for item in items if item["width"] <= 960] or items[:1]
-        return self.url(fitting[-1]) if fitting else ""
-
-    @property
-    def smallest_url(self) -> str:
-        items = self._sorted("jpg")
-        return self.url(items[0]) if items else ""
-
-    @property
-    def share_url(self) -> str:
-        items = [item for item in self._sorted("jpg") if item["width"] <= self.SHARE_WIDTH]
-        return self.url(items[-1]) if self and items else ""
-
-    @property
-    def width(self) -> int:
-        return max((item["width"] for item in self.items), default=0)
-
-    @property
-    def height(self) -> int:
-        return max((item["height"] for item in self.items), default=0)
-
-    def names(self) -> list[str]:
-        return [item["name"] for item in self.items]
 
 
 class Country(models.Model):
@@ -348,7 +281,7 @@ class Campaign(models.Model):
         return type(self).objects.live(language).filter(pk=self.pk).exists()
 
     @property
-    def photo(self) -> "Renditions":
+    def photo(self) -> Renditions:
         return Renditions(self.photo_key, self.photo_renditions, "advocacy:campaign-photo")
 
     def share_image_url(self) -> str:

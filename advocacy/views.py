@@ -397,10 +397,10 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 def _serve_rendition(request: HttpRequest, renditions: Renditions | None, *, width: int, extension: str, staff: bool):
     """Stream one cleaned rendition from private storage, revalidated at each use; anything else is the plain 404."""
-    item = renditions.find(width=width, extension=extension) if renditions else None
+    item = renditions.rendition(width=width, extension=extension) if renditions else None
     if item is None or extension not in images.RENDITION_FORMATS:
         raise Http404
-    etag = None if staff else quote_etag(f"{renditions.key}-{width}-{extension}")
+    etag = None if staff else quote_etag(f"{renditions.rendition_key}-{width}-{extension}")
     response = get_conditional_response(request, etag=etag) if etag else None
     if response is None:
         try:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import to_locale
 
 from archive.i18n import absolute_url, home_url
+from stories.images import RenditionUrls
 from stories.models import ImagePublication, StoryImage
 from stories.querysets import live_window
 from stories.templatetags.typography import keep_dash
@@ -26,8 +27,6 @@ from stories.templatetags.typography import keep_dash
 # drawn once from type alone (stories/management/commands/draw_share_image.py), with no real name in it.
 DEFAULT_SHARE_IMAGE = "img/share-default.png"
 DEFAULT_SHARE_IMAGE_SIZE = (1200, 630)
-# The widest rendition a share card needs: cards are shown at most about 1200 pixels wide.
-SHARE_IMAGE_MAX_WIDTH = 1600
 
 
 def cover_is_live(path: str, language: str) -> Exists:
@@ -60,17 +59,27 @@ def share_image(cover: StoryImage | None) -> dict:
     Absolute URLs on the configured site (``SITE_URL``), in the active language: the photo's URL applies
     the rule for that language, so a crawler that comes back after a withdrawal gets the plain 404.
     """
-    if cover is not None:
-        items = [item for item in cover._items("jpg") if item["width"] <= SHARE_IMAGE_MAX_WIDTH] or cover._items("jpg")
-        if items:
-            item = items[-1]
-            return {
-                "url": absolute_url(cover._url(item)),
-                "type": "image/jpeg",
-                "width": item["width"],
-                "height": item["height"],
-                "alt": cover.alt_text,
-            }
+    return _photo_image(cover, cover.alt_text if cover is not None else "")
+
+
+def campaign_image(campaign) -> dict:
+    """A campaign's share picture: its own cleaned photo (served by us while the campaign is live), or the default."""
+    # Only in the reader's language: no alt text in another language under their page.
+    alt = (getattr(campaign, f"photo_alt_{translation.get_language()}", "") or "").strip()
+    return _photo_image(campaign.photo, alt)
+
+
+def _photo_image(photo: RenditionUrls | None, alt: str) -> dict:
+    """A cleaned photo's share rendition with its alt text (when there is one), or the site's default image."""
+    item = photo.share_rendition() if photo is not None else None
+    if item is not None:
+        return {
+            "url": absolute_url(photo.rendition_url(item)),
+            "type": "image/jpeg",
+            "width": item["width"],
+            "height": item["height"],
+            **({"alt": alt} if alt else {}),
+        }
     width, height = DEFAULT_SHARE_IMAGE_SIZE
     return {
         "url": absolute_url(static(DEFAULT_SHARE_IMAGE)),
@@ -78,24 +87,6 @@ def share_image(cover: StoryImage | None) -> dict:
         "width": width,
         "height": height,
         "alt": str(_("Testimony archive")),
-    }
-
-
-def campaign_image(campaign) -> dict:
-    """A campaign's share picture: its own cleaned photo (served by us while the campaign is live), or the default."""
-    photo = campaign.photo
-    items = [item for item in photo._sorted("jpg") if item["width"] <= SHARE_IMAGE_MAX_WIDTH] if photo else []
-    if not items:
-        return share_image(None)
-    item = items[-1]
-    alt = (getattr(campaign, f"photo_alt_{translation.get_language()}", "") or "").strip()
-    return {
-        "url": absolute_url(photo.url(item)),
-        "type": "image/jpeg",
-        "width": item["width"],
-        "height": item["height"],
-        # Only in the reader's language: no alt text in another language under their page.
-        **({"alt": alt} if alt else {}),
     }
 
 

@@ -6,6 +6,9 @@ are within the ceilings (read from the header, before any pixel is decoded; lowe
 cannot be reduced while decoding, so that one upload's memory is bounded), and it decodes whole.
 Renditions are encoded from a fresh image that holds pixels and nothing else, so no EXIF, GPS, XMP,
 IPTC, ICC profile, comment or text chunk of the upload can survive into them.
+
+``RenditionUrls`` is what every cleaned image (a story's photo, a campaign's photo, a press logo) says
+about its stored renditions to readers: their URLs, srcsets and the one a share card uses.
 """
 
 import io
@@ -18,6 +21,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
 
@@ -45,6 +49,10 @@ Image.MAX_IMAGE_PIXELS = MAX_PIXELS
 ALLOWED_FORMATS = {"JPEG": "jpg", "PNG": "png", "WEBP": "webp"}
 # Each rendition width, capped at the width of the photo itself.
 RENDITION_WIDTHS = (480, 960, 1600)
+# The widest JPEG a browser without srcset gets.
+FALLBACK_MAX_WIDTH = 960
+# The widest JPEG a share card (link preview) gets: cards are shown at most about 1200 pixels wide.
+SHARE_MAX_WIDTH = 1600
 # Rendition extension: (Pillow format, content type, encoder options).
 RENDITION_FORMATS = {
     "webp": ("WEBP", "image/webp", {"quality": 80, "method": 4}),
@@ -372,3 +380,104 @@ def render(
 def random_name(folder: str, extension: str) -> str:
     """A storage name that says nothing about the photo or who uploaded it."""
     return f"{folder}/{uuid.uuid4().hex}.{extension}"
+
+
+class RenditionUrls:
+    """The stored renditions of a cleaned image, and the URLs readers fetch them by.
+
+    A class using it gives ``rendition_key`` (the key in the URLs; a new one at each rendering),
+    ``rendition_items`` (each stored rendition: width, height, extension, name) and ``rendition_url_name``
+    (the URL that serves a rendition by key, width and extension, and applies the image's own rule).
+    """
+
+    rendition_url_name: str
+    rendition_key: str
+
+    @property
+    def rendition_items(self) -> list[dict]:
+        raise NotImplementedError
+
+    def rendition(self, *, width: int, extension: str) -> dict | None:
+        """The stored rendition of this width and format, if there is one."""
+        for item in self.rendition_items:
+            if item["width"] == width and item["extension"] == extension:
+                return item
+        return None
+
+    def sorted_renditions(self, extension: str) -> list[dict]:
+        """The renditions in one format (``"webp"``, ``"jpg"``), narrowest first."""
+        return sorted(
+            (item for item in self.rendition_items if item["extension"] == extension), key=lambda item: item["width"]
+        )
+
+    def widest_rendition(self, extension: str, *, up_to: int) -> dict | None:
+        """The widest rendition in one format no wider than ``up_to`` pixels, if there is one."""
+        fitting = [item for item in self.sorted_renditions(extension) if item["width"] <= up_to]
+        return fitting[-1] if fitting else None
+
+    def rendition_url(self, item: dict) -> str:
+        """The path of one rendition, in the active language."""
+        return reverse(
+            self.rendition_url_name,
+            kwargs={"key": self.rendition_key, "width": item["width"], "extension": item["extension"]},
+        )
+
+    def srcset(self, extension: str) -> str:
+        """The srcset of the renditions in one format, in the active language's URLs."""
+        return ", ".join(f"{self.rendition_url(item)} {item['width']}w" for item in self.sorted_renditions(extension))
+
+    @property
+    def webp_srcset(self) -> str:
+        return self.srcset("webp")
+
+    @property
+    def jpeg_srcset(self) -> str:
+        return self.srcset("jpg")
+
+    @property
+    def fallback_url(self) -> str:
+        """The JPEG for browsers without srcset: the largest no wider than 960 pixels (else the smallest)."""
+        items = self.sorted_renditions("jpg")
+        item = self.widest_rendition("jpg", up_to=FALLBACK_MAX_WIDTH) or next(iter(items), None)
+        return self.rendition_url(item) if item else ""
+
+    @property
+    def smallest_url(self) -> str:
+        items = self.sorted_renditions("jpg")
+        return self.rendition_url(items[0]) if items else ""
+
+    def share_rendition(self) -> dict | None:
+        """The JPEG a share card shows: the widest up to the card's size, or None without a rendered JPEG."""
+        return self.widest_rendition("jpg", up_to=SHARE_MAX_WIDTH) if self.rendition_key else None
+
+    @property
+    def share_url(self) -> str:
+        item = self.share_rendition()
+        return self.rendition_url(item) if item else ""
+
+
+class Renditions(RenditionUrls):
+    """Renditions stored as a list on the model that shows them (a campaign's photo, a press logo)."""
+
+    def __init__(self, key: str, items: list[dict], url_name: str) -> None:
+        self.rendition_key = key
+        self.items = items or []
+        self.rendition_url_name = url_name
+
+    def __bool__(self) -> bool:
+        return bool(self.rendition_key and self.items)
+
+    @property
+    def rendition_items(self) -> list[dict]:
+        return self.items
+
+    @property
+    def width(self) -> int:
+        return max((item["width"] for item in self.items), default=0)
+
+    @property
+    def height(self) -> int:
+        return max((item["height"] for item in self.items), default=0)
+
+    def names(self) -> list[str]:
+        return [item["name"] for item in self.items]

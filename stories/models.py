@@ -651,10 +651,11 @@ class Processing(models.TextChoices):
     FAILED = "failed", _("failed")
 
 
-class StoryImage(models.Model):
+class StoryImage(images.RenditionUrls, models.Model):
     """A photo shown with a part: readers only ever get renditions rebuilt from its pixels, never the upload."""
 
     Processing = Processing
+    rendition_url_name = "story-image"
 
     part = models.ForeignKey(Part, on_delete=models.CASCADE, related_name="images", verbose_name=_("part"))
     # The upload as it came, kept out of every public path: in private storage, under a random name.
@@ -773,45 +774,9 @@ class StoryImage(models.Model):
         """Say whether readers may see this photo, by the same rule as ``StoryImage.objects.public()``."""
         return type(self).objects.public(language).filter(pk=self.pk).exists()
 
-    def rendition(self, *, width: int, extension: str) -> dict | None:
-        """Return the stored rendition of this width and format, if there is one."""
-        for item in self.renditions.get("items", []) if self.renditions else []:
-            if item["width"] == width and item["extension"] == extension:
-                return item
-        return None
-
-    def srcset(self, extension: str) -> str:
-        """The srcset of this photo's renditions in one format, in the active language's URLs."""
-        return ", ".join(f"{self._url(item)} {item['width']}w" for item in self._items(extension))
-
     @property
-    def webp_srcset(self) -> str:
-        return self.srcset("webp")
-
-    @property
-    def jpeg_srcset(self) -> str:
-        return self.srcset("jpg")
-
-    @property
-    def fallback_url(self) -> str:
-        """The JPEG for browsers without srcset: the largest no wider than 960 pixels."""
-        items = self._items("jpg")
-        fitting = [item for item in items if item["width"] <= 960] or items[:1]
-        return self._url(fitting[-1]) if fitting else ""
-
-    @property
-    def smallest_url(self) -> str:
-        items = self._items("jpg")
-        return self._url(items[0]) if items else ""
-
-    def _items(self, extension: str) -> list[dict]:
-        items = self.renditions.get("items", []) if self.renditions else []
-        return sorted((item for item in items if item["extension"] == extension), key=lambda item: item["width"])
-
-    def _url(self, item: dict) -> str:
-        return reverse(
-            "story-image", kwargs={"key": self.rendition_key, "width": item["width"], "extension": item["extension"]}
-        )
+    def rendition_items(self) -> list[dict]:
+        return (self.renditions or {}).get("items", [])
 
     def _part(self) -> "Part | None":
         try:
