@@ -30,6 +30,7 @@ from translations.tasks import apply_po_import
 from translations.workspace import (
     NEWEST_STORIES,
     Item,
+    StoryProgress,
     held_back_parts,
     label_items,
     newest_stories,
@@ -103,7 +104,7 @@ class LanguageQueueView(ListView):
             language=self.language,
             language_name=dict(settings.LANGUAGES)[self.language],
             show=self.show,
-            stories=stories_progress(context["object_list"], self.language),
+            stories=with_edit_urls(stories_progress(context["object_list"], self.language), self.language),
             import_form=PoImportForm(),
             has_labels=self.language != LABEL_LANGUAGE,
         )
@@ -112,6 +113,24 @@ class LanguageQueueView(ListView):
 
 
 language_queue = workspace_view(LanguageQueueView.as_view())
+
+# Stands for an object's key in the edit page's address, reversed once per model for a page.
+EDIT_KEY = 987654321
+
+
+def with_edit_urls(rows: list[StoryProgress], language: str) -> list[StoryProgress]:
+    """Set each item's edit address from one ``reverse()`` per model, not one per row of the page."""
+    around: dict[str, tuple[str, str]] = {}
+    for row in rows:
+        for item in row.items:
+            model = item.model_name
+            if model not in around:
+                address = reverse("translations:edit", kwargs={"language": language, "model": model, "pk": EDIT_KEY})
+                before, _found, after = address.partition(str(EDIT_KEY))
+                around[model] = (before, after)
+            before, after = around[model]
+            item.edit_url = f"{before}{item.obj.pk}{after}"
+    return rows
 
 
 def queue_url(language: str, story: Story) -> str:

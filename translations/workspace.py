@@ -48,6 +48,8 @@ class Item:
     translation: Translation | None
     # A part not public yet whose text holds an identifying term, or a photo of one: never shown.
     held_back: bool = False
+    # Its page in the workspace, when the view that lists it has worked it out (views.with_edit_urls).
+    edit_url: str = ""
 
     @cached_property
     def status(self) -> str:

@@ -5,16 +5,19 @@ import datetime
 
 import pytest
 from django.contrib import admin
+from django.contrib.admin.templatetags import admin_list
 from django.contrib.admin.templatetags.admin_list import date_hierarchy
 from django.core.paginator import EmptyPage, Paginator
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from django.utils import formats, timezone, translation
 
 from archive.paginators import BoundedCountPaginator
 from stories import services
 from stories.admin import LIST_PAGE_ROWS, REVIEW_NOTICE_DAYS
 from stories.models import Consent, Part, Storyteller
+from stories.templatetags import long_lists
 from tests.conftest import make_part, make_story, make_storyteller
 from tests.stories.test_back_office import admin_url, page_text
 
@@ -387,6 +390,53 @@ def test_action_checkbox_is_the_admins_own_markup(db):
     part_admin = admin.site._registry[Part]
 
     assert str(part_admin.action_checkbox(part)) == str(admin.ModelAdmin.action_checkbox(part_admin, part))
+
+
+@pytest.mark.parametrize(
+    ("model", "user", "params"),
+    [
+        ("part", "editor", {}),
+        ("part", "editor", {"status__exact": "published", "q": "Story", "o": "-4"}),
+        ("part", "editor", {"schedule": "live", "p": "2"}),
+        ("part", "editor", {"_popup": "1"}),
+        ("storyteller", "consent_officer", {}),
+        ("storyteller", "consent_officer", {"review": "due", "o": "3"}),
+        ("storyteller", "translator", {"q": "Teller"}),
+    ],
+)
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_long_lists_draw_each_row_as_the_admin_draws_it(db, client, request, now, model, user, params, language):
+    """Every cell of every row, the link with the list's filters kept, the same as items_for_result's."""
+    add_parts(LIST_PAGE_ROWS + 5, now)
+    add_storytellers(LIST_PAGE_ROWS + 5, now)
+    Storyteller.objects.filter(pk=Storyteller.objects.order_by("pk").values("pk")[:1]).update(
+        pseudonym_en="Kim & <Lee>", pseudonym_ko="김 & <리>"
+    )
+    client.force_login(request.getfixturevalue(user))
+
+    with translation.override(language):
+        response = client.get(admin_url(model, "changelist"), params, headers={"accept-language": language})
+        change_list = response.context["cl"]
+        drawn = [[str(cell) for cell in row] for row in long_lists.fast_rows(change_list)]
+        expected = [
+            [str(cell) for cell in admin_list.items_for_result(change_list, row, None)]
+            for row in change_list.result_list
+        ]
+
+    assert response.status_code == 200
+    assert drawn == expected
+    assert len(drawn) == len(change_list.result_list) > 0
+    page = response.content.decode()
+    assert all(cell in page for row in drawn for cell in row)
+
+
+def test_the_preview_link_is_the_address_reverse_gives_in_each_language(db):
+    part = make_part(story=make_story())
+    part_admin = admin.site._registry[Part]
+
+    for language in ("en", "ko"):
+        with translation.override(language):
+            assert f'href="{reverse("stories:part-preview", kwargs={"pk": part.pk})}"' in part_admin.preview_link(part)
 
 
 # --- 5. Counted only as far as anyone looks -------------------------------------------------------
