@@ -1,0 +1,70 @@
+"""``{% constant %}``: markup every page of a language repeats, written once per process and language.
+
+The site's header and footer (the quick exit, the brand, the navigation, the search box, the catalogue's
+sentences) depend on nothing but the active language, the URLconf and the values the tag names, which
+are all in the key: rendering them again on every page, a few dozen template nodes, cost about a tenth
+of a part page's CPU. Like Django's cached template loader, what is kept is a pure function of the
+deployment, the same on every app server, and nothing a write can make stale. With ``DEBUG`` on (a
+developer editing templates) nothing is kept.
+
+Only for markup that reads no request, no object and no variable but those named::
+
+    {% constant QUICK_EXIT_URL %}…{% endconstant %}
+"""
+
+import weakref
+
+from django import template
+from django.conf import settings
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.urls import get_script_prefix, get_urlconf
+from django.utils import translation
+from django.utils.safestring import mark_safe
+
+register = template.Library()
+
+# Enough for every language and a few values of the named variables; never grows with the traffic.
+MAX_KEPT = 64
+_nodes: "weakref.WeakSet[ConstantNode]" = weakref.WeakSet()
+
+
+class ConstantNode(template.Node):
+    def __init__(self, nodelist: template.NodeList, names: list[template.base.FilterExpression]) -> None:
+        self.nodelist = nodelist
+        self.names = names
+        self.kept: dict[tuple, str] = {}
+        _nodes.add(self)
+
+    def render(self, context: template.Context) -> str:
+        if settings.DEBUG:
+            return self.nodelist.render(context)
+        key = (
+            translation.get_language(),
+            get_script_prefix(),
+            get_urlconf(settings.ROOT_URLCONF),
+            *(str(name.resolve(context)) for name in self.names),
+        )
+        rendered = self.kept.get(key)
+        if rendered is None:
+            rendered = self.nodelist.render(context)
+            if len(self.kept) >= MAX_KEPT:
+                self.kept.clear()
+            self.kept[key] = rendered
+        return mark_safe(rendered)  # noqa: S308 - the template's own output, escaped when it was rendered
+
+
+@register.tag
+def constant(parser: template.base.Parser, token: template.base.Token) -> ConstantNode:
+    """``{% constant NAME … %}…{% endconstant %}``: see the module's docstring."""
+    names = [parser.compile_filter(bit) for bit in token.split_contents()[1:]]
+    nodelist = parser.parse(("endconstant",))
+    parser.delete_first_token()
+    return ConstantNode(nodelist, names)
+
+
+@receiver(setting_changed)
+def _forget(**kwargs) -> None:
+    """A changed setting (tests' ``override_settings``: a static storage, a URL) may change the markup."""
+    for node in list(_nodes):
+        node.kept.clear()
