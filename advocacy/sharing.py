@@ -1,5 +1,6 @@
 """Links a reader follows to act elsewhere: mailto: letters and X posts, built so no text can escape its field."""
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -66,13 +67,20 @@ def mailto_url(*, address: str, subject: str = "", body: str = "") -> str:
         validate_email(address)
     except ValidationError as error:
         raise ValueError("not an email address") from error
+    fields = _encoded_fields(subject, body)
+    url = "mailto:" + quote(address, safe="@")
+    return url + ("?" + "&".join(fields) if fields else "")
+
+
+@functools.lru_cache(maxsize=64)
+def _encoded_fields(subject: str, body: str) -> tuple[str, ...]:
+    """The subject and body fields of a mailto: URL, encoded once for every office a letter goes to."""
     fields = []
     if subject:
         fields.append("subject=" + quote(single_line(subject), safe=""))
     if body:
         fields.append("body=" + quote(letter_text(body), safe=""))
-    url = "mailto:" + quote(address, safe="@")
-    return url + ("?" + "&".join(fields) if fields else "")
+    return tuple(fields)
 
 
 @dataclass(frozen=True)

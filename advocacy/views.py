@@ -23,6 +23,7 @@ from django.http import (
 )
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag
@@ -234,6 +235,8 @@ class CampaignDetailView(DetailView):
                 with translation.override(code):
                     urls[code] = campaign.get_absolute_url()
         context["canonical_url"] = campaign_url
+        # Where the page's script reports a copy or an opened letter: the same for every button and office.
+        context["count_url"] = reverse("advocacy:count", args=[campaign.slug])
         context["hreflang_links"] = hreflang_links(urls)
         context["language_links"] = language_links(self.request, urls)
         context["subscribe_form"] = SubscribeForm(initial={"campaign": campaign.slug})
