@@ -50,6 +50,34 @@ class Storyteller(Schema):
     bio: str | None = None
 
 
+class Rendition(Schema):
+    width: int
+    height: int
+    format: Literal["webp", "jpg"] = Field(description="webp (WebP) or jpg (JPEG).")
+    url: str = Field(
+        description="The rendition as the site's pages use it; it answers 404 once the photo is not public."
+    )
+
+
+class Photo(Schema):
+    language: LanguageCode = Field(description="The language of the alt text, caption and credit; never another.")
+    alt_text: str = Field(description="What the photo shows, for readers who cannot see it.")
+    caption: str | None
+    credit: str | None
+    width: int = Field(description="The width of the widest rendition, in pixels.")
+    height: int = Field(description="The height of the widest rendition, in pixels.")
+    renditions: list[Rendition] = Field(
+        description="Copies rebuilt from the photo's pixels alone, by format then width (narrowest first)."
+    )
+
+
+COVER = (
+    "The story's cover photo while readers may see it in this language (by the rule the site's pages follow: "
+    "a photo of a recognisable person only while the storyteller's consent covers photos, and only with its "
+    "alt text written or approved in this language), else null."
+)
+
+
 class Story(Link):
     slug: str
     language: LanguageCode = Field(description="The language of every text of this object; never another.")
@@ -66,6 +94,7 @@ class Story(Link):
     published_at: datetime.datetime = Field(description="When its first part became public in this language.")
     storyteller: Storyteller
     themes: list[ThemeRef]
+    cover: Photo | None = Field(description=COVER)
 
 
 class PartRef(Link):
@@ -83,6 +112,7 @@ class PartEntry(PartRef):
 class StoryRef(Link):
     slug: str
     title: str
+    cover: Photo | None = Field(description=COVER)
 
 
 class PartListEntry(PartEntry):
@@ -92,22 +122,6 @@ class PartListEntry(PartEntry):
 class StoryDetail(Story):
     content_warnings: list[ContentWarning]
     parts: list[PartEntry] = Field(description="The parts public in this language, in order.")
-
-
-class Rendition(Schema):
-    width: int
-    format: str
-    url: str
-
-
-class Photo(Schema):
-    language: LanguageCode
-    alt_text: str
-    caption: str | None
-    credit: str | None
-    width: int
-    height: int
-    renditions: list[Rendition]
 
 
 class PartDetail(PartEntry):

@@ -22,6 +22,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from advocacy.models import Campaign, CampaignStory
 from api import cursors, schemas
 from archive.i18n import absolute_url
+from stories import covers
 from stories.models import PartPublication, Story, StoryImage, StoryPublication, Theme
 from stories.querysets import themes_with_live_stories
 from stories.views import BODY_FIELDS, STORY_ROW_ORDER, valid_slug, without_bodies
@@ -183,6 +184,7 @@ def story_data(row: StoryPublication, language: str, themes: Iterable[Theme]) ->
         "published_at": row.published_at,
         "storyteller": storyteller_data(story, language),
         "themes": [theme_ref(theme, language) for theme in themes],
+        "cover": cover_data(story, language),
         "url": reader_url(story, language),
         "api_url": api_url("story", language=language, slug=story.slug),
     }
@@ -192,6 +194,7 @@ def story_ref(story: Story, language: str) -> dict:
     return {
         "slug": story.slug,
         "title": getattr(story, f"title_{language}"),
+        "cover": cover_data(story, language),
         "url": reader_url(story, language),
         "api_url": api_url("story", language=language, slug=story.slug),
     }
@@ -215,6 +218,7 @@ def stories(
                 raise not_found(_("No theme with this slug has stories in this language."))
             rows = rows.filter(story__themes=found)
             params["theme"] = found.slug
+        rows = covers.with_covers(rows, "story__", language)
         rows = rows.select_related("story__storyteller").prefetch_related("story__themes")
         return page(
             request,
@@ -225,19 +229,16 @@ def stories(
             limit=limit,
             language=language,
             params=params,
-            item=lambda row: story_data(row, language, row.story.themes.all()),
+            item=lambda row: story_data(shown_cover(row), language, row.story.themes.all()),
         )
 
 
 def live_story(language: str, slug: str) -> StoryPublication:
-    row = (
-        StoryPublication.objects.live(language).filter(story__slug=slug).select_related("story__storyteller").first()
-        if valid_slug(slug)
-        else None
-    )
+    rows = StoryPublication.objects.live(language).filter(story__slug=slug).select_related("story__storyteller")
+    row = covers.with_covers(rows, "story__", language).first() if valid_slug(slug) else None
     if row is None:
         raise not_found(_("No story with this address is public in this language."))
-    return row
+    return shown_cover(row)
 
 
 def part_entry(row: PartPublication, language: str) -> dict:
@@ -295,6 +296,7 @@ def parts(request: HttpRequest, language: schemas.LanguageCode, cursor: str | No
     """The parts public in the language, newest first (without their bodies)."""
     with translation.override(language):
         rows = without_bodies(PartPublication.objects.live(language).select_related("part__story"), prefix="part__")
+        rows = covers.with_covers(rows, "part__story__", language)
         return page(
             request,
             rows,
@@ -303,13 +305,13 @@ def parts(request: HttpRequest, language: schemas.LanguageCode, cursor: str | No
             cursor=cursor,
             limit=limit,
             language=language,
-            item=lambda row: part_list_entry(row, language),
+            item=lambda row: part_list_entry(shown_cover(row, covers.part_story), language),
         )
 
 
 def photo_data(image: StoryImage, language: str) -> dict:
     """A cleaned photo: its renditions' URLs, never the upload, its areas or the stored file names."""
-    items = sorted((image.renditions or {}).get("items", []), key=lambda item: (item["extension"], item["width"]))
+    items = sorted(image.rendition_items, key=lambda item: (item["extension"], item["width"]))
     return {
         "language": language,
         "alt_text": getattr(image, f"alt_text_{language}"),
@@ -320,17 +322,28 @@ def photo_data(image: StoryImage, language: str) -> dict:
         "renditions": [
             {
                 "width": item["width"],
+                "height": item["height"],
                 "format": item["extension"],
-                "url": absolute_url(
-                    reverse(
-                        "story-image",
-                        kwargs={"key": image.rendition_key, "width": item["width"], "extension": item["extension"]},
-                    )
-                ),
+                "url": absolute_url(image.rendition_url(item)),
             }
             for item in items
         ],
     }
+
+
+def shown_cover(row, story_of: Callable = lambda row: row.story):
+    """The row, its story given the cover readers may see (``covers.show_cover``, the pages' rule), or None.
+
+    The row comes from a ``covers.with_covers`` queryset: the cover is joined and checked in the same query.
+    """
+    covers.show_cover(story_of(row), row.cover_is_live)
+    return row
+
+
+def cover_data(story: Story, language: str) -> dict | None:
+    """The story's cover as the pages show it in the language, or None while readers may not see it."""
+    cover = story.shown_cover
+    return photo_data(cover, language) if cover is not None else None
 
 
 @api.get(
@@ -348,18 +361,16 @@ def part(
     """A part public in the language, with its body."""
     with translation.override(language):
         shown_body = f"body_html_{language}"
-        row = (
+        rows = (
             PartPublication.objects.live(language)
             .filter(story__slug=slug, number=number)
             .select_related("part__story__storyteller")
             .defer(*(f"part__{field}" for field in BODY_FIELDS if field != shown_body))
-            .first()
-            if valid_slug(slug)
-            else None
         )
+        row = covers.with_covers(rows, "part__story__", language).first() if valid_slug(slug) else None
         if row is None:
             raise not_found(_("No part with this address is public in this language."))
-        part, story = row.part, row.part.story
+        part, story = row.part, shown_cover(row, covers.part_story).part.story
         siblings = list(
             PartPublication.objects.live(language)
             .filter(story_id=story.pk)
@@ -481,13 +492,15 @@ def campaign(request: HttpRequest, language: schemas.LanguageCode, slug: str):
             raise not_found(_("No campaign with this address is live in this language."))
         # As on the campaign's page: only stories whose tellers agreed to their use in campaigns.
         for_advocacy = Story.objects.live_for_advocacy(language).filter(pk=OuterRef("story_id"))
-        links = (
+        links = covers.with_covers(
             CampaignStory.objects.filter(Exists(for_advocacy), campaign=found)
             .select_related("story")
-            .order_by("position", "story_id")
+            .order_by("position", "story_id"),
+            "story__",
+            language,
         )
         return {
             **campaign_data(found, language),
             "body_html": text(found, "body_html", language),
-            "stories": [story_ref(link.story, language) for link in links],
+            "stories": [story_ref(shown_cover(link).story, language) for link in links],
         }

@@ -100,15 +100,22 @@ def archive_with_secrets(db, settings):
     StoryImage.objects.filter(pk=photo.pk).update(processing_error=secret("processing-error"))
     photo.refresh_from_db()
     private_names = [photo.original.name, *(item["name"] for item in photo.renditions["items"])]
-    # A photo of a person whose teller never consented to photos.
-    make_image(
-        make_part(story=make_story()),
+    # That photo is the story's cover too: the API shows it as the pages do, and nothing more of it.
+    public.cover = photo
+    services.story_save(story=public)
+    # A photo of a person whose teller never consented to photos, the cover of that teller's public story.
+    unconsented = make_story()
+    identifiable = make_image(
+        make_part(story=unconsented),
         jpeg_with_everything(),
         shows_identifiable_person=True,
         alt_text_en=secret("alt-identifiable"),
         alt_text_ko=secret("alt-identifiable-ko"),
         caption_en=secret("caption-identifiable"),
     )
+    unconsented.cover = identifiable
+    services.story_save(story=unconsented)
+    private_names += [identifiable.rendition_key, *(item["name"] for item in identifiable.renditions["items"])]
 
     # An unapproved translation: text in the fields and in the workspace's draft, never approved.
     mixed = make_story()
@@ -222,6 +229,9 @@ def test_a_crawl_of_the_whole_api_finds_no_private_or_unapproved_text(api, archi
         "/parts/" in url and b'"body_html"' in body and b'"renditions": [{' in body for url, body in bodies.items()
     )
     assert any("/campaigns/" in url and b'"stories": [{' in body for url, body in bodies.items())
+    # Covers in the lists and details of stories and parts, and beside the stories of a campaign.
+    for kind in ("/stories/", "/parts/", "/campaigns/"):
+        assert any(kind in url and b'"cover": {"language"' in body for url, body in bodies.items()), kind
     assert any("/stories/?theme=" in url for url in bodies)
     schema = api.client.get(f"{API}schema/").content
     for url, body in {**bodies, f"{API}schema/": schema}.items():
