@@ -21,9 +21,10 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
-from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from PIL import Image, ImageOps, UnidentifiedImageError
+
+from archive.i18n import reverse_page
 
 # 20 MB holds any phone photo saved as JPEG or WebP, and most PNG screenshots; the web server in
 # front should refuse larger request bodies before they reach Django at all.
@@ -416,10 +417,9 @@ class RenditionUrls:
         return fitting[-1] if fitting else None
 
     def rendition_url(self, item: dict) -> str:
-        """The path of one rendition, in the active language."""
-        return reverse(
-            self.rendition_url_name,
-            kwargs={"key": self.rendition_key, "width": item["width"], "extension": item["extension"]},
+        """The path of one rendition, in the active language (remembered: a page repeats a photo's few)."""
+        return reverse_page(
+            self.rendition_url_name, key=self.rendition_key, width=item["width"], extension=item["extension"]
         )
 
     def srcset(self, extension: str) -> str:
