@@ -37,6 +37,8 @@ from django.core.management.base import BaseCommand, CommandError
 
 from search.bench import report_lines as search_report_lines
 from stories.management.commands import _bench_servers as servers
+from stories.management.commands.write_bench import TARGET_MS as WRITE_TARGET_MS
+from stories.management.commands.write_bench import report_lines as write_report_lines
 
 PUBLIC_PAGES = [
     "home", "index", "index-deep", "story", "part", "peer-part", "feed", "sitemap", "sitemap-page", "campaign"
@@ -669,6 +671,11 @@ class Run:
                 result["search"] = json.loads((work / "search.json").read_text())
             except CommandError as error:
                 self.note(f"{label}: search not measured: {error}")
+            try:  # The writes (write_bench): each run rolled back, so the database is left as it was.
+                self.manage(database, "write_bench", "--output", str(work / "writes.json"))
+                result["writes"] = json.loads((work / "writes.json").read_text())
+            except CommandError as error:
+                self.note(f"{label}: writes not measured: {error}")
         finally:
             servers.stop([server for server in self.running if server is not self.wagtail])
             self.running = [self.wagtail] if self.wagtail else []
@@ -838,6 +845,12 @@ class Run:
                     )  # fmt: skip
             if result["size"] != "scale":
                 continue
+            for name, write in ((result.get("writes") or {}).get("operations") or {}).items():
+                rows.append(
+                    [label, f"{name} p95 (service in a rolled-back transaction; COMMIT apart)",
+                     f"{write['p95_ms']:.1f} ms", "", f"< {WRITE_TARGET_MS:g} ms",
+                     verdict(write["p95_ms"] < WRITE_TARGET_MS)]
+                )  # fmt: skip
             demos = self.demos_for(result)
             for name, page in result.get("pages", {}).items():
                 if page.get("http_status", 200) != 200:
@@ -974,4 +987,5 @@ class Run:
                     for name, query in slow:
                         lines.append(f"- {name}: {query['ms']:.1f} ms: `{outline(query['sql'])}`")
             lines += search_report_lines(result.get("search"))
+            lines += write_report_lines(result.get("writes"))
         return lines
