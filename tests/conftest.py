@@ -99,11 +99,11 @@ def make_part(*, story: Story | None = None, number: int | None = None, **fields
         number = (story.parts.order_by("-number").values_list("number", flat=True).first() or 0) + 1
     defaults = {
         "title_en": f"Part title {number}",
-        "title_ko": f"부 제목 {number}",
+        "title_ko": f"{number}편 제목",
         "summary_en": "What happens in this part.",
-        "summary_ko": "이 부분의 내용.",
+        "summary_ko": "이 편에서 일어나는 일.",
         "body_en": f"The body of part {number}, invented for tests.",
-        "body_ko": f"{number}부의 본문, 시험용으로 지어낸 글.",
+        "body_ko": f"{number}편의 본문, 시험용으로 지어낸 글.",
         "status": Part.Status.PUBLISHED,
         "published_at": timezone.now() - datetime.timedelta(days=1),
     }

@@ -81,7 +81,7 @@ def test_a_storys_feed_lists_its_parts_newest_first_in_the_readers_language(clie
     links = [entry.link for entry in feed.entries]
     assert links == [f"http://testserver{url_in(part, language)}" for part in reversed(parts)]
     newest = parts[-1]
-    expected = {"en": "The Long Road: Part 3 — Part title 3", "ko": "먼 길: 3편 — 부 제목 3"}[language]
+    expected = {"en": "The Long Road: Part 3 — Part title 3", "ko": "먼 길: 3편 — 3편 제목"}[language]
     assert feed.entries[0].title == expected
     assert feed.entries[0].summary == getattr(newest, f"summary_{language}")
     assert feed.entries[0].id == links[0]

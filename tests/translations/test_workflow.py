@@ -243,7 +243,7 @@ def test_po_round_trip_changes_nothing_that_was_not_translated(english_story, un
     approved = Translation.objects.get(content_type__model="part", object_id=second.pk, language="ko")
     assert approved.status == Translation.Status.APPROVED
     second.refresh_from_db()
-    assert second.title_ko == "부 제목 2"
+    assert second.title_ko == "2편 제목"
 
 
 def test_po_file_with_changed_originals_is_refused_with_a_list(english_story, untranslated_part, translator):
