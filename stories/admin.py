@@ -4,6 +4,7 @@ import calendar
 import dataclasses
 import datetime
 import functools
+import html
 
 from django import forms
 from django.conf import settings
@@ -21,6 +22,7 @@ from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import SafeString
 from django.utils.text import capfirst
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
@@ -252,12 +254,11 @@ class LongListMixin(BoundedCountAdminMixin):
 
     def action_checkbox(self, obj):
         # The admin's own renders a form widget through the template engine for every row, which
-        # costs more than the rest of the row; this is the same markup.
-        return format_html(
-            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
-            ACTION_CHECKBOX_NAME,
-            obj.pk,
-            format_html(_("Select this object for an action - {}"), str(obj)),
+        # costs more than the rest of the row; this is the same markup, as format_html would write it.
+        label = _("Select this object for an action - {}").format(html.escape(str(obj)))
+        return SafeString(
+            f'<input type="checkbox" name="{ACTION_CHECKBOX_NAME}" value="{html.escape(str(obj.pk))}"'
+            f' class="action-select" aria-label="{label}">'
         )
 
 
@@ -301,7 +302,8 @@ class StorytellerAdmin(
         consent = self._consent_in_force(obj)
         if consent is None:
             return _("No consent recorded")
-        languages = [str(name) for code, name in settings.LANGUAGES if consent.is_active(language=code)]
+        today = timezone.localdate()  # once for the row, not once a language
+        languages = [str(name) for code, name in settings.LANGUAGES if consent.is_active(language=code, today=today)]
         if not languages:
             return _("Not public ({decision})").format(decision=consent.get_decision_display())
         return _("Public in: {languages}").format(languages=", ".join(languages))
@@ -941,6 +943,10 @@ class PartChangeList(ChangeList):
         return [start for start, has_parts in zip(starts, found, strict=True) if has_parts]
 
 
+# What a row of the part list reads: its columns, and the part's name (Part.__str__, Story.__str__).
+LIST_PART_FIELDS = ("story", "number", "title", "status", "published_at", "story__title", "story__slug", "story__kind")
+
+
 @admin.register(Part)
 class PartAdmin(LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):
     form = PartForm
@@ -980,6 +986,11 @@ class PartAdmin(LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsRead
                 for field in (field, *self._translated(field))
             ]
             queryset = queryset.defer(*body_fields)
+            if request.method == "GET":
+                # Shown, the list reads no more than its columns and each part's name (Part.__str__): not
+                # the summaries, reading times, dates and versions, of either the part or its story. An
+                # action (a POST) gets whole parts.
+                queryset = queryset.only(*LIST_PART_FIELDS)
         return queryset
 
     @staticmethod
@@ -1011,8 +1022,10 @@ class PartAdmin(LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsRead
         before, after = _around_key(
             "stories:part-preview", get_language(), get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF
         )
-        return format_html(
-            '<a href="{}{}{}" target="_blank" rel="noopener">{}</a>', before, obj.pk, after, _("Preview")
+        # As format_html would write it, without its lazy-argument wrappers (a list draws one a row).
+        return SafeString(
+            f'<a href="{html.escape(before)}{html.escape(str(obj.pk))}{html.escape(after)}" target="_blank"'
+            f' rel="noopener">{html.escape(_("Preview"))}</a>'
         )
 
     def _run(self, request, queryset: QuerySet, change, done_message) -> None:

@@ -11,6 +11,7 @@ Django's own code.
 """
 
 import datetime
+import html
 from collections.abc import Callable, Iterator
 
 from django import template
@@ -27,13 +28,21 @@ from django.contrib.admin.utils import (
 from django.core.exceptions import FieldDoesNotExist, ObjectDoesNotExist
 from django.db import models
 from django.urls import NoReverseMatch, reverse
-from django.utils.html import format_html
-from django.utils.safestring import mark_safe
+from django.utils.functional import Promise
+from django.utils.safestring import SafeString
 
 register = template.Library()
 
 # Stands for the object's key while the change page's address is reversed once for the whole page.
 KEY = "__archive_row_key__"
+
+
+def _html(value) -> str:
+    """``conditional_escape(value)`` without its lazy-argument wrappers: the same text, a cell at a time."""
+    if isinstance(value, Promise):
+        value = str(value)
+    as_html = getattr(value, "__html__", None)
+    return as_html() if as_html is not None else html.escape(str(value))
 
 
 class _Column:
@@ -48,6 +57,10 @@ class _Column:
         self.classes = [f"field-{admin_list._coerce_field_name(name, index)}"]
         self.field = None
         self.value_of: Callable | None = None
+        # A field with choices: its labels in the page's language, looked up once for the page.
+        self.choices: dict | None = None
+        # A text field without choices: a non-blank value is shown as it is (display_for_field's last case).
+        self.plain_text = False
         opts = change_list.lookup_opts
         try:
             field = _get_non_gfk_field(opts, name) if isinstance(name, str) else None
@@ -57,6 +70,17 @@ class _Column:
             self.field = field
             if isinstance(field, (models.DateField, models.TimeField, models.ForeignKey)):
                 self.classes.append("nowrap")
+            if isinstance(field.remote_field, models.ManyToOneRel):
+                pass
+            elif getattr(field, "flatchoices", None):
+                try:
+                    self.choices = {value: str(label) for value, label in field.flatchoices}
+                except TypeError:
+                    self.choices = None  # list-like choices: display_for_field's own way, each row
+            elif isinstance(field, (models.CharField, models.TextField)) and not isinstance(
+                field, (models.FileField, models.URLField, models.JSONField)
+            ):
+                self.plain_text = True
             return
         # A method of the model admin, called with the row (lookup_field's own order of looking).
         if isinstance(name, str) and name != "__str__" and field is None and hasattr(self.admin, name):
@@ -82,12 +106,22 @@ class _Column:
             value = getattr(row, self.name)
             if isinstance(value, str) and value.strip() == "":
                 value = ""
+            if self.choices is not None:
+                try:
+                    return self.classes, self.choices.get(value, self.empty)
+                except TypeError:
+                    pass  # an unhashable value: display_for_field's own way
+            elif self.plain_text and isinstance(value, str) and value:
+                return self.classes, value
             return self.classes, display_for_field(value, field, self.empty, avoid_link=self.is_link)
         if self.value_of is not None:
             value = self.value_of(row)
             empty, boolean = self.empty, self.boolean
+        elif self.name == "__str__":
+            # lookup_field calls the row's __str__; its bound method names no empty value and no boolean.
+            value, empty, boolean = str(row), self.empty, False
         else:
-            # Anything else (the model's __str__, a property, a callable): Django's own lookup, each row.
+            # Anything else (a property, a callable): Django's own lookup, each row.
             try:
                 field, attr, value = lookup_field(self.name, row, self.admin)
             except ObjectDoesNotExist:
@@ -98,8 +132,9 @@ class _Column:
             boolean = getattr(attr, "boolean", False)
             if isinstance(attr, property) and hasattr(attr, "fget"):
                 boolean = getattr(attr.fget, "boolean", False)
-        if isinstance(value, str) and value.strip() == "":
-            value = ""
+        if isinstance(value, str) and not boolean:
+            # display_for_value shows a string as it is, and a blank one as the empty value.
+            return self.classes, empty if value.strip() == "" else value
         classes = self.classes
         if isinstance(value, (datetime.date, datetime.time)):
             classes = [*classes, "nowrap"]
@@ -114,7 +149,10 @@ def _is_link(change_list, index: int, name) -> bool:
 
 
 def _change_url(change_list) -> Callable[[object], str] | None:
-    """The address of a row's change page with the list's filters kept, from one reverse for the page."""
+    """The address of a row's change page with the list's filters kept, from one reverse for the page.
+
+    Escaped for an attribute already: the key, an integer, needs no escaping.
+    """
     opts = change_list.opts
     try:
         url = reverse(
@@ -129,11 +167,15 @@ def _change_url(change_list) -> Callable[[object], str] | None:
     before, found, after = url.partition(KEY)
     if not found:
         return None
+    before, after = html.escape(before), html.escape(after)
     return lambda key: f"{before}{key}{after}"
 
 
 def fast_rows(change_list) -> Iterator[admin_list.ResultList]:
-    """Each row of the page as ``admin_list.results`` gives it, for a list of integer keys that is not editable."""
+    """Each row of the page as ``admin_list.results`` gives it, for a list of integer keys that is not editable.
+
+    Each cell is written as ``items_for_result`` formats it, from strings worked out once for the page.
+    """
     names = list(change_list.list_display)
     columns = [
         _Column(change_list, index, name, _is_link(change_list, index, name)) for index, name in enumerate(names)
@@ -141,26 +183,28 @@ def fast_rows(change_list) -> Iterator[admin_list.ResultList]:
     link_at = next((index for index, column in enumerate(columns) if column.is_link), None)
     change_url = _change_url(change_list) if link_at is not None else None
     key_name = str(change_list.to_field) if change_list.to_field else change_list.lookup_opts.pk.attname
+    # Field names only in the classes, as Django's; the same list of classes gives the same opening.
+    opening: dict[tuple, str] = {}
     for row in change_list.result_list:
         cells = []
         for index, column in enumerate(columns):
             classes, shown = column.cell(row)
-            row_class = mark_safe(f' class="{" ".join(classes)}"')  # noqa: S308 - field names only, as Django's
+            tag = "th" if index == link_at else "td"
+            start = opening.get((tag, *classes))
+            if start is None:
+                start = opening[(tag, *classes)] = f'<{tag} class="{" ".join(classes)}">'
             if index != link_at:
-                cells.append(format_html("<td{}>{}</td>", row_class, shown))
+                cells.append(SafeString(f"{start}{_html(shown)}</td>"))
                 continue
             # The one link column is the first, drawn as the row's header as Django draws it.
-            tag = "th"
             if change_url is None:
-                link = shown
+                link = _html(shown)
             else:
                 popup = (
-                    format_html(' data-popup-opener="{}"', row.serializable_value(key_name))
-                    if change_list.is_popup
-                    else ""
+                    f' data-popup-opener="{_html(row.serializable_value(key_name))}"' if change_list.is_popup else ""
                 )
-                link = format_html('<a href="{}"{}>{}</a>', change_url(row.pk), popup, shown)
-            cells.append(format_html("<{}{}>{}</{}>", tag, row_class, link, tag))
+                link = f'<a href="{change_url(row.pk)}"{popup}>{_html(shown)}</a>'
+            cells.append(SafeString(f"{start}{link}</th>"))
         yield admin_list.ResultList(None, cells)
 
 

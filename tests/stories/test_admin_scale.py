@@ -13,6 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 
+from archive.backoffice import ArchiveAdminSite
 from archive.paginators import BoundedCountPaginator
 from stories import services
 from stories.admin import LIST_PAGE_ROWS, REVIEW_NOTICE_DAYS
@@ -625,3 +626,29 @@ def test_neither_list_counts_past_its_bound(db, client, request, now, model, use
     # One count, of the rows up to one past the bound, never of the whole table.
     assert len(counts) == 1
     assert f"LIMIT {admin.site._registry[Part].count_bound + 1}" in counts[0]
+
+
+# --- 6. No navigation sidebar -------------------------------------------------------------------------
+
+
+def test_lists_draw_no_sidebar_and_build_no_list_of_apps_while_the_index_still_lists_them(
+    client, editor, now, monkeypatch
+):
+    add_parts(3, now)
+    client.force_login(editor)
+    built = []
+    original = ArchiveAdminSite.get_app_list
+    monkeypatch.setattr(
+        ArchiveAdminSite,
+        "get_app_list",
+        lambda site, *args, **kwargs: built.append(1) or original(site, *args, **kwargs),
+    )
+
+    page = client.get(admin_url("part", "changelist")).content.decode()
+
+    assert 'id="nav-sidebar"' not in page
+    assert built == []
+    # The index still leads to the lists (and the breadcrumbs to it).
+    index = client.get(reverse("admin:index")).content.decode()
+    assert f'href="{admin_url("part", "changelist")}"' in index
+    assert f'href="{reverse("admin:index")}"' in page
