@@ -5,7 +5,8 @@ tag set (a ``post_init`` receiver, active only inside ``cache_public_page``): ``
 plus the parent it is shown with (``SHOWN_WITH``: a part's story, a story's storyteller, a photo's
 part, an action's campaign). Views add what they show as a *set*, which no single object stands
 for, with ``depends_on("publications")`` (the public stories and parts that lists, feeds and the
-sitemap show) or ``depends_on("advocacy.campaign:list")`` (which campaigns are live or featured).
+sitemap show), ``depends_on("advocacy.campaign:list")`` (which campaigns are live or featured) or
+``depends_on(theme_stories(id, language))`` (a theme's live stories, which related stories come from).
 (``urls.py`` declares the sets each page always shows, as ``tags``.) Rows read without a model
 instance (``values()``, ``count()``) tag nothing: a view that shows them must call ``depends_on``,
 and a page that tagged nothing at all is never stored. Every tag has a version in the cache; a page
@@ -72,6 +73,8 @@ logger = logging.getLogger(__name__)
 
 PUBLICATIONS = "publications"
 CAMPAIGN_LIST = "advocacy.campaign:list"
+# The table linking stories to their themes, whose changes move stories between themes' sets.
+THEME_LINKS = "stories.story_themes"
 WRITES = "archive:writes"
 TAG_PREFIX = "archive:tag:"
 PAGE_PREFIX = "archive:page"
@@ -486,7 +489,19 @@ def _object_changed(sender, instance, **kwargs) -> None:
     invalidate(*changed_tags(instance))
 
 
+def theme_stories(theme_id: int, language: str) -> str:
+    """The tag of a theme's live stories in a language: the set related stories are chosen from (stories.related)."""
+    return f"stories.theme:{theme_id}:stories:{language}"
+
+
 def _relation_changed(sender, instance, action, model, pk_set, **kwargs) -> None:
+    of_a_story = sender._meta.label_lower == THEME_LINKS and instance._meta.label_lower == "stories.story"
+    if action == "pre_clear" and of_a_story:
+        # Which themes clear() takes from a story is known only before it does.
+        instance._archive_cleared_themes = set(
+            sender.objects.filter(story_id=instance.pk).values_list("theme_id", flat=True)
+        )
+        return
     if action not in {"post_add", "post_remove", "post_clear"}:
         return
     tags = changed_tags(instance) if _is_content(type(instance)) else []
@@ -495,6 +510,15 @@ def _relation_changed(sender, instance, action, model, pk_set, **kwargs) -> None
     if "stories.story" in {instance._meta.label_lower, model._meta.label_lower}:
         # A story's themes decide which themes the index offers: a set no object on it stands for.
         tags.append(PUBLICATIONS)
+    if sender._meta.label_lower == THEME_LINKS:
+        # A story joins or leaves the sets of these themes, and so the related stories of their pages.
+        if not of_a_story:
+            themes = {instance.pk}
+        elif action == "post_clear":
+            themes = instance.__dict__.pop("_archive_cleared_themes", set())
+        else:
+            themes = pk_set or set()
+        tags += [theme_stories(pk, code) for pk in sorted(themes) for code, _name in settings.LANGUAGES]
     invalidate(*tags)
 
 

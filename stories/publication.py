@@ -267,6 +267,19 @@ def _invalidate(difference: Difference) -> None:
     tags = ["publications"]
     tags += [f"stories.storyteller:{pk}" for pk in sorted(difference.storyteller_ids)]
     tags += [f"stories.story:{pk}" for pk in sorted(difference.story_ids)]
+    # Related stories are chosen among a theme's live stories in the language (stories.related), which only
+    # a story's own rows decide: a new part of a live story leaves the pages of its themes warm.
+    languages_of = {}
+    for model, (story_id, language) in difference.missing + difference.extra + difference.changed:
+        if model is StoryPublication:
+            languages_of.setdefault(story_id, set()).add(language)
+    stories = sorted(languages_of)
+    sets = set()
+    for start in range(0, len(stories), BATCH_SIZE):
+        links = Story.themes.through.objects.filter(story_id__in=stories[start : start + BATCH_SIZE])
+        for story_id, theme_id in links.values_list("story_id", "theme_id"):
+            sets.update((theme_id, language) for language in languages_of[story_id])
+    tags += [caching.theme_stories(theme_id, language) for theme_id, language in sorted(sets)]
     invalidate(*tags)
 
 

@@ -5,12 +5,33 @@ bounded by how many candidates it takes, not by the size of the archive: it walk
 stories newest first along ``story_publication_newest_idx`` and keeps the first ``RELATED_CANDIDATES`` that
 share a theme with this story, each checked by one probe of the theme table's ``(story_id, theme_id)``
 unique index; the few that share the most themes among them are shown, newest first among equals.
+
+The same query reads the story's own themes (``UNION ALL`` of its rows of the theme table), even when no
+story shares them, because the page cache must know them: a page that shows related stories depends on
+the set of live stories of each of its story's themes (``stories.caching.theme_stories``), which a
+publication change of a story with that theme or a change of a story's themes invalidates. So a newly
+published story joins the lists of the pages that share a theme with it at their next request, and a page
+that found none finds it; pages of other themes stay warm.
 """
 
-from django.db.models import BigIntegerField, Count, DateField, DateTimeField, Exists, OuterRef, Subquery
+from django.db.models import (
+    BigIntegerField,
+    BooleanField,
+    CharField,
+    Count,
+    DateField,
+    DateTimeField,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Subquery,
+    TextField,
+    Value,
+)
 from django.utils import timezone, translation
 
 from archive.prepared import Param, PreparedQuery, loaded
+from stories.caching import depends_on, theme_stories
 from stories.models import Story, StoryPublication, Storyteller
 from stories.querysets import live_window
 
@@ -21,32 +42,52 @@ RELATED_CANDIDATES = 24
 
 
 def _related_query(language: str):
-    """Live story rows of the language sharing a theme with the story, newest first, with what a card shows."""
+    """Live story rows of the language sharing a theme with the story, with what a card shows; then its themes.
+
+    A candidate's row has ``theme_id`` null; each of the story's own themes is a row with the story's id,
+    the theme's id and nothing else.
+    """
     story = Param("story", BigIntegerField())
     now, today = Param("now", DateTimeField()), Param("today", DateField())
     tagged = Story.themes.through.objects
     themes_here = tagged.filter(story_id=story).values("theme_id")
     shared = tagged.filter(story_id=OuterRef("story_id"), theme_id__in=themes_here)
     shared_count = shared.order_by().values("story_id").annotate(count=Count("theme_id")).values("count")
-    return (
+    candidates = (
         StoryPublication.objects.filter(live_window("", language, now, today=today))
         # Not correlated: a story without themes stops the query before it reads a row.
         .filter(Exists(themes_here), Exists(shared))
         .exclude(story_id=story)
-        .annotate(shared_themes=Subquery(shared_count))
         # The order of story_publication_newest_idx, so the walk stops at the last candidate.
         .order_by("-story_created_at", "-story_id")
-        .values(
-            "story_id",
-            "shared_themes",
-            "story__slug",
-            "story__created_at",
-            "story__is_complete",
-            f"story__title_{language}",
-            f"story__summary_{language}",
-            "story__storyteller_id",
-            f"story__storyteller__pseudonym_{language}",
-        )[:RELATED_CANDIDATES]
+        .values("pk")[:RELATED_CANDIDATES]
+    )
+    # A compound query's parts take no ORDER BY or LIMIT on SQLite: the walk is a subquery, its rows
+    # are fetched by primary key (and ranked in Python).
+    cards = {
+        "story_id": "story_id",
+        "shared_themes": Subquery(shared_count),
+        "story__slug": "story__slug",
+        "story__created_at": "story__created_at",
+        "story__is_complete": "story__is_complete",
+        f"story__title_{language}": f"story__title_{language}",
+        f"story__summary_{language}": f"story__summary_{language}",
+        "story__storyteller_id": "story__storyteller_id",
+        f"story__storyteller__pseudonym_{language}": f"story__storyteller__pseudonym_{language}",
+        "theme_id": Value(None, output_field=BigIntegerField()),
+    }
+    found = StoryPublication.objects.filter(pk__in=candidates).annotate(
+        **{name: value for name, value in cards.items() if not isinstance(value, str)}
+    )
+    # The story's own themes in the same columns (a union keeps the first part's names): the story's id,
+    # a null for each column of a card, and the theme's id.
+    blanks = [IntegerField(), CharField(), DateTimeField(), BooleanField()]
+    blanks += [CharField(), TextField(), BigIntegerField(), CharField()]
+    own = tagged.filter(story_id=story).annotate(
+        **{f"blank_{n}": Value(None, output_field=field) for n, field in enumerate(blanks)}
+    )
+    return found.values(*cards).union(
+        own.values("story_id", *(f"blank_{n}" for n in range(len(blanks))), "theme_id"), all=True
     )
 
 
@@ -54,11 +95,17 @@ RELATED_STORIES = PreparedQuery(_related_query)
 
 
 def related_stories(story_id: int, language: str | None = None) -> list[Story]:
-    """The live stories of the reader's language that share the most themes with this one, at most a few."""
+    """The live stories of the reader's language that share the most themes with this one, at most a few.
+
+    The page being rendered depends on the live stories of each of the story's themes (the page cache).
+    """
     language = language or translation.get_language()
     now = timezone.now()
     rows = RELATED_STORIES(shape={"language": language}, story=story_id, now=now, today=timezone.localdate(now))
-    # Rows come newest first; a stable sort keeps that order among stories sharing as many themes.
+    depends_on(*(theme_stories(row["theme_id"], language) for row in rows if row["theme_id"] is not None))
+    rows = [row for row in rows if row["theme_id"] is None]
+    # Newest first, as the walk went; a stable sort keeps that order among stories sharing as many themes.
+    rows.sort(key=lambda row: (row["story__created_at"], row["story_id"]), reverse=True)
     rows = sorted(rows, key=lambda row: -row["shared_themes"])[:RELATED_STORY_COUNT]
     found = []
     for row in rows:

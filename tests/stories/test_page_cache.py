@@ -433,6 +433,9 @@ def test_each_change_invalidates_the_tags_of_what_pages_show(db, invalidated):
             f"stories.storyteller:{storyteller.pk}",
             f"stories.theme:{theme.pk}",
             "publications",
+            # The story joins the theme's stories, among which related stories are chosen (stories.related).
+            f"stories.theme:{theme.pk}:stories:en",
+            f"stories.theme:{theme.pk}:stories:ko",
         }
     ]
     invalidated.clear()

@@ -10,8 +10,8 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
-from stories import services
-from stories.models import Part, Theme
+from stories import caching, services
+from stories.models import Part, Story, Theme
 from stories.related import RELATED_CANDIDATES, RELATED_STORY_COUNT, related_stories
 from tests.conftest import make_part, make_story, make_storyteller
 from tests.stories.test_page_cache import any_cache, is_warm  # noqa: F401 (a fixture)
@@ -185,3 +185,137 @@ def test_related_stories_are_read_through_the_visibility_rule(db, language):
         assert related_stories(read.pk, language)
     sql = queries.captured_queries[0]["sql"]
     assert STORY_TABLES.search(sql) and through_the_rule(sql)
+
+
+# --- The page cache: a newly public story joins the lists of its themes at once, and no others ---------
+
+
+def draft_about(*theme_list, **fields):
+    """A story with these themes whose one part is a draft: public once the part is published."""
+    story = make_story(**fields)
+    story.themes.add(*theme_list)
+    return story, make_part(story=story, status=Part.Status.DRAFT)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_newly_published_story_joins_the_cached_lists_of_its_themes_at_the_next_request(
+    client,
+    any_cache,  # noqa: F811
+    language,
+):
+    family, escape, work = themes("family", "escape", "work")
+    read = story_about(family, created_days_ago=3)
+    story_about(family, created_days_ago=2)
+    piece = story_about(family, kind=Story.Kind.SINGLE, created_days_ago=3)
+    # The only story about escape yet: its pages show no related story, and must show the first one.
+    alone = story_about(escape, created_days_ago=3)
+    elsewhere = story_about(work, created_days_ago=3)
+    story_about(work, created_days_ago=2)
+    newcomer, part = draft_about(family, escape)
+    pages = {
+        "part": url_in(read.parts.get(), language),
+        "story": url_in(read, language),
+        "single piece": url_in(piece, language),
+        "no related story": url_in(alone.parts.get(), language),
+        "another theme": url_in(elsewhere.parts.get(), language),
+    }
+    for name, page in pages.items():
+        shown = related_section(client.get(page).content.decode())
+        assert (shown is None) == (name == "no related story") and newcomer.slug not in (shown or []), name
+        assert is_warm(client, page), name
+
+    services.part_publish(part=part)
+
+    for name in ("part", "story", "single piece", "no related story"):
+        # Newest first among stories sharing as many themes.
+        assert related_section(client.get(pages[name]).content.decode())[0] == newcomer.slug, name
+    assert is_warm(client, pages["another theme"])
+    assert newcomer.slug not in client.get(pages["another theme"]).content.decode()
+
+
+def test_a_story_published_in_one_language_leaves_the_other_languages_pages_warm(client, any_cache):  # noqa: F811
+    (family,) = themes("family")
+    read = story_about(family)
+    newcomer, part = draft_about(family, title_ko="")
+    english, korean = (url_in(read.parts.get(), language) for language in LANGUAGES)
+    for page in (english, korean):
+        assert related_section(client.get(page).content.decode()) is None
+        assert is_warm(client, page)
+
+    services.part_publish(part=part)
+
+    assert related_section(client.get(english).content.decode()) == [newcomer.slug]
+    assert is_warm(client, korean)
+
+
+def test_a_story_gaining_a_theme_joins_the_cached_lists_of_that_theme_at_once(client, any_cache):  # noqa: F811
+    family, escape, work = themes("family", "escape", "work")
+    alone = story_about(escape, created_days_ago=2)
+    mover = story_about(family, created_days_ago=1)
+    elsewhere = story_about(work)
+    story_about(work)
+    lonely, other = url_in(alone.parts.get(), "en"), url_in(elsewhere.parts.get(), "ko")
+    for page in (lonely, other):
+        client.get(page)
+        assert is_warm(client, page)
+
+    mover.themes.add(escape)
+
+    assert related_section(client.get(lonely).content.decode()) == [mover.slug]
+    assert is_warm(client, other)
+    mover.themes.remove(escape)
+    assert related_section(client.get(lonely).content.decode()) is None
+    # From the theme's side as well.
+    escape.stories.add(mover)
+    assert related_section(client.get(lonely).content.decode()) == [mover.slug]
+    assert is_warm(client, other)
+
+
+def test_every_change_of_a_storys_themes_invalidates_the_sets_it_joins_or_leaves(db, monkeypatch):
+    """Leaving a theme can change lists that never showed the story: the next candidate takes its place."""
+    family, escape, work = themes("family", "escape", "work")
+    story = story_about(family, escape)
+    invalidated = []
+    monkeypatch.setattr(caching, "invalidate", lambda *tags: invalidated.append(set(tags)))
+
+    def sets_of(*theme_list):
+        return {caching.theme_stories(theme.pk, language) for theme in theme_list for language in LANGUAGES}
+
+    def sets_invalidated():
+        found = {tag for tags in invalidated for tag in tags if tag.endswith(tuple(f":stories:{c}" for c in LANGUAGES))}
+        invalidated.clear()
+        return found
+
+    story.themes.add(work)
+    assert sets_invalidated() == sets_of(work)
+    story.themes.remove(family)
+    assert sets_invalidated() == sets_of(family)
+    story.themes.clear()
+    assert sets_invalidated() == sets_of(escape, work)
+    family.stories.add(story)
+    assert sets_invalidated() == sets_of(family)
+    family.stories.clear()
+    assert sets_invalidated() == sets_of(family)
+
+
+def test_publication_invalidates_the_sets_of_a_story_whose_own_rows_changed_and_no_other(db, monkeypatch):
+    family, escape, work = themes("family", "escape", "work")
+    serial = story_about(family, escape)
+    newcomer, part = draft_about(work, title_ko="")
+    invalidated = []
+    monkeypatch.setattr(caching, "invalidate", lambda *tags: invalidated.extend(tags))
+
+    # A new part of a live story: the story's own rows stay as they were, and so do its themes' sets.
+    make_part(story=serial)
+    assert f"stories.story:{serial.pk}" in invalidated
+    assert not [tag for tag in invalidated if ":stories:" in tag]
+    invalidated.clear()
+    # A story going public in English: the English set of each of its themes.
+    services.part_publish(part=part)
+    assert [tag for tag in invalidated if ":stories:" in tag] == [caching.theme_stories(work.pk, "en")]
+    invalidated.clear()
+    # A withdrawal takes every story of the teller out of each language's sets.
+    services.consent_withdraw(storyteller=serial.storyteller, reason="Withdrawn.", recorded_by=None)
+    assert {tag for tag in invalidated if ":stories:" in tag} == {
+        caching.theme_stories(theme.pk, language) for theme in (family, escape) for language in LANGUAGES
+    }
