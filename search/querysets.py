@@ -5,12 +5,11 @@ SQLite the FTS5 trigram table (search_entry_fts), on PostgreSQL pg_trgm's GIN in
 uses. A trigram index cannot find a shorter word ("강", "엄마"): such words are matched with
 ``instr()`` (``strpos()``) among the entries the other words found. A query made only of such words has no index to
 start from, so it looks at the newest ``SHORT_QUERY_SCOPE`` entries of the language (a range on the
-entries' newest index, read in the table's order) and finds every match among them: exact on an archive of that size or
-less, and bounded in time on a larger one.
+entries' newest index) and finds every match among them: exact on an archive of that size or less, and
+bounded in time on a larger one.
 """
 
 import datetime
-import heapq
 
 from django.db import connection
 from django.db.models import Case, IntegerField, Q, Value, When
@@ -73,33 +72,16 @@ class SearchEntryQuerySet(PublicationQuerySet):
     def best(self, words: list[str]) -> tuple[list[int], bool]:
         """The ids of the entries of this queryset (``found()``), best first, and whether there were more.
 
-        Only the newest ``MOST_RANKED`` matches are ranked. With a word of three characters or more, one
-        query, which reads the newest index (or the text index, for a rare word) until it has them, and
-        ranks them on their short columns. A query of short words only (``found()``'s scope) reads every
-        match of its scope, scored, in one query without an order, and keeps the newest here: the
-        database reads the range in the table's order (PostgreSQL: a bitmap scan), faster than row by row
-        down the index when the word is rare, and the scope bounds the rows (docs/search.md).
+        Only the newest ``MOST_RANKED`` matches are ranked: one query, which reads the newest index (or
+        the text index, for a rare word; or, for short words on PostgreSQL, the scope's range in the
+        table's order) until it has them, and ranks them on their short columns.
         """
-        if not any(len(word) >= TRIGRAM for word in words):
-            return self._best_of_scope(words)
         newest = self.order_by(*NEWEST).values("pk")[: MOST_RANKED + 1]
         rows = list(self.model.objects.filter(pk__in=newest).ranked(words).values_list("pk", "published_at", "part_id"))
         more = len(rows) > MOST_RANKED
         if more:
             rows.remove(min(rows, key=lambda row: (row[1], row[2])))
         return [pk for pk, _published_at, _part_id in rows], more
-
-    def _best_of_scope(self, words: list[str]) -> tuple[list[int], bool]:
-        rows = self.order_by().annotate(score=score(words)).values_list("pk", "published_at", "part_id", "score")
-        # (published_at, part_id) is unique in a language: the same newest rows, in the same order, as
-        # ORDER BY -published_at, -part_id would give.
-        newest = heapq.nlargest(MOST_RANKED + 1, rows, key=lambda row: (row[1], row[2]))
-        more = len(newest) > MOST_RANKED
-        if more:
-            newest.pop()
-        # As ranked(): best score first, then the newest.
-        newest.sort(key=lambda row: (row[3], row[1], row[2]), reverse=True)
-        return [pk for pk, _published_at, _part_id, _score in newest], more
 
     def ranked(self, words: list[str]) -> "SearchEntryQuerySet":
         """Best first: points for each word found in the title, the story's title or pseudonym, a summary."""
