@@ -2,8 +2,9 @@
 
 ``measure()`` runs inside the measured database (``manage.py search_bench``, under the bench's settings):
 it picks, from candidate words of the invented archives, the most and the least frequent word found in
-each language, a Korean word of one syllable and of two (no trigram: the short-word path) and a
-query of two words, then fetches each search page through Django's whole stack, warm, one at a time.
+each language, a Korean word of one syllable and of two (no trigram: the short-word path), an
+inflected English word (its forms ORed) and a query of two words, then fetches each search page
+through Django's whole stack, warm, one at a time.
 """
 
 import statistics
@@ -23,6 +24,8 @@ CANDIDATES = {
            "두만강", "압록강", "할머니", "등불"),
 }  # fmt: skip
 SHORT = {"ko": ("강", "엄마")}
+# An inflected English word, which finds its stem's forms too (search.text.word_forms).
+INFLECTED = {"en": ("lanterns",)}
 TWO_WORDS = {"en": "winter river", "ko": "배급 겨울"}
 REQUESTS = 20
 WARM_UP = 2
@@ -44,6 +47,8 @@ def _queries() -> list[tuple[str, str, str, int]]:
             chosen.append((code, "rare", present[0][1], present[0][0]))
         for word in SHORT.get(code, ()):
             chosen.append((code, f"short ({len(word)})", word, SearchEntry.objects.found(code, [word]).count()))
+        for word in INFLECTED.get(code, ()):
+            chosen.append((code, "inflected", word, SearchEntry.objects.found(code, [word]).count()))
         query = TWO_WORDS[code]
         chosen.append((code, "two words", query, SearchEntry.objects.found(code, query_words(query)).count()))
     return chosen

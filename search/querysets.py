@@ -10,13 +10,15 @@ bounded in time on a larger one.
 """
 
 import datetime
+import operator
+from functools import reduce
 
 from django.db import connection
 from django.db.models import Case, IntegerField, Q, Value, When
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import StrIndex
 
-from search.text import TRIGRAM
+from search.text import TRIGRAM, matched_forms
 from stories.querysets import PublicationQuerySet
 
 # How many of a language's newest entries a query of one- and two-character words looks at.
@@ -33,7 +35,11 @@ WEIGHTS = (("title", 4), ("heading", 2), ("summary", 1))
 
 class SearchEntryQuerySet(PublicationQuerySet):
     def found(self, language: str, words: list[str], *, now: datetime.datetime | None = None) -> "SearchEntryQuerySet":
-        """Live entries of the language whose text holds every word (as ``search.text.query_words`` gives them)."""
+        """Live entries of the language whose text holds every word (as ``search.text.query_words`` gives them).
+
+        An entry holds a word if it holds any of its forms (``search.text.matched_forms``: an English
+        word's stem, for instance).
+        """
         live = self.live(language, now=now)
         if not words:
             return live.none()
@@ -52,16 +58,20 @@ class SearchEntryQuerySet(PublicationQuerySet):
                     Q(published_at__gt=published_at) | Q(published_at=published_at, part_id__gte=part_id),
                 )
         elif connection.vendor == "sqlite":
-            # Each word a quoted FTS5 string: letters and digits only, so nothing in it is FTS syntax.
-            expression = " AND ".join(f'"{word}"' for word in indexed)
+            # Each form a quoted FTS5 string: letters and digits only, so nothing in it is FTS syntax; a
+            # word's forms joined with OR.
+            expression = " AND ".join(
+                "(" + " OR ".join(f'"{form}"' for form in matched_forms(word, language)) + ")" for word in indexed
+            )
             queryset = queryset.filter(
                 pk__in=RawSQL("SELECT rowid FROM search_entry_fts WHERE search_entry_fts MATCH %s", [expression])
             )
             words = [word for word in words if len(word) < TRIGRAM]
         for number, word in enumerate(words):
             if len(word) >= TRIGRAM:
-                # LIKE '%word%': what pg_trgm's index serves.
-                queryset = queryset.filter(document__contains=word)
+                # LIKE '%form%' for each form, ORed: what pg_trgm's index serves (a BitmapOr).
+                forms = matched_forms(word, language)
+                queryset = queryset.filter(reduce(operator.or_, (Q(document__contains=form) for form in forms)))
             else:
                 # No index can serve it: instr() on SQLite, strpos() on PostgreSQL, faster than LIKE at scanning.
                 position = f"position_{number}"
@@ -69,7 +79,7 @@ class SearchEntryQuerySet(PublicationQuerySet):
                 queryset = queryset.filter(**{f"{position}__gt": 0})
         return queryset
 
-    def best(self, words: list[str]) -> tuple[list[int], bool]:
+    def best(self, language: str, words: list[str]) -> tuple[list[int], bool]:
         """The ids of the entries of this queryset (``found()``), best first, and whether there were more.
 
         Only the newest ``MOST_RANKED`` matches are ranked: one query, which reads the newest index (or
@@ -77,22 +87,28 @@ class SearchEntryQuerySet(PublicationQuerySet):
         table's order) until it has them, and ranks them on their short columns.
         """
         newest = self.order_by(*NEWEST).values("pk")[: MOST_RANKED + 1]
-        rows = list(self.model.objects.filter(pk__in=newest).ranked(words).values_list("pk", "published_at", "part_id"))
+        rows = list(
+            self.model.objects.filter(pk__in=newest)
+            .ranked(language, words)
+            .values_list("pk", "published_at", "part_id")
+        )
         more = len(rows) > MOST_RANKED
         if more:
             rows.remove(min(rows, key=lambda row: (row[1], row[2])))
         return [pk for pk, _published_at, _part_id in rows], more
 
-    def ranked(self, words: list[str]) -> "SearchEntryQuerySet":
+    def ranked(self, language: str, words: list[str]) -> "SearchEntryQuerySet":
         """Best first: points for each word found in the title, the story's title or pseudonym, a summary."""
-        return self.alias(score=score(words)).order_by("-score", *NEWEST)
+        return self.alias(score=score(language, words)).order_by("-score", *NEWEST)
 
 
-def score(words: list[str]):
-    """The points of an entry: for each word, those of each field it is found in (``WEIGHTS``)."""
+def score(language: str, words: list[str]):
+    """The points of an entry: for each word, those of each field it is found in (``WEIGHTS``), in any form."""
     total = Value(0)
     for word in words:
+        forms = matched_forms(word, language)
         for field, points in WEIGHTS:
-            found = When(**{f"{field}__contains": word}, then=Value(points))
+            condition = reduce(operator.or_, (Q(**{f"{field}__contains": form}) for form in forms))
+            found = When(condition, then=Value(points))
             total = total + Case(found, default=Value(0), output_field=IntegerField())
     return total

@@ -1,14 +1,18 @@
 """Text for the search index and for results: plain text from sanitised HTML, query words, snippets.
 
 Matching is substring matching of each query word, case-folded, the same on both databases: the
-index keeps ``normalise()``d text and the query's words are ``normalise()``d the same way.
+index keeps ``normalise()``d text and the query's words are ``normalise()``d the same way. An English
+word also matches its other forms (``word_forms()``): an entry holds the word if it holds any of them.
 Snippets are built from text, never by slicing HTML, as (text, marked) segments that the template
 escapes: no markup is ever written here.
 """
 
+import functools
 import html.parser
 import re
 import unicodedata
+
+import snowballstemmer
 
 # Elements whose end is a break between words in the rendered text.
 BLOCKS = frozenset(
@@ -65,6 +69,48 @@ def query_words(query: str) -> list[str]:
         if word not in words:
             words.append(word)
     return words[:MAX_WORDS]
+
+
+# English query words of letters a to z are stemmed with the Snowball English stemmer (Porter2, the one
+# PostgreSQL's "english" text search configuration uses); Korean words never are.
+STEMMED_LANGUAGES = {"en": "english"}
+ENGLISH_WORD = re.compile(r"[a-z]+")
+
+
+@functools.lru_cache(maxsize=4096)
+def word_forms(word: str, language: str) -> tuple[str, ...]:
+    """The forms of a query word that an entry may hold to match it: the word first.
+
+    Matching is by substring, so a form finds every longer word that holds it: the stem finds the
+    word's inflections ("lanterns" -> "lantern", "walked" -> "walk", which finds "walking"). A stem that
+    ends in the "i" of a "y" or "ies" is given as its y and ie forms ("stories" -> "story", "storie";
+    "cried" -> "cry", "crie"), and as itself when it is four letters or more ("happi" finds "happiness").
+    A form shorter than three letters is never added: it would leave the trigram index.
+    """
+    stemmer = STEMMED_LANGUAGES.get(language)
+    if stemmer is None or len(word) < TRIGRAM or not ENGLISH_WORD.fullmatch(word):
+        return (word,)
+    # A stemmer keeps state between calls: one per call, so that threads never share one.
+    stem = snowballstemmer.stemmer(stemmer).stemWord(word)
+    candidates = [stem]
+    if stem.endswith("i"):
+        candidates = [stem[:-1] + "y", stem[:-1] + "ie", *([stem] if len(stem) >= TRIGRAM + 1 else [])]
+    forms = [word]
+    for form in candidates:
+        if len(form) >= TRIGRAM and form not in forms:
+            forms.append(form)
+    return tuple(forms)
+
+
+def matched_forms(word: str, language: str) -> tuple[str, ...]:
+    """``word_forms()`` without the forms that hold another one: an entry holding them holds that one."""
+    forms = word_forms(word, language)
+    return tuple(form for form in forms if not any(other != form and other in form for other in forms))
+
+
+def marked_words(words: list[str], language: str) -> list[str]:
+    """Every form of every query word, for ``marked()`` and ``snippet()``."""
+    return [form for word in words for form in word_forms(word, language)]
 
 
 def _pattern(words: list[str]) -> re.Pattern | None:

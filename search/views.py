@@ -16,7 +16,7 @@ from archive.i18n import language_links
 from search.forms import SearchForm
 from search.models import SearchEntry
 from search.querysets import MOST_RANKED
-from search.text import html_text, marked, snippet
+from search.text import html_text, marked, marked_words, snippet
 from stories.models import ContentWarning, Story, Theme
 
 RESULTS_PER_PAGE = 10
@@ -57,7 +57,10 @@ def _shown_fields(language: str) -> tuple[str, ...]:
 
 
 def _results(page, words: list[str], language: str) -> list[dict]:
-    """What the template shows of each entry on the page, in the language's own columns only."""
+    """What the template shows of each entry on the page, in the language's own columns only.
+
+    ``words``: every form of every query word (``search.text.marked_words``), each marked where found.
+    """
     entries = list(page.object_list)
     warnings: dict[int, list[ContentWarning]] = {}
     links = Story.content_warnings.through.objects.filter(story_id__in={entry.story_id for entry in entries})
@@ -128,7 +131,7 @@ def search(request: HttpRequest) -> HttpResponse:
                 )
             # The ids of the newest matches, ranked, from the entries alone (one query); then the page's
             # entries with their part, story and storyteller: joined for the page only.
-            best, more = entries.best(words)
+            best, more = entries.best(language, words)
             paginator = Paginator(best, RESULTS_PER_PAGE)
             page = paginator.get_page(request.GET.get("page"))
             ids = list(page.object_list)
@@ -140,7 +143,7 @@ def search(request: HttpRequest) -> HttpResponse:
                 more_than=MOST_RANKED if more else None,
                 page_obj=page,
                 paginator=paginator,
-                results=_results(page, words, language),
+                results=_results(page, marked_words(words, language), language),
                 page_query=urlencode({"q": context["query"], **({"theme": theme.slug} if theme else {})}),
                 page_query_without_theme=urlencode({"q": context["query"]}),
             )

@@ -51,13 +51,13 @@ def test_a_short_query_ranks_the_newest_matches_of_its_scope_as_a_long_one_does(
         part.save()
     make_part(story=story, body_ko="들판", published_at=now)
     found = SearchEntry.objects.found("ko", ["강"])
-    ids, more = found.best(["강"])
+    ids, more = found.best("ko", ["강"])
     assert more
     # Parts 4 and 5 were published at the same time: the later part is the newer.
     assert [SearchEntry.objects.get(pk=pk).part_id for pk in ids] == [parts[n].pk for n in (4, 6, 5, 3)]
     newest = found.order_by(*querysets.NEWEST).values("pk")[:4]
-    assert ids == list(SearchEntry.objects.filter(pk__in=newest).ranked(["강"]).values_list("pk", flat=True))
+    assert ids == list(SearchEntry.objects.filter(pk__in=newest).ranked("ko", ["강"]).values_list("pk", flat=True))
     # Exactly as many as are ranked: no "more".
     monkeypatch.setattr(querysets, "MOST_RANKED", 7)
-    ids, more = found.best(["강"])
+    ids, more = found.best("ko", ["강"])
     assert not more and len(ids) == 7 and SearchEntry.objects.get(pk=ids[0]).part_id == parts[4].pk
