@@ -48,7 +48,7 @@ def test_the_site_header_and_footer_are_the_same_on_every_page_of_a_language(cli
             for url in (f"/{language}/", part.get_absolute_url(), f"/{language}/search/?q=river"):
                 html = client.get(url).content.decode()
                 start, end = html.index('<a class="skip-link"'), html.index('<nav class="language-switcher"')
-                pages.setdefault(language, set()).add(html[start:end] + html[html.index('<footer') :])
+                pages.setdefault(language, set()).add(html[start:end] + html[html.index("<footer") :])
     assert len(pages["en"]) == 1 and len(pages["ko"]) == 1
     assert "Skip to main content" in next(iter(pages["en"])) and "본문으로 건너뛰기" in next(iter(pages["ko"]))
     assert pages["en"] != pages["ko"]
