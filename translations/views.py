@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required, permission_required
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import models, transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
 from advocacy.models import Country, Recipient, RecipientGroup
+from archive.prepared import Param, PreparedQuery
 from background import queue
 from stories.models import Part, Story, StoryImage, Storyteller
 from translations import po, services
@@ -511,8 +512,21 @@ def import_po(request: HttpRequest, language: str, slug: str) -> HttpResponse:
     return redirect(queue_url(language, story))
 
 
+# Whether the translator has a PO file in the language whose outcome they were not shown: compiled once per
+# process (archive.prepared), as every visit to a language's queue asks.
+UNREPORTED_IMPORT = PreparedQuery(
+    lambda: PoImport.objects.filter(
+        by_id=Param("user", models.IntegerField()),
+        language=Param("language", models.CharField()),
+        reported_at__isnull=True,
+    ).values("id")[:1]
+)
+
+
 def report_imports(request: HttpRequest, language: str) -> None:
     """Show the translator what became of their PO files in this language, each outcome once."""
+    if not UNREPORTED_IMPORT(user=request.user.pk, language=language):
+        return
     jobs = PoImport.objects.filter(by=request.user, language=language, reported_at__isnull=True).select_related("story")
     finished = []
     for job in jobs.order_by("created_at"):

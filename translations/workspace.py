@@ -24,6 +24,7 @@ from django.db.models import Case, Count, Exists, F, IntegerField, OuterRef, Q, 
 from django.db.models.functions import Coalesce
 from django.utils.translation import gettext as _
 
+from archive.prepared import Param, PreparedQuery, loaded
 from stories import caching, privacy
 from stories.fields import IdentityKeyMissing
 from stories.models import Consent, Part, Story, StoryImage, Storyteller
@@ -245,24 +246,99 @@ def workable_stories(pks: Iterable[int] | None = None, language: str | None = No
     return stories
 
 
+# What the workspace reads of a page's stories and their storytellers: their names in every language (a
+# name falls back to another language), the original language and the story's address.
+PAGE_STORY_FIELDS = ("slug", "original_language", "storyteller_id")
+PAGE_TELLER_FIELDS = ("original_language",)
+
+
+def _page_of_stories(count: int, language: str | None) -> models.QuerySet:
+    """``workable_stories`` of ``count`` keys, bound at each run (``story0``, ``story1``, …), as rows."""
+    codes = [code for code, _name in settings.LANGUAGES]
+    keys = [Param(f"story{index}", models.IntegerField()) for index in range(count)]
+    return workable_stories(keys, language).values(
+        "id",
+        *PAGE_STORY_FIELDS,
+        *(f"title_{code}" for code in codes),
+        *(f"storyteller__{name}" for name in PAGE_TELLER_FIELDS),
+        *(f"storyteller__pseudonym_{code}" for code in codes),
+    )
+
+
+PAGE_OF_STORIES = PreparedQuery(_page_of_stories)
+
+
+def _page_parts(count: int, language: str) -> models.QuerySet:
+    """The parts (not archived) of ``count`` stories, bound at each run, in order: what a page shows of each
+    (its number and status, and its first field in the language, for text already entered there: Item.entered)."""
+    keys = [Param(f"story{index}", models.IntegerField()) for index in range(count)]
+    return (
+        Part.objects.filter(story__id__in=keys)
+        .exclude(status=Part.Status.ARCHIVED)
+        .order_by("number")
+        .values("id", "story_id", "number", "status", f"title_{language}")
+    )
+
+
+def _page_photos(count: int, language: str) -> models.QuerySet:
+    """The photos of those parts, as the photo list orders them, with their first field in the language."""
+    keys = [Param(f"story{index}", models.IntegerField()) for index in range(count)]
+    return (
+        StoryImage.objects.filter(part__story__id__in=keys)
+        .exclude(part__status=Part.Status.ARCHIVED)
+        .values("id", "part_id", "position", f"alt_text_{language}")
+    )
+
+
+PAGE_PARTS = PreparedQuery(_page_parts)
+PAGE_PHOTOS = PreparedQuery(_page_photos)
+
+
+def workable_page(pks: Sequence[int], language: str | None = None) -> dict[int, Story]:
+    """Those of these stories (a page of them) translators may work on, by key, each with its storyteller.
+
+    ``workable_stories(pks, language)``, compiled once per process for each number of keys (``archive.prepared``):
+    building and compiling its consent subqueries cost a page more than running them. The stories and
+    storytellers hold what the workspace shows of them; reading anything else costs a query.
+    """
+    pks = list(pks)
+    if not pks:
+        return {}
+    rows = PAGE_OF_STORIES(
+        shape={"count": len(pks), "language": language}, **{f"story{index}": pk for index, pk in enumerate(pks)}
+    )
+    found = {}
+    for row in rows:
+        teller = {
+            name[len("storyteller__") :]: value for name, value in row.items() if name.startswith("storyteller__")
+        }
+        storyteller = loaded(Storyteller, {"id": row["storyteller_id"], **teller})
+        story = loaded(Story, {name: value for name, value in row.items() if not name.startswith("storyteller__")})
+        story._state.fields_cache["storyteller"] = storyteller
+        found[story.pk] = story
+    return found
+
+
 def stories_progress(pks: Sequence[int], language: str) -> list[StoryProgress]:
     """The progress of these stories (a page of them), in the order given, in a constant number of queries.
 
     Stories that stopped being workable since their keys were listed are left out.
     """
     ContentType.objects.get_for_models(*MODELS)  # one query when their ids are not known yet
-    stories = {story.pk: story for story in workable_stories(pks, language).select_related("storyteller")}
+    stories = workable_page(pks, language)
     # Grouped here rather than by prefetch_related, which builds a queryset for every story and part; and
     # not the texts, which are long: a page shows each item's status only.
     parts_of: dict[int, list[Part]] = {pk: [] for pk in stories}
-    parts = Part.objects.filter(story__in=list(stories)).exclude(status=Part.Status.ARCHIVED)
-    # And each part's and photo's first field in the language, for text already entered there (Item.entered).
-    for part in parts.only("story", "number", "status", f"title_{language}").order_by("number"):
+    keys = {f"story{index}": pk for index, pk in enumerate(stories)}
+    shape = {"count": len(keys), "language": language}
+    for row in PAGE_PARTS(shape=shape, **keys) if keys else ():
+        part = loaded(Part, row)
         part.story = stories[part.story_id]
         parts_of[part.story_id].append(part)
     part_of = {part.pk: part for parts in parts_of.values() for part in parts}
     photos_of: dict[int, list[StoryImage]] = {pk: [] for pk in part_of}
-    for photo in StoryImage.objects.filter(part__in=list(part_of)).only("part", "position", f"alt_text_{language}"):
+    for row in PAGE_PHOTOS(shape=shape, **keys) if part_of else ():
+        photo = loaded(StoryImage, row)
         photo.part = part_of[photo.part_id]
         photos_of[photo.part_id].append(photo)
     ordered = [stories[pk] for pk in pks if pk in stories]
@@ -330,7 +406,7 @@ class Overview:
 def newest_stories(summary: Overview) -> dict[str, list[tuple[Story, StoryCount]]]:
     """The overview's newest stories with work left, per language, in one query; those still workable only."""
     pks = {count.story for progress in summary.languages.values() for count in progress.newest}
-    stories = workable_stories(pks).only("title", "slug").in_bulk()  # each language's were chosen by measure_overview
+    stories = workable_page(sorted(pks))  # each language's were chosen by measure_overview
     return {
         code: [(stories[count.story], count) for count in progress.newest if count.story in stories]
         for code, progress in summary.languages.items()
