@@ -146,6 +146,34 @@ def test_workable_stories_are_those_neither_archived_nor_withdrawn(varied_archiv
     assert Story.objects.count() - definition.count() == 2
 
 
+@pytest.mark.parametrize("language", [None, *LANGUAGES])
+def test_a_prepared_page_of_stories_is_the_workable_stories_of_its_keys(
+    varied_archive, language, django_assert_num_queries
+):
+    """workable_page, compiled once for each number of keys, picks what workable_stories picks, as loaded."""
+    every = list(Story.objects.order_by("pk").values_list("pk", flat=True))
+    for keys in (every, every[:1], every[1:4], every[::-1], [every[0], 10**9]):
+        page = workspace.workable_page(keys, language)
+        expected = list(workable_stories(keys, language).select_related("storyteller"))
+        assert set(page) == {story.pk for story in expected}
+        with django_assert_num_queries(0):  # what the workspace reads of them is loaded
+            for story in expected:
+                shown, teller = page[story.pk], page[story.pk].storyteller
+                assert (str(shown), shown.slug, shown.original_language) == (
+                    str(story),
+                    story.slug,
+                    story.original_language,
+                )
+                assert (teller.pk, teller.original_language) == (
+                    story.storyteller.pk,
+                    story.storyteller.original_language,
+                )
+                assert [getattr(teller, f"pseudonym_{code}") for code in LANGUAGES] == [
+                    getattr(story.storyteller, f"pseudonym_{code}") for code in LANGUAGES
+                ]
+    assert workspace.workable_page([], language) == {}
+
+
 def test_a_page_of_stories_has_the_items_the_definition_gives(varied_archive):
     every = list(Story.objects.order_by("-created_at", "-pk").values_list("pk", flat=True))
     workable = set(workable_stories().values_list("pk", flat=True))
