@@ -195,6 +195,13 @@ def _in_force(field: str) -> Subquery:
     return Subquery(latest.values(field)[:1])
 
 
+@functools.cache
+def _consent_columns() -> dict[str, Subquery]:
+    """The consent columns of the storyteller list, built once per process: a queryset takes an expression
+    as a copy, never changing it, and building five subqueries cost each page half a millisecond."""
+    return {f"consent_{field}": _in_force(field) for field in CONSENT_SHOWN}
+
+
 class ConsentReviewFilter(admin.SimpleListFilter):
     """Storytellers whose consent in force is given and is past its review date or soon will be."""
 
@@ -282,7 +289,7 @@ class StorytellerAdmin(
         # The consent columns read the record in force from the page's own query: an index probe for
         # each storyteller shown, never the ledger. The list walks the pseudonym index and stops at the
         # page, so no other storyteller's consent is looked up.
-        return queryset.annotate(**{f"consent_{field}": _in_force(field) for field in CONSENT_SHOWN})
+        return queryset.annotate(**_consent_columns())
 
     @staticmethod
     def _consent_in_force(obj: Storyteller) -> Consent | None:
