@@ -32,6 +32,7 @@ import os
 import pstats
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import time
@@ -175,6 +176,17 @@ class Command(BaseCommand):
             Path(options["output"]).write_text(json.dumps(results, indent=2))
         for numbers in results:
             self.stdout.write("\n".join(report_lines(numbers)))
+
+
+def _code() -> str:
+    """The checkout measured: its commit, and whether files differ from it (others' work in progress counts)."""
+    git = shutil.which("git")
+    if not git:
+        return "unknown"
+    run = functools.partial(subprocess.run, capture_output=True, text=True, check=False, cwd=settings.BASE_DIR)
+    head = run([git, "rev-parse", "--short", "HEAD"]).stdout.strip() or "unknown"  # noqa: S603
+    changed = run([git, "status", "--porcelain", "--untracked-files=no"]).stdout.strip()  # noqa: S603
+    return f"{head} with uncommitted changes" if changed else head
 
 
 def _load_average() -> str:
@@ -488,6 +500,7 @@ def measure(
         "runs": runs,
         "warmup": warmup,
         "load_average": _load_average(),
+        "code": _code(),
         "notes": notes,
         "operations": {},
     }
@@ -519,7 +532,8 @@ def report_lines(numbers: dict | None) -> list[str]:
         f"{part['pk']}" + (", a draft written for each run (untimed)" if part["written_for_the_run"] else "") + ". "
         f"Each write is the service call inside a transaction rolled back at its end, {numbers['runs']} runs after "
         f"{numbers['warmup']} untimed: the COMMIT is not included (timed apart below). Cache: {numbers['cache']}. "
-        f"Target: under {TARGET_MS:g} ms. Load average {numbers.get('load_average', '-')}.",
+        f"Target: under {TARGET_MS:g} ms. Load average {numbers.get('load_average', '-')}; "
+        f"code {numbers.get('code', '-')}.",
         "",
         "| write | p50 ms | p95 ms | max ms | queries | SQL ms | bump after commit, p50 ms | < 200 ms (p95) |",
         "|---|--:|--:|--:|--:|--:|--:|---|",
