@@ -186,7 +186,18 @@ class ReviewQueueView(ListView):
             .only(*REVIEW_FIELDS)
             .in_bulk()
         )
-        context["entries"] = _review_entries([waiting[pk] for pk in pks if pk in waiting])
+        entries = _review_entries([waiting[pk] for pk in pks if pk in waiting])
+        # Each edit address from one reverse() per language and model, not one per entry.
+        around: dict[tuple[str, str], tuple[str, str]] = {}
+        for entry in entries:
+            language, model = entry["translation"].language, entry["model"]
+            if (language, model) not in around:
+                address = reverse("translations:edit", kwargs={"language": language, "model": model, "pk": EDIT_KEY})
+                before, _found, after = address.partition(str(EDIT_KEY))
+                around[language, model] = (before, after)
+            before, after = around[language, model]
+            entry["edit_url"] = f"{before}{entry['obj'].pk}{after}"
+        context["entries"] = entries
         return context
 
 
