@@ -45,10 +45,16 @@ class SearchEntryQuerySet(PublicationQuerySet):
             return live.none()
         indexed = [word for word in words if len(word) >= TRIGRAM]
         queryset = live
+        only_newest = None
         if not indexed:
             # The oldest entry of the scope, read from the index (one query); then a range on that index,
             # which both databases scan alone, instead of a list of ids every entry is checked against.
-            edge = list(live.order_by(*NEWEST).values_list("published_at", "part_id")[SHORT_QUERY_SCOPE - 1 :][:1])
+            # With the one after it: whether older entries were left out, which the page tells the reader.
+            edge = list(
+                live.order_by(*NEWEST).values_list("published_at", "part_id")[
+                    SHORT_QUERY_SCOPE - 1 : SHORT_QUERY_SCOPE + 1
+                ]
+            )
             if edge:
                 published_at, part_id = edge[0]
                 # The first condition bounds the index scan (PostgreSQL does not take the OR as one: it
@@ -57,6 +63,7 @@ class SearchEntryQuerySet(PublicationQuerySet):
                     Q(published_at__gte=published_at),
                     Q(published_at__gt=published_at) | Q(published_at=published_at, part_id__gte=part_id),
                 )
+                only_newest = SHORT_QUERY_SCOPE if len(edge) > 1 else None
         elif connection.vendor == "sqlite":
             # Each form a quoted FTS5 string: letters and digits only, so nothing in it is FTS syntax; a
             # word's forms joined with OR.
@@ -77,6 +84,9 @@ class SearchEntryQuerySet(PublicationQuerySet):
                 position = f"position_{number}"
                 queryset = queryset.alias(**{position: StrIndex("document", Value(word))})
                 queryset = queryset.filter(**{f"{position}__gt": 0})
+        # Read by the page before any other filter (a clone does not keep it): how many entries were
+        # looked at, when older ones were left out.
+        queryset.only_newest = only_newest
         return queryset
 
     def best(self, language: str, words: list[str]) -> tuple[list[int], bool]:

@@ -61,3 +61,34 @@ def test_a_short_query_ranks_the_newest_matches_of_its_scope_as_a_long_one_does(
     monkeypatch.setattr(querysets, "MOST_RANKED", 7)
     ids, more = found.best("ko", ["강"])
     assert not more and len(ids) == 7 and SearchEntry.objects.get(pk=ids[0]).part_id == parts[4].pk
+
+
+def test_the_page_says_when_short_words_left_older_parts_out(db, client, monkeypatch):
+    now = timezone.now()
+    story = make_story()
+    for n in range(3):
+        make_part(
+            story=story,
+            body_en=f"An ox by the river {n}.",
+            body_ko=f"강가의 집 {n}",
+            published_at=now - datetime.timedelta(days=n + 1),
+        )
+    notice = {
+        "en": "Words of one or two letters are looked for in the newest 2 parts only",
+        "ko": "가장 최근의 2편에서만",
+    }
+    # Every part looked at: nothing to say.
+    for language in ("en", "ko"):
+        html = client.get(f"/{language}/search/", {"q": "강" if language == "ko" else "ox"}).content.decode()
+        assert notice[language] not in html
+    monkeypatch.setattr(querysets, "SHORT_QUERY_SCOPE", 2)
+    for language, query in (("en", "ox"), ("ko", "강")):
+        html = client.get(f"/{language}/search/", {"q": query}).content.decode()
+        assert notice[language] in html
+        assert "2 parts found" in html or "2편" in html
+        # A longer word searches every part: no notice.
+        longer = client.get(f"/{language}/search/", {"q": f"{query} {'river' if language == 'en' else '강가의'}"})
+        assert notice[language] not in longer.content.decode()
+    # Exactly as many parts as the scope: none left out, nothing to say.
+    monkeypatch.setattr(querysets, "SHORT_QUERY_SCOPE", 3)
+    assert notice["en"].replace("2", "3") not in client.get("/en/search/", {"q": "ox"}).content.decode()
