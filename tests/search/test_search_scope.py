@@ -92,3 +92,14 @@ def test_the_page_says_when_short_words_left_older_parts_out(db, client, monkeyp
     # Exactly as many parts as the scope: none left out, nothing to say.
     monkeypatch.setattr(querysets, "SHORT_QUERY_SCOPE", 3)
     assert notice["en"].replace("2", "3") not in client.get("/en/search/", {"q": "ox"}).content.decode()
+
+
+def test_a_result_title_keeps_its_dash_with_the_part_number(db, client):
+    story = make_story()
+    make_part(story=story, body_en="A lantern by the river.", body_ko="강가의 등불")
+    for language, query in (("en", "lantern"), ("ko", "등불")):
+        html = client.get(f"/{language}/search/", {"q": query}).content.decode()
+        title = html[html.index('class="search-result__title"') :]
+        title = title[: title.index("</h2>")]
+        # The dash never starts a line: a no-break space ties it to the number before it.
+        assert "&nbsp;— " in title and " — " not in title
