@@ -11,7 +11,7 @@ with the definition (``search_check``) and repairs them; ``privacy_audit`` runs 
 import dataclasses
 from collections.abc import Iterable, Iterator
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models.signals import post_migrate
 
 from search.models import SearchEntry
@@ -169,7 +169,31 @@ def search_refresh(*, rows: dict[tuple[int, str], dict], storyteller_ids: set[in
 
 
 def search_rebuild(*, rows: dict[tuple[int, str], dict]) -> int:
-    """Rewrite the whole index from the publication rows the definition asks for; return its size."""
+    """Rewrite the whole index from the publication rows the definition asks for; return its size.
+
+    On SQLite the text index (``search_entry_fts``, kept in step with the entries by triggers) is built
+    in one pass once the entries are written, instead of by the triggers an entry at a time, which
+    makes FTS5 merge its growing segments again and again: on 1,000 parts the rebuild took half to a
+    third of the time. The triggers are dropped and created again from their own SQL in the same
+    transaction (DDL is transactional on SQLite), so a failure leaves them as they were.
+    """
+    connection = connections[SearchEntry.objects.db]
+    if connection.vendor != "sqlite":
+        return _write_all(rows)
+    table = SearchEntry._meta.db_table
+    with transaction.atomic(using=connection.alias), connection.cursor() as cursor:
+        cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = %s", [table])
+        triggers = cursor.fetchall()
+        for name, _sql in triggers:
+            cursor.execute(f'DROP TRIGGER "{name}"')
+        count = _write_all(rows)
+        cursor.execute("INSERT INTO search_entry_fts(search_entry_fts) VALUES ('rebuild')")
+        for _name, sql in triggers:
+            cursor.execute(sql)
+    return count
+
+
+def _write_all(rows: dict[tuple[int, str], dict]) -> int:
     SearchEntry.objects.all().delete()
     keys = sorted(rows)
     for chunk in _chunks(keys, BATCH_SIZE):

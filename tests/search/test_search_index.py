@@ -152,3 +152,32 @@ def test_a_recap_is_found_where_the_part_page_shows_it(client, db):
         url_of(second) in html
         and 'crossed the frozen <mark class="search-result__match">estuary</mark> at night' in html
     )
+
+
+def test_a_rebuild_leaves_the_text_index_kept_in_step_by_its_triggers(db):
+    """On SQLite the rebuild drops the triggers, builds the text index in one pass and creates them again."""
+    from django.db import connection
+
+    make_part(body_en="an orchard in winter")
+    triggers = None
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+            triggers = cursor.fetchall()
+        assert len(triggers) == 3
+    publication_rebuild()
+    assert set(SearchEntry.objects.found("en", ["orchard"]).values_list("part_id", flat=True))
+    if triggers is not None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+            assert cursor.fetchall() == triggers
+    # The triggers still keep the text index in step: a part published after the rebuild is found,
+    # and one taken down is not.
+    later = make_part(body_en="a lantern at the window")
+    assert set(SearchEntry.objects.found("en", ["lantern"]).values_list("part_id", flat=True)) == {later.pk}
+    later.status = later.Status.DRAFT
+    later.save()
+    from stories.publication import publication_refresh
+
+    publication_refresh(storyteller_ids=[later.story.storyteller_id])
+    assert not SearchEntry.objects.found("en", ["lantern"]).exists()
