@@ -5,9 +5,11 @@ Only processes started here are ever signalled, by their own process id.
 
 import contextlib
 import dataclasses
+import functools
 import http.client
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
@@ -180,3 +182,16 @@ class Wrk:
             command, env=env, check=True, stdout=subprocess.DEVNULL, timeout=seconds + 30
         )
         return json.loads(results.read_text().splitlines()[-1])
+
+
+def measured_code() -> str:
+    """The checkout measured: its commit, and whether files differ from it (others' work in progress counts)."""
+    from django.conf import settings
+
+    git = shutil.which("git")
+    if not git:
+        return "unknown"
+    run = functools.partial(subprocess.run, capture_output=True, text=True, check=False, cwd=settings.BASE_DIR)
+    head = run([git, "rev-parse", "--short", "HEAD"]).stdout.strip() or "unknown"  # noqa: S603
+    changed = run([git, "status", "--porcelain", "--untracked-files=no"]).stdout.strip()  # noqa: S603
+    return f"{head} with uncommitted changes" if changed else head

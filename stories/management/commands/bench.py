@@ -17,7 +17,6 @@ It prints one report with the targets marked (never asserted) and writes it with
 import argparse
 import contextlib
 import datetime
-import functools
 import http.client
 import json
 import math
@@ -581,13 +580,7 @@ class Run:
 
     def commit(self) -> str:
         """The checkout measured: its commit, and whether files differ from it."""
-        git = shutil.which("git")
-        if not git:
-            return "unknown"
-        run = functools.partial(subprocess.run, capture_output=True, text=True, check=False, cwd=settings.BASE_DIR)
-        head = run([git, "rev-parse", "--short", "HEAD"]).stdout.strip() or "unknown"  # noqa: S603
-        changed = run([git, "status", "--porcelain", "--untracked-files=no"]).stdout.strip()  # noqa: S603
-        return f"{head} with uncommitted changes" if changed else head
+        return servers.measured_code()
 
     def write(self) -> None:
         (self.dir / "results.json").write_text(json.dumps(self.results, indent=2))

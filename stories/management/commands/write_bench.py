@@ -32,7 +32,6 @@ import os
 import pstats
 import re
 import secrets
-import shutil
 import subprocess
 import sys
 import time
@@ -47,7 +46,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Max, Sum
 from django.utils import timezone
 
-from stories.management.commands._bench_servers import summary_ms
+from stories.management.commands._bench_servers import measured_code, summary_ms
 
 TARGET_PARTS = 30
 TARGET_MS = 200.0
@@ -176,17 +175,6 @@ class Command(BaseCommand):
             Path(options["output"]).write_text(json.dumps(results, indent=2))
         for numbers in results:
             self.stdout.write("\n".join(report_lines(numbers)))
-
-
-def _code() -> str:
-    """The checkout measured: its commit, and whether files differ from it (others' work in progress counts)."""
-    git = shutil.which("git")
-    if not git:
-        return "unknown"
-    run = functools.partial(subprocess.run, capture_output=True, text=True, check=False, cwd=settings.BASE_DIR)
-    head = run([git, "rev-parse", "--short", "HEAD"]).stdout.strip() or "unknown"  # noqa: S603
-    changed = run([git, "status", "--porcelain", "--untracked-files=no"]).stdout.strip()  # noqa: S603
-    return f"{head} with uncommitted changes" if changed else head
 
 
 def _load_average() -> str:
@@ -500,7 +488,7 @@ def measure(
         "runs": runs,
         "warmup": warmup,
         "load_average": _load_average(),
-        "code": _code(),
+        "code": measured_code(),
         "notes": notes,
         "operations": {},
     }
