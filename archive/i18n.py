@@ -40,6 +40,21 @@ def reverse_page(viewname: str, **kwargs) -> str:
     )
 
 
+# A key no object has, replaced in a reversed address by each real one (around_key).
+KEY_PLACEHOLDER = 987654321
+
+
+def around_key(viewname: str, key: str = "pk", **kwargs) -> tuple[str, str]:
+    """The address of ``viewname`` for any integer ``key``, as what comes before and after the key.
+
+    For a list that draws a link a row: one remembered ``reverse_page`` for every row, each row's link
+    then ``f"{before}{pk}{after}"``. ``kwargs`` are the address's other arguments.
+    """
+    address = reverse_page(viewname, **kwargs, **{key: KEY_PLACEHOLDER})
+    before, _found, after = address.partition(str(KEY_PLACEHOLDER))
+    return before, after
+
+
 def x_default_language(codes: Iterable[str]) -> str | None:
     """The language a page's ``x-default`` alternate points to, among those it exists in.
 

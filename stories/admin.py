@@ -19,16 +19,17 @@ from django.db.models import OuterRef, QuerySet, Subquery
 from django.forms import FileInput
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
-from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, path, reverse
+from django.urls import NoReverseMatch, path, reverse
 from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
-from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInline, TranslationTabularInline
 
+from archive.i18n import around_key
 from archive.paginators import BoundedCountAdminMixin
 from background import exports
 from stories import audit, privacy, services
@@ -794,22 +795,6 @@ class StoryImageInline(TranslationStackedInline):
         )
 
 
-# Stands for an integer key in an address reversed once (see _around_key).
-_KEY = 987654321
-
-
-@functools.lru_cache(maxsize=64)
-def _around_key(name: str, language: str | None, script_prefix: str, urlconf: str) -> tuple[str, str]:
-    """The address of ``name`` for any integer ``pk``, as what comes before and after the key.
-
-    A list draws a link for each of its rows; a ``reverse()`` per row cost the part list about a millisecond
-    a page. Kept per language, script prefix and URLconf, which are all an address depends on here.
-    """
-    url = reverse(name, kwargs={"pk": _KEY}, urlconf=urlconf)
-    before, _found, after = url.partition(str(_KEY))
-    return before, after
-
-
 def _midnight(day: datetime.date) -> datetime.datetime:
     """The start of the day in the current time zone, as the change list's date filters take it."""
     moment = datetime.datetime.combine(day, datetime.time())
@@ -1026,9 +1011,8 @@ class PartAdmin(LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsRead
     def preview_link(self, obj: Part) -> str:
         if not obj.pk:
             return "—"
-        before, after = _around_key(
-            "stories:part-preview", get_language(), get_script_prefix(), get_urlconf() or settings.ROOT_URLCONF
-        )
+        # One remembered reverse() for every row of the list.
+        before, after = around_key("stories:part-preview")
         # As format_html would write it, without its lazy-argument wrappers (a list draws one a row).
         return SafeString(
             f'<a href="{html.escape(before)}{html.escape(str(obj.pk))}{html.escape(after)}" target="_blank"'

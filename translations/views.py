@@ -19,6 +19,7 @@ from django.views.decorators.http import require_POST
 from django.views.generic import ListView
 
 from advocacy.models import Country, Recipient, RecipientGroup
+from archive.i18n import around_key
 from archive.prepared import Param, PreparedQuery
 from background import queue
 from stories.models import Part, Story, StoryImage, Storyteller
@@ -115,21 +116,12 @@ class LanguageQueueView(ListView):
 
 language_queue = workspace_view(LanguageQueueView.as_view())
 
-# Stands for an object's key in the edit page's address, reversed once per model for a page.
-EDIT_KEY = 987654321
-
 
 def with_edit_urls(rows: list[StoryProgress], language: str) -> list[StoryProgress]:
-    """Set each item's edit address from one ``reverse()`` per model, not one per row of the page."""
-    around: dict[str, tuple[str, str]] = {}
+    """Set each item's edit address from one remembered ``reverse()`` per model, not one per row of the page."""
     for row in rows:
         for item in row.items:
-            model = item.model_name
-            if model not in around:
-                address = reverse("translations:edit", kwargs={"language": language, "model": model, "pk": EDIT_KEY})
-                before, _found, after = address.partition(str(EDIT_KEY))
-                around[model] = (before, after)
-            before, after = around[model]
+            before, after = around_key("translations:edit", language=language, model=item.model_name)
             item.edit_url = f"{before}{item.obj.pk}{after}"
     return rows
 
@@ -187,15 +179,10 @@ class ReviewQueueView(ListView):
             .in_bulk()
         )
         entries = _review_entries([waiting[pk] for pk in pks if pk in waiting])
-        # Each edit address from one reverse() per language and model, not one per entry.
-        around: dict[tuple[str, str], tuple[str, str]] = {}
+        # Each edit address from one remembered reverse() per language and model, not one per entry.
         for entry in entries:
             language, model = entry["translation"].language, entry["model"]
-            if (language, model) not in around:
-                address = reverse("translations:edit", kwargs={"language": language, "model": model, "pk": EDIT_KEY})
-                before, _found, after = address.partition(str(EDIT_KEY))
-                around[language, model] = (before, after)
-            before, after = around[language, model]
+            before, after = around_key("translations:edit", language=language, model=model)
             entry["edit_url"] = f"{before}{entry['obj'].pk}{after}"
         context["entries"] = entries
         return context
