@@ -151,6 +151,13 @@ class Command(BaseCommand):
         parser.add_argument("--warmup", type=int, default=1, help="whole seconds of wrk warm-up per target")
         parser.add_argument("--probe", type=int, default=2, help="whole seconds of one-connection wrk per target")
         parser.add_argument("--connections", type=int, default=16, help="wrk connections under load (default 16)")
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=int(os.environ.get("WORKERS", "2")),
+            help="sync workers of every gunicorn started, the Wagtail peer's and the static file's included, as "
+            "../shared/bench/serve.sh's WORKERS (default 2, its own; production runs two per core plus one)",
+        )
         parser.add_argument("--requests", type=int, default=200, help="one-connection requests per page")
         parser.add_argument("--warmup-requests", type=int, default=20, help="requests per page before timing")
         parser.add_argument(
@@ -509,6 +516,7 @@ class Run:
             chdir=site,
             env=environment,
             log_dir=self.dir,
+            workers=self.options["workers"],
         )
         self.running.append(server)
         try:
@@ -541,6 +549,7 @@ class Run:
             "started": datetime.datetime.now().isoformat(timespec="seconds"),
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
+            "workers": self.options["workers"],
             "load_before": Path("/proc/loadavg").read_text().split()[:3],
             "gunicorn": subprocess.run(  # noqa: S603
                 [str(self.gunicorn), "--version"], capture_output=True, text=True, check=False
@@ -619,7 +628,7 @@ class Run:
                 )
             uncached = servers.start_gunicorn(
                 f"{label}.uncached", "archive.wsgi:application", gunicorn=str(self.gunicorn),
-                chdir=settings.BASE_DIR, env=self.env(database), log_dir=work,
+                chdir=settings.BASE_DIR, env=self.env(database), log_dir=work, workers=self.options["workers"],
             )  # fmt: skip
             self.running.append(uncached)
             cached = None
@@ -627,6 +636,7 @@ class Run:
                 cached = servers.start_gunicorn(
                     f"{label}.cached", "archive.wsgi:application", gunicorn=str(self.gunicorn),
                     chdir=settings.BASE_DIR, env=self.env(database, PUBLIC_PAGE_CACHE_SECONDS="300"), log_dir=work,
+                    workers=self.options["workers"],
                 )  # fmt: skip
                 self.running.append(cached)
             servers.wait_ready(uncached, "/robots.txt")
@@ -654,6 +664,7 @@ class Run:
                 static = servers.start_gunicorn(
                     f"{label}.static", "archive.static_bench:application", gunicorn=str(self.gunicorn),
                     chdir=settings.BASE_DIR, env={"BENCH_STATIC_PAGES": str(work / "static-pages")}, log_dir=work,
+                    workers=self.options["workers"],
                 )  # fmt: skip
                 self.running.append(static)
                 servers.wait_ready(static, f"/{next(n for n in self.load_pages if n in ok)}/")
@@ -883,7 +894,8 @@ class Run:
             "",
             f"Commit {environment.get('commit')}; started {environment.get('started')}; "
             f"Python {environment.get('python')}, "
-            f"{environment.get('gunicorn')}, 2 sync workers on 127.0.0.1, {environment.get('cpus')} CPUs shared "
+            f"{environment.get('gunicorn')}, {environment.get('workers', 2)} sync workers on 127.0.0.1, "
+            f"{environment.get('cpus')} CPUs shared "
             f"with wrk; load average before {' '.join(environment.get('load_before', []))}, after "
             f"{' '.join(environment.get('load_after', []) or ['-'])}; {environment.get('minutes', '-')} min.",
             f"wrk {environment.get('wrk')}. Settings archive.settings.bench (DEBUG off, WhiteNoise, production "
