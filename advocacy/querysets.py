@@ -2,9 +2,11 @@
 
 import datetime
 
+from django.conf import settings
 from django.db import models
-from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, Subquery, Value
 from django.utils import timezone
+from modeltranslation.translator import NotRegistered, translator
 
 from archive.prepared import Param, PreparedQuery, loaded
 from stories.querysets import reading_language
@@ -28,40 +30,6 @@ class CampaignQuerySet(models.QuerySet):
             status=self.model.Status.PUBLISHED,
             starts_on__lte=today,
             **{f"title_{code}__gt": ""},
-        )
-
-    def with_actions(self, language: str | None = None) -> "CampaignQuerySet":
-        """Prefetch the actions and their recipients, each saying whether its labels are readable in the language.
-
-        ``Recipient.in_language`` is true when the office's label and its country's or group's name have
-        text in the language and are its original (``LABEL_LANGUAGE``) or an approved, live translation:
-        computed in the recipients' one query, never by fallback.
-        """
-        from advocacy.models import Action, Recipient
-        from translations.models import Translation
-        from translations.registry import LABEL_LANGUAGE
-
-        code = reading_language(language)
-        if code == LABEL_LANGUAGE:
-            readable = Value(True)
-        else:
-            live = Translation.objects.live(code)
-            readable = ExpressionWrapper(
-                Exists(live.for_model("advocacy.recipient").filter(object_id=OuterRef("pk")))
-                & (
-                    Exists(live.for_model("advocacy.country").filter(object_id=OuterRef("country_id")))
-                    | Exists(live.for_model("advocacy.recipientgroup").filter(object_id=OuterRef("group_id")))
-                ),
-                output_field=models.BooleanField(),
-            )
-        recipients = Recipient.objects.select_related("country", "group").annotate(in_language=readable)
-        return self.prefetch_related(
-            Prefetch(
-                "actions",
-                queryset=Action.objects.order_by("position", "pk").prefetch_related(
-                    Prefetch("recipients", queryset=recipients)
-                ),
-            )
         )
 
     def beside_story(
@@ -164,6 +132,30 @@ BESIDE_STORY = PreparedQuery(_beside_story_rows)
 
 
 class RecipientQuerySet(models.QuerySet):
+    def with_readability(self, language: str | None = None) -> "RecipientQuerySet":
+        """Annotate ``in_language``: whether the office's labels may be shown in the language.
+
+        True when the office's label and its country's or group's name have their original in the language
+        (``LABEL_LANGUAGE``) or an approved, live translation into it: computed in the recipients' own query,
+        never by fallback. (Whether the text itself is there, the page checks on the row.)
+        """
+        from translations.models import Translation
+        from translations.registry import LABEL_LANGUAGE
+
+        code = reading_language(language)
+        if code == LABEL_LANGUAGE:
+            return self.annotate(in_language=Value(True, output_field=models.BooleanField()))
+        live = Translation.objects.live(code)
+        readable = ExpressionWrapper(
+            Exists(live.for_model("advocacy.recipient").filter(object_id=OuterRef("pk")))
+            & (
+                Exists(live.for_model("advocacy.country").filter(object_id=OuterRef("country_id")))
+                | Exists(live.for_model("advocacy.recipientgroup").filter(object_id=OuterRef("group_id")))
+            ),
+            output_field=models.BooleanField(),
+        )
+        return self.annotate(in_language=readable)
+
     def needing_verification(self, *, today: datetime.date | None = None) -> "RecipientQuerySet":
         """Recipients whose address nobody has checked for over a year."""
         today = today or timezone.localdate()
@@ -187,3 +179,66 @@ def _press_strip_rows(language: str):
 
 # The press strip is on every story page: one prepared query (archive.prepared), not the ORM's compile.
 PRESS_STRIP = PreparedQuery(_press_strip_rows)
+
+
+def columns(model: type) -> tuple[str, ...]:
+    """The columns ``Model.from_db`` gives an instance, less the untranslated originals of translated fields.
+
+    modeltranslation reads and writes a translated field through its per-language columns (``title_en``),
+    never the original column (``title``), which an instance loaded from the database does not keep.
+    """
+    try:
+        originals = set(translator.get_options_for_model(model).fields)
+    except NotRegistered:
+        originals = set()
+    return tuple(field.attname for field in model._meta.concrete_fields if field.name not in originals)
+
+
+def _campaign_page_rows(language: str) -> models.QuerySet:
+    """The live campaign of a slug, a row per action in the editors' order (or one row of NULLs).
+
+    ``live_<code>`` says, for each other language, whether the campaign is live in it too (by
+    ``CampaignQuerySet.live``), for the page's alternates and its offer of the labels' original language.
+    """
+    from advocacy.models import Action, Campaign
+
+    today = Param("today", models.DateField())
+    others = {
+        f"live_{code}": Exists(Campaign.objects.live(code, today=today).filter(pk=OuterRef("pk")))
+        for code, _name in settings.LANGUAGES
+        if code != language
+    }
+    actions = {f"action_{name}": F(f"actions__{name}") for name in columns(Action)}
+    return (
+        Campaign.objects.live(language, today=today)
+        .filter(slug=Param("slug", models.CharField()))
+        .annotate(**others)
+        .order_by("actions__position", "actions__pk")
+        .values(*columns(Campaign), *others, **actions)
+    )
+
+
+# The campaign page's campaign and its actions: one prepared query (archive.prepared).
+CAMPAIGN_PAGE = PreparedQuery(_campaign_page_rows)
+
+
+def _letter_recipient_rows(language: str) -> models.QuerySet:
+    """The offices every letter of a campaign goes to, a row per (letter, office), with their country or group."""
+    from advocacy.models import Action, Country, Recipient, RecipientGroup
+
+    return (
+        Recipient.objects.with_readability(language)
+        .filter(actions__campaign=Param("campaign", models.BigIntegerField()), actions__kind=Action.Kind.LETTER)
+        .order_by("actions__id", "country__code", "group__position", "kind", f"label_{language}", "pk")
+        .values(
+            *columns(Recipient),
+            "in_language",
+            of_action=F("actions__id"),
+            **{f"in_country_{name}": F(f"country__{name}") for name in columns(Country)},
+            **{f"in_group_{name}": F(f"group__{name}") for name in columns(RecipientGroup)},
+        )
+    )
+
+
+# The campaign page's offices, for all its letters at once.
+LETTER_RECIPIENTS = PreparedQuery(_letter_recipient_rows)

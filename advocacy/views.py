@@ -24,7 +24,7 @@ from django.http import (
 from django.middleware.csrf import get_token
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.cache import get_conditional_response
 from django.utils.http import quote_etag
 from django.utils.translation import gettext as _
@@ -49,8 +49,10 @@ from advocacy.models import (
     RecipientGroup,
     Renditions,
 )
+from advocacy.querysets import CAMPAIGN_PAGE, LETTER_RECIPIENTS, columns
 from advocacy.sharing import LetterLink, letter_link, multiline, single_line, x_intent_url
 from archive.i18n import absolute_url, hreflang_links, language_links
+from archive.prepared import loaded
 from archive.storage import StorageUnavailable, open_stored
 from stories import covers, images
 from stories.models import Story, private_storage
@@ -63,6 +65,13 @@ SIGNUPS_PER_WINDOW = 5
 SIGNUP_WINDOW = 600
 # Counted clicks one client network may add a minute; more still work, they are just not counted.
 COUNTS_PER_MINUTE = 30
+
+# What the campaign page loads of each model (``advocacy.querysets.columns``).
+CAMPAIGN_COLUMNS = columns(Campaign)
+ACTION_COLUMNS = columns(Action)
+RECIPIENT_COLUMNS = columns(Recipient)
+COUNTRY_COLUMNS = columns(Country)
+GROUP_COLUMNS = columns(RecipientGroup)
 
 # What our script may report with a beacon, and the action kind each belongs to.
 BEACON_KINDS = {
@@ -121,12 +130,12 @@ def written_in(obj: Country | Recipient | RecipientGroup, field: str, language: 
     return bool((getattr(obj, f"{field}_{language}", "") or "").strip())
 
 
-def letter_context(action: Action) -> dict:
+def letter_context(action: Action, recipients: list[Recipient], *, campaign: Campaign) -> dict:
     """The letter in the active language, and a link per recipient, grouped by country or by group for everyone.
 
     An office is listed only while its label and its country's or group's name are readable in the language
-    (``CampaignQuerySet.with_actions``: the original, or an approved translation); the others are counted in
-    ``not_in_language``, which the page reports with a link to the language they are written in.
+    (``RecipientQuerySet.with_readability``: the original, or an approved translation); the others are counted
+    in ``not_in_language``, which the page reports with a link to the language they are written in.
     """
     language = reading_language(None)
     subject = single_line(action.subject_template)
@@ -134,7 +143,7 @@ def letter_context(action: Action) -> dict:
     countries: dict[int, CountryLetters] = {}
     groups: dict[int, GroupLetters] = {}
     not_in_language = 0
-    for recipient in action.recipients.all():
+    for recipient in recipients:
         # Filed under a country or a group for every reader, never both (a constraint on Recipient).
         holder = recipient.group if recipient.group_id else recipient.country
         readable = getattr(recipient, "in_language", False)
@@ -155,7 +164,7 @@ def letter_context(action: Action) -> dict:
     by_country = sorted(countries.values(), key=lambda shelf: (str(shelf.country.name), shelf.country.code))
     for_everyone = sorted(groups.values(), key=lambda shelf: (shelf.group.position, shelf.group.pk))
     for shelf in [*by_country, *for_everyone]:
-        shelf.links.sort(key=lambda pair: (list(Recipient.Kind).index(pair[0].kind), str(pair[0].label)))
+        shelf.links.sort(key=lambda pair: (_KIND_ORDER[pair[0].kind], str(pair[0].label)))
     every_link = [link for shelf in [*by_country, *for_everyone] for _recipient, link in shelf.links]
     return {
         "subject": subject,
@@ -163,11 +172,15 @@ def letter_context(action: Action) -> dict:
         "countries": by_country,
         "groups": for_everyone,
         "carries_letter": all(link.carries_letter for link in every_link),
-        "not_in_language": _not_in_language(action, language, not_in_language),
+        "not_in_language": _not_in_language(campaign, language, not_in_language),
     }
 
 
-def _not_in_language(action: Action, language: str, count: int) -> dict | None:
+# The order offices are listed in within a country or group: by kind, in the order of ``Recipient.Kind``.
+_KIND_ORDER = {kind: position for position, kind in enumerate(Recipient.Kind)}
+
+
+def _not_in_language(campaign: Campaign, language: str, count: int) -> dict | None:
     """What the page says when offices are left out for want of a translation, as a story page says it."""
     if not count:
         return None
@@ -178,8 +191,7 @@ def _not_in_language(action: Action, language: str, count: int) -> dict | None:
         count,
     ).format(count=count, language=names.get(language, language))
     versions = []
-    campaign = action.campaign
-    if language != LABEL_LANGUAGE and Campaign.objects.live(LABEL_LANGUAGE).filter(pk=campaign.pk).exists():
+    if language != LABEL_LANGUAGE and campaign.live_in[LABEL_LANGUAGE]:
         with translation.override(LABEL_LANGUAGE):
             versions.append(
                 {
@@ -192,13 +204,64 @@ def _not_in_language(action: Action, language: str, count: int) -> dict | None:
     return {"message": message, "versions": versions}
 
 
-def action_context(action: Action, *, campaign_url: str) -> dict:
+def action_context(action: Action, *, campaign: Campaign, campaign_url: str, recipients: list[Recipient]) -> dict:
     item = {"action": action, "template": f"advocacy/includes/action_{action.kind}.html"}
     if action.kind == Action.Kind.LETTER:
-        item["letter"] = letter_context(action)
+        item["letter"] = letter_context(action, recipients, campaign=campaign)
     elif action.kind == Action.Kind.SOCIAL:
         item["post"] = f"{multiline(action.post_template)}\n{campaign_url}"
     return item
+
+
+def campaign_page(slug: str, language: str) -> Campaign | None:
+    """The live campaign of the slug, with its actions (``shown_actions``) and whether it is live in each language.
+
+    Two prepared queries (``archive.prepared``), whatever the campaign holds: the campaign with its actions,
+    then the offices of its letters (``letter_recipients``, by action), each saying whether its labels may be
+    shown in the language.
+    """
+    today = timezone.localdate()
+    rows = CAMPAIGN_PAGE(shape={"language": language}, today=today, slug=slug)
+    if not rows:
+        return None
+    first = rows[0]
+    campaign = loaded(Campaign, {name: first[name] for name in CAMPAIGN_COLUMNS})
+    # Live in the language asked for, by the query itself; in each other language, as its row says.
+    campaign.live_in = {
+        code: True if code == language else bool(first[f"live_{code}"]) for code, _name in settings.LANGUAGES
+    }
+    campaign.shown_actions = [
+        loaded(Action, {name: row[f"action_{name}"] for name in ACTION_COLUMNS})
+        for row in rows
+        if row["action_id"] is not None
+    ]
+    campaign.letter_recipients = {}
+    if any(action.kind == Action.Kind.LETTER for action in campaign.shown_actions):
+        countries: dict[int, Country] = {}
+        groups: dict[int, RecipientGroup] = {}
+        for row in LETTER_RECIPIENTS(shape={"language": language}, campaign=campaign.pk):
+            recipient = loaded(Recipient, {name: row[name] for name in RECIPIENT_COLUMNS})
+            recipient.in_language = row["in_language"]
+            if recipient.country_id is not None:
+                country = countries.get(recipient.country_id)
+                if country is None:
+                    country = countries[recipient.country_id] = loaded(
+                        Country, {name: row[f"in_country_{name}"] for name in COUNTRY_COLUMNS}
+                    )
+                recipient.country = country
+            else:
+                recipient.country = None
+            if recipient.group_id is not None:
+                group = groups.get(recipient.group_id)
+                if group is None:
+                    group = groups[recipient.group_id] = loaded(
+                        RecipientGroup, {name: row[f"in_group_{name}"] for name in GROUP_COLUMNS}
+                    )
+                recipient.group = group
+            else:
+                recipient.group = None
+            campaign.letter_recipients.setdefault(row["of_action"], []).append(recipient)
+    return campaign
 
 
 class CampaignDetailView(DetailView):
@@ -206,7 +269,10 @@ class CampaignDetailView(DetailView):
     context_object_name = "campaign"
 
     def get_object(self, queryset=None):
-        return get_object_or_404(Campaign.objects.live().with_actions(), slug=self.kwargs["slug"])
+        campaign = campaign_page(valid_slug(self.kwargs["slug"]), reading_language(None))
+        if campaign is None:
+            raise Http404
+        return campaign
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -215,8 +281,13 @@ class CampaignDetailView(DetailView):
         # On the configured site, never the Host a request named: the page is cached and shared.
         campaign_url = absolute_url(campaign.get_absolute_url())
         context["actions"] = [
-            action_context(action, campaign_url=campaign_url)
-            for action in campaign.actions.all()
+            action_context(
+                action,
+                campaign=campaign,
+                campaign_url=campaign_url,
+                recipients=campaign.letter_recipients.get(action.pk, []),
+            )
+            for action in campaign.shown_actions
             if action.is_available(language)
         ]
         # Only stories whose tellers agreed to their use in campaigns, by the visibility rule: the
@@ -231,7 +302,7 @@ class CampaignDetailView(DetailView):
         context["share"] = covers.campaign_card(campaign, context["stories"])
         urls = {}
         for code, _name in settings.LANGUAGES:
-            if code == language or Campaign.objects.live(code).filter(pk=campaign.pk).exists():
+            if code == language or campaign.live_in[code]:
                 with translation.override(code):
                     urls[code] = campaign.get_absolute_url()
         context["canonical_url"] = campaign_url
