@@ -15,14 +15,20 @@ from django.db import connections, transaction
 from django.db.models.signals import post_migrate
 
 from search.models import SearchEntry
-from search.text import html_text, normalise
+from search.text import html_text, normalise, short_grams
 from stories.models import Part, PartPublication
 
 BATCH_SIZE = 500
 # What an entry carries from its publication row, and the text derived from the part.
 WINDOW_FIELDS = ("storyteller_id", "story_id", "published_at", "review_by")
-TEXT_FIELDS = ("title", "heading", "summary", "document")
+TEXT_FIELDS = ("title", "heading", "summary", "document", "grams")
 ENTRY_FIELDS = ("part_id", "language", *WINDOW_FIELDS, *TEXT_FIELDS)
+# SQLite's FTS5 tables over the entries (search.migrations), each built again in one pass: the trigrams of
+# the document, and the short pieces of its words.
+REBUILD_TEXT_INDEXES = (
+    "INSERT INTO search_entry_fts(search_entry_fts) VALUES ('rebuild')",
+    "INSERT INTO search_entry_grams(search_entry_grams) VALUES ('rebuild')",
+)
 
 
 def _text_columns(codes: Iterable[str]) -> list[str]:
@@ -51,12 +57,14 @@ def entry_text(values: dict, code: str) -> dict[str, str]:
     recap = html_text(column("recap_html")) if (values.get("number") or 0) > 1 else ""
     heading = "\n".join([column("story__title"), column("story__storyteller__pseudonym")])
     summary = "\n".join([column("summary"), column("story__summary")])
+    # One line per field and block: a query word never matches across two of them.
+    document = normalise("\n".join([title, heading, summary, recap, html_text(column("body_html"))]))
     return {
         "title": normalise(title),
         "heading": normalise(heading),
         "summary": normalise(summary),
-        # One line per field and block: a query word never matches across two of them.
-        "document": normalise("\n".join([title, heading, summary, recap, html_text(column("body_html"))])),
+        "document": document,
+        "grams": short_grams(document),
     }
 
 
@@ -171,11 +179,12 @@ def search_refresh(*, rows: dict[tuple[int, str], dict], storyteller_ids: set[in
 def search_rebuild(*, rows: dict[tuple[int, str], dict]) -> int:
     """Rewrite the whole index from the publication rows the definition asks for; return its size.
 
-    On SQLite the text index (``search_entry_fts``, kept in step with the entries by triggers) is built
-    in one pass once the entries are written, instead of by the triggers an entry at a time, which
-    makes FTS5 merge its growing segments again and again: on 1,000 parts the rebuild took half to a
-    third of the time. The triggers are dropped and created again from their own SQL in the same
-    transaction (DDL is transactional on SQLite), so a failure leaves them as they were.
+    On SQLite the text indexes (``search_entry_fts`` and ``search_entry_grams``, kept in step with the
+    entries by triggers) are built in one pass each once the entries are written, instead of by the
+    triggers an entry at a time, which makes FTS5 merge its growing segments again and again: on 1,000
+    parts the rebuild took half to a third of the time. The triggers are dropped and created again from
+    their own SQL in the same transaction (DDL is transactional on SQLite), so a failure leaves them as
+    they were.
     """
     connection = connections[SearchEntry.objects.db]
     if connection.vendor != "sqlite":
@@ -187,7 +196,8 @@ def search_rebuild(*, rows: dict[tuple[int, str], dict]) -> int:
         for name, _sql in triggers:
             cursor.execute(f'DROP TRIGGER "{name}"')
         count = _write_all(rows)
-        cursor.execute("INSERT INTO search_entry_fts(search_entry_fts) VALUES ('rebuild')")
+        for statement in REBUILD_TEXT_INDEXES:
+            cursor.execute(statement)
         for _name, sql in triggers:
             cursor.execute(sql)
     return count

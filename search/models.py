@@ -29,6 +29,9 @@ class SearchEntry(models.Model):
     heading = models.TextField(_("story and storyteller"))
     summary = models.TextField(_("summary"))
     document = models.TextField(_("document"))
+    # The document's distinct pieces of words of one and two characters, separated by spaces
+    # (search.text.short_grams): the index of words too short for a trigram (search.querysets).
+    grams = models.TextField(_("short pieces of words"))
 
     objects = SearchEntryQuerySet.as_manager()
 

@@ -23,7 +23,8 @@ BLOCKS = frozenset(
 WORD = re.compile(r"[^\W_]+")
 MAX_WORDS = 8
 MAX_WORD_LENGTH = 60
-# A word this long or longer is found through the trigram index; shorter ones are not (search.querysets).
+# A word this long or longer is found through the trigram index; shorter ones through the index of
+# each entry's distinct one- and two-character pieces of words (``short_grams()``, search.querysets).
 TRIGRAM = 3
 
 SNIPPET_LENGTH = 240
@@ -59,6 +60,23 @@ def html_text(markup: str) -> str:
 def normalise(text: str) -> str:
     """Text as the index keeps it and queries are matched: compatibility-composed and lower-cased."""
     return unicodedata.normalize("NFKC", text or "").lower()
+
+
+def short_grams(document: str) -> str:
+    """The distinct pieces of one and two characters of the words of a ``normalise()``d text, sorted,
+    separated by spaces: what a query word shorter than ``TRIGRAM`` is looked up in.
+
+    A query word is letters and digits only (``WORD``), so it is inside a text exactly when it is one of
+    these pieces: two neighbouring characters that are both letters or digits are in the same word. Every
+    script alike, so that every short word is found exactly as a longer one is, anywhere in the text.
+    """
+    characters = {character for character in set(document) if WORD.match(character)}
+    pairs = {
+        first + second
+        for first, second in set(zip(document, document[1:], strict=False))
+        if first in characters and second in characters
+    }
+    return " ".join(sorted(characters | pairs))
 
 
 def query_words(query: str) -> list[str]:

@@ -125,8 +125,6 @@ def search(request: HttpRequest) -> HttpResponse:
             context.update(limited=True, retry_after=window - int(time.time()) % window)
         elif words and form.is_valid():
             entries = SearchEntry.objects.found(language, words)
-            # Short words only, in an archive larger than their scope: older parts were not looked at.
-            context["short_scope"] = getattr(entries, "only_newest", None)
             if theme is not None:
                 entries = entries.filter(
                     story_id__in=Story.themes.through.objects.filter(theme=theme).values("story_id")

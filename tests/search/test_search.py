@@ -16,7 +16,6 @@ from django.utils import timezone
 from search import querysets as search_querysets
 from search import views as search_views
 from search.models import SearchEntry
-from search.querysets import SHORT_QUERY_SCOPE
 from stories import services
 from stories.models import ContentWarning, Part, Story, Theme
 from tests.conftest import make_part, make_story, make_storyteller
@@ -78,13 +77,6 @@ def test_one_and_two_syllable_korean_queries_are_found(client, db):
     assert found_urls(search(client, "ko", q="두만강 밤")[1]) == [url_of(river, "ko")]
     assert found_urls(search(client, "ko", q="엄마 강")[1]) == []
     assert url_of(neither, "ko") not in search(client, "ko", q="강")[1]
-
-
-def test_short_queries_look_at_the_newest_entries_of_the_scope(db):
-    # The bound is exact: everything when the archive holds fewer entries than the scope.
-    assert SHORT_QUERY_SCOPE >= 10_000
-    part = make_part(body_ko="강가에서")
-    assert list(SearchEntry.objects.found("ko", ["강"]).values_list("part_id", flat=True)) == [part.pk]
 
 
 def test_a_match_in_the_title_ranks_above_a_match_in_the_body(client, db):

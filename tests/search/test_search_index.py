@@ -164,7 +164,7 @@ def test_a_rebuild_leaves_the_text_index_kept_in_step_by_its_triggers(db):
         with connection.cursor() as cursor:
             cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
             triggers = cursor.fetchall()
-        assert len(triggers) == 3
+        assert len(triggers) == 6
     publication_rebuild()
     assert set(SearchEntry.objects.found("en", ["orchard"]).values_list("part_id", flat=True))
     if triggers is not None:
