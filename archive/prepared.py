@@ -12,8 +12,9 @@ literal would be. Anything else in the QuerySet is fixed at the first compile: a
 reads the clock must be given the time as a ``Param`` (``PreparedQuery`` refuses a compiled date or time).
 """
 
+import contextlib
 import datetime
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 from django.db import connections
@@ -156,3 +157,24 @@ def loaded(model: type, values: dict, using: str = "default"):
     state.db = using
     post_init.send(sender=model, instance=instance)
     return instance
+
+
+@contextlib.contextmanager
+def planned_each_time(using: str = "default") -> Iterator[None]:
+    """Statements run inside are never prepared on the server: PostgreSQL plans each for its own values.
+
+    For the rare query whose best plan depends on values a generic plan cannot see (docs/deployment.md,
+    "Prepared statements"). Elsewhere, and with prepared statements off, it changes nothing.
+    """
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    driver = connection.connection
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold

@@ -158,16 +158,22 @@ def story_entries(page: int, now: datetime.datetime) -> list[dict] | None:
     return entries_of(undated, pattern.url, changefreq="weekly")
 
 
+def serial_slug() -> Subquery:
+    """As story_slug(), None for a single piece: read at its story's address, its part-1 only redirects there."""
+    return Subquery(Story.objects.filter(pk=OuterRef("story_id")).exclude(kind=Story.Kind.SINGLE).values("slug")[:1])
+
+
 def part_entries(page: int, now: datetime.datetime) -> list[dict] | None:
     rows = rows_on_page(PartPublication, "part_id", page, now)
     if rows is None:
         return None
     pattern = UrlPattern("stories:part", numbered=True)
-    # A single piece is read at its story's address, listed with the stories: its part-1 only redirects there.
-    rows = rows.exclude(story__kind=Story.Kind.SINGLE).order_by("part_id", "language").annotate(slug=story_slug())
-    return entries_of(
-        rows.values_list("part_id", "language", "published_at", "slug", "number"), pattern.url, changefreq="monthly"
-    )
+    # Single pieces are listed with the stories. Left out by the slug's lookup, not by a join to every story:
+    # a prepared statement's generic plan, made for any kind, started such a join from the stories table
+    # (234 ms instead of 0.5 at 100,000 parts on PostgreSQL); this one has a single plan, the id range.
+    rows = rows.order_by("part_id", "language").annotate(slug=serial_slug())
+    found = rows.values_list("part_id", "language", "published_at", "slug", "number")
+    return entries_of((row for row in found if row[3] is not None), pattern.url, changefreq="monthly")
 
 
 def page_entries(page: int, now: datetime.datetime) -> list[dict] | None:

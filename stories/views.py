@@ -1,5 +1,6 @@
 """The reading site: every query for readers goes through the public() querysets."""
 
+import contextlib
 import dataclasses
 import json
 from collections.abc import Callable, Iterable
@@ -39,7 +40,7 @@ from django.views.generic import ListView, TemplateView, View
 
 from advocacy.services import press_strip
 from archive.i18n import absolute_url, hreflang_links, language_links
-from archive.prepared import Param, PreparedQuery, loaded
+from archive.prepared import Param, PreparedQuery, loaded, planned_each_time
 from archive.storage import StorageUnavailable, open_stored
 from stories import covers, images
 from stories.models import (
@@ -285,7 +286,10 @@ class HomeView(EveryLanguageMixin, TemplateView):
             covers.with_covers(rows, "part__story__", current)[:HOME_PART_COUNT], covers.part_story
         )
         context["newest_parts"] = [row.part for row in rows]
-        featured = stories.filter(story__is_featured=True).first()
+        # The flag looked up row by row down the newest-first index, not joined: a prepared statement's generic
+        # plan, made without the window's dates, read every story for it (12 ms instead of 0.2 at 100,000 parts).
+        is_featured = Subquery(Story.objects.filter(pk=OuterRef("story_id")).values("is_featured")[:1])
+        featured = stories.alias(is_featured=is_featured).filter(is_featured=True).first()
         context["featured_story"] = covers.show_cover(featured.story, featured.cover_is_live) if featured else None
         in_progress = stories.filter(story__is_complete=False, story__kind=Story.Kind.SERIAL)
         if featured:
@@ -326,14 +330,15 @@ class StoryListView(EveryLanguageMixin, ListView):
 
     def paginate_queryset(self, queryset, page_size):
         paginator, page, rows, is_paginated = super().paginate_queryset(queryset, page_size)
-        page.object_list = [
-            row.story
-            for row in covers.show_covers(
-                live_story_rows(translation.get_language())
-                .filter(pk__in=rows.values("pk"))
-                .prefetch_related("story__themes")
-            )
-        ]
+        rows = (
+            live_story_rows(translation.get_language())
+            .filter(pk__in=rows.values("pk"))
+            .prefetch_related("story__themes")
+        )
+        # Each page's OFFSET is in the SQL. Past the first, a generic plan (which takes the window to hold a
+        # third of the rows, not nearly all) sorts every row rather than walk the index: 2.9 ms, not 1.6.
+        with planned_each_time() if page.number > 1 else contextlib.nullcontext():
+            page.object_list = [row.story for row in covers.show_covers(rows)]
         return paginator, page, page.object_list, is_paginated
 
     def get_context_data(self, **kwargs):
