@@ -6,12 +6,11 @@ itself, or, where the form sits on a campaign page, ``csrf_token_json`` fetched 
 the reader submits. Without JavaScript the campaign page links to the sign-up page instead.
 """
 
-from dataclasses import dataclass, field
+from operator import itemgetter
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_slug
-from django.db.models import Exists, OuterRef
 from django.http import (
     FileResponse,
     Http404,
@@ -41,7 +40,6 @@ from advocacy.models import (
     Action,
     ActionCount,
     Campaign,
-    CampaignStory,
     Country,
     NewsletterMessages,
     PressMention,
@@ -49,13 +47,20 @@ from advocacy.models import (
     RecipientGroup,
     Renditions,
 )
-from advocacy.querysets import CAMPAIGN_PAGE, LETTER_RECIPIENTS, columns
-from advocacy.sharing import LetterLink, letter_link, multiline, single_line, x_intent_url
+from advocacy.querysets import (
+    CAMPAIGN_PAGE,
+    CAMPAIGN_STORIES,
+    COVER_FIELDS,
+    LETTER_RECIPIENTS,
+    STORY_CARD_FIELDS,
+    columns,
+)
+from advocacy.sharing import letter_link, multiline, single_line, x_intent_url
 from archive.i18n import absolute_url, hreflang_links, language_links
 from archive.prepared import loaded
 from archive.storage import StorageUnavailable, open_stored
 from stories import covers, images
-from stories.models import Story, private_storage
+from stories.models import Story, StoryImage, Storyteller, private_storage
 from stories.querysets import reading_language
 from stories.views import storage_unavailable
 from translations.registry import LABEL_LANGUAGE
@@ -111,20 +116,6 @@ def live_campaign(slug: str | None) -> Campaign | None:
     return Campaign.objects.live().filter(slug=slug).first() if slug else None
 
 
-@dataclass
-class CountryLetters:
-    country: Country
-    links: list[tuple[Recipient, LetterLink]] = field(default_factory=list)
-
-
-@dataclass
-class GroupLetters:
-    """Offices every reader is asked to write to, whatever the country they picked."""
-
-    group: RecipientGroup
-    links: list[tuple[Recipient, LetterLink]] = field(default_factory=list)
-
-
 def written_in(obj: Country | Recipient | RecipientGroup, field: str, language: str) -> bool:
     """Say whether the field has text in the language itself, never by fallback."""
     return bool((getattr(obj, f"{field}_{language}", "") or "").strip())
@@ -140,9 +131,11 @@ def letter_context(action: Action, recipients: list[Recipient], *, campaign: Cam
     language = reading_language(None)
     subject = single_line(action.subject_template)
     body = multiline(action.body_template)
-    countries: dict[int, CountryLetters] = {}
-    groups: dict[int, GroupLetters] = {}
+    # Plain text and links, built once here: the template only formats them.
+    countries: dict[int, dict] = {}
+    groups: dict[int, dict] = {}
     not_in_language = 0
+    carries_letter = True
     for recipient in recipients:
         # Filed under a country or a group for every reader, never both (a constraint on Recipient).
         holder = recipient.group if recipient.group_id else recipient.country
@@ -156,22 +149,49 @@ def letter_context(action: Action, recipients: list[Recipient], *, campaign: Cam
         except ValueError:
             # An address that is not one (typed straight into the database) is left out, not a 500.
             continue
+        carries_letter = carries_letter and link.carries_letter
         if recipient.group_id:
-            shelf = groups.setdefault(recipient.group_id, GroupLetters(group=recipient.group))
+            shelf = groups.get(recipient.group_id)
+            if shelf is None:
+                group = recipient.group
+                shelf = groups[group.pk] = {
+                    "pk": group.pk,
+                    "name": group.name,
+                    "offices": [],
+                    "order": (group.position, group.pk),
+                }
         else:
-            shelf = countries.setdefault(recipient.country_id, CountryLetters(country=recipient.country))
-        shelf.links.append((recipient, link))
-    by_country = sorted(countries.values(), key=lambda shelf: (str(shelf.country.name), shelf.country.code))
-    for_everyone = sorted(groups.values(), key=lambda shelf: (shelf.group.position, shelf.group.pk))
+            shelf = countries.get(recipient.country_id)
+            if shelf is None:
+                country = recipient.country
+                name = country.name
+                shelf = countries[country.pk] = {
+                    "code": country.code,
+                    "name": name,
+                    "offices": [],
+                    "order": (str(name), country.code),
+                }
+        label = recipient.label
+        shelf["offices"].append(
+            {
+                "label": label,
+                "kind": recipient.get_kind_display(),
+                "email": recipient.email,
+                "href": link.href,
+                "carries_letter": link.carries_letter,
+                "order": (_KIND_ORDER[recipient.kind], str(label)),
+            }
+        )
+    by_country = sorted(countries.values(), key=itemgetter("order"))
+    for_everyone = sorted(groups.values(), key=itemgetter("order"))
     for shelf in [*by_country, *for_everyone]:
-        shelf.links.sort(key=lambda pair: (_KIND_ORDER[pair[0].kind], str(pair[0].label)))
-    every_link = [link for shelf in [*by_country, *for_everyone] for _recipient, link in shelf.links]
+        shelf["offices"].sort(key=itemgetter("order"))
     return {
         "subject": subject,
         "body": body,
         "countries": by_country,
         "groups": for_everyone,
-        "carries_letter": all(link.carries_letter for link in every_link),
+        "carries_letter": carries_letter,
         "not_in_language": _not_in_language(campaign, language, not_in_language),
     }
 
@@ -264,6 +284,44 @@ def campaign_page(slug: str, language: str) -> Campaign | None:
     return campaign
 
 
+def campaign_stories(campaign: Campaign, language: str) -> list[Story]:
+    """The stories behind the campaign readers may see beside it, each with its teller and cover (``shown_cover``).
+
+    One prepared query (``CAMPAIGN_STORIES``): the campaign's few links, each checked with one probe of the
+    publication table (``Story.objects.live_for_advocacy``).
+    """
+    now = timezone.now()
+    stories = []
+    for row in CAMPAIGN_STORIES(
+        shape={"language": language}, campaign=campaign.pk, now=now, today=timezone.localdate(now)
+    ):
+        storyteller = loaded(
+            Storyteller,
+            {
+                "id": row["story__storyteller_id"],
+                f"pseudonym_{language}": row[f"story__storyteller__pseudonym_{language}"],
+            },
+        )
+        story = loaded(
+            Story,
+            {
+                "id": row["story_id"],
+                "storyteller_id": storyteller.pk,
+                "cover_id": row["story__cover_id"],
+                **{name: row[f"story__{name}"] for name in STORY_CARD_FIELDS[language]},
+            },
+        )
+        story._state.fields_cache["storyteller"] = storyteller
+        cover = {
+            "id": row["story__cover_id"],
+            **{name: row[f"story__cover__{name}"] for name in COVER_FIELDS[language]},
+        }
+        # The cover while it is public in the language, else none (stories.covers.show_cover).
+        story.shown_cover = loaded(StoryImage, cover) if row["cover_is_live"] and row["story__cover_id"] else None
+        stories.append(story)
+    return stories
+
+
 class CampaignDetailView(DetailView):
     template_name = "advocacy/campaign_detail.html"
     context_object_name = "campaign"
@@ -290,15 +348,7 @@ class CampaignDetailView(DetailView):
             for action in campaign.shown_actions
             if action.is_available(language)
         ]
-        # Only stories whose tellers agreed to their use in campaigns, by the visibility rule: the
-        # campaign's few links, each checked with one probe of the publication table.
-        for_advocacy = Story.objects.live_for_advocacy(language).filter(pk=OuterRef("story_id"))
-        links = (
-            CampaignStory.objects.filter(Exists(for_advocacy), campaign=campaign)
-            .select_related("story__storyteller")
-            .order_by("position", "story_id")
-        )
-        context["stories"] = [link.story for link in covers.show_covers(covers.with_covers(links, "story__", language))]
+        context["stories"] = campaign_stories(campaign, language)
         context["share"] = covers.campaign_card(campaign, context["stories"])
         urls = {}
         for code, _name in settings.LANGUAGES:

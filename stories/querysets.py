@@ -276,12 +276,12 @@ class StoryQuerySet(AwaitingTranslationMixin, models.QuerySet):
             return self.none()
         return self.filter(live_window("publications", code, now))
 
-    def live_for_advocacy(self, language: str | None = None, *, now: datetime.datetime | None = None):
-        """The fast form of ``public_for_advocacy()``."""
+    def live_for_advocacy(self, language: str | None = None, *, now: datetime.datetime | None = None, today=None):
+        """The fast form of ``public_for_advocacy()``. ``today`` as in ``live_window``, for a prepared query."""
         code = reading_language(language)
         if not code:
             return self.none()
-        return self.filter(live_window("publications", code, now, covers_advocacy=True))
+        return self.filter(live_window("publications", code, now, today=today, covers_advocacy=True))
 
     def public_for_advocacy(self, language: str | None = None, *, now: datetime.datetime | None = None):
         """Public stories whose storyteller also consented to their use in advocacy campaigns."""

@@ -12,8 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 
 from advocacy.models import Action, Campaign, Country, Recipient
+from advocacy.views import campaign_stories
 from stories import services as story_services
-from stories.models import Consent
+from stories.models import Consent, Story
 from tests.advocacy.conftest import make_action, make_campaign, make_country, make_recipient
 from tests.conftest import make_part, make_story, make_storyteller, sitemap_text
 
@@ -212,6 +213,38 @@ def test_campaign_page_lists_only_stories_whose_tellers_consented_to_advocacy(cl
     ko = client.get(url_in(campaign, "ko")).content.decode()
     assert "동의한 이야기" in ko
     assert "영어만" not in ko and "읽기만" not in ko
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_the_campaign_pages_stories_are_those_the_definition_allows_in_the_editors_order(db, language):
+    """The page's prepared query (``CAMPAIGN_STORIES``, the fast form) shows what ``public_for_advocacy`` allows."""
+    consenting = make_story()
+    make_part(story=consenting)
+    no_advocacy = make_story(storyteller=make_storyteller(consent={"covers_advocacy": False}))
+    make_part(story=no_advocacy)
+    english_only = make_story(storyteller=make_storyteller(consent={"covers_korean": False}))
+    make_part(story=english_only)
+    lapsed = make_story(
+        storyteller=make_storyteller(consent={"review_by": timezone.localdate() - datetime.timedelta(days=1)})
+    )
+    make_part(story=lapsed)
+    scheduled = make_story()
+    make_part(story=scheduled, published_at=timezone.now() + datetime.timedelta(hours=1))
+    unpublished = make_story()
+    second = make_story()
+    make_part(story=second)
+    stories = [english_only, no_advocacy, lapsed, consenting, scheduled, unpublished, second]
+    campaign = make_campaign(stories=stories)
+    # Linked to another campaign as well: it must not show here twice or in the other's order.
+    make_campaign(stories=[second, consenting])
+
+    with translation.override(language):
+        shown = campaign_stories(campaign, language)
+    allowed = set(Story.objects.public_for_advocacy(language).values_list("pk", flat=True))
+    assert [story.pk for story in shown] == [story.pk for story in stories if story.pk in allowed]
+    assert {story.pk for story in shown} == {consenting.pk, second.pk} | (
+        {english_only.pk} if language == "en" else set()
+    )
 
 
 def test_withdrawn_consent_removes_the_story_from_the_campaign_page(client, db):
