@@ -8,14 +8,17 @@ import time
 import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.models import Group, Permission
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from archive.backoffice import needs_second_factor
+from archive.backoffice import load_permissions, needs_second_factor
 from archive.middleware import STAFF_SEEN_KEY
 from tests.conftest import make_part, make_staff, make_story, make_storyteller
 from tests.test_deployment import production_environment, run_python
@@ -263,6 +266,64 @@ def test_those_who_can_see_identities_or_evidence_need_a_second_factor(editor, t
     assert needs_second_factor(superuser())
     assert needs_second_factor(get_user_model().objects.get(pk=evidence_reader.pk))
     assert not any(needs_second_factor(user) for user in (editor, translator, campaign_manager))
+
+
+def as_model_backend_reads_them(user) -> tuple[set, set, set]:
+    """The user's own, their groups' and all their permissions as ModelBackend finds them, on a fresh copy."""
+    fresh, backend = get_user_model().objects.get(pk=user.pk), ModelBackend()
+    return backend.get_user_permissions(fresh), backend.get_group_permissions(fresh), backend.get_all_permissions(fresh)
+
+
+def test_a_staff_members_permissions_are_read_in_one_query_as_model_backend_reads_them(
+    editor, django_assert_num_queries
+):
+    # Of their own as well as their groups', one of them in two groups and in their own.
+    editor.user_permissions.add(*Permission.objects.filter(codename__in=["view_consent", "change_theme"]))
+    second = Group.objects.create(name="Reviewers")
+    second.permissions.add(*Permission.objects.filter(codename__in=["change_theme", "view_storyimage"]))
+    editor.groups.add(second)
+    user = get_user_model().objects.get(pk=editor.pk)
+
+    with django_assert_num_queries(1):
+        load_permissions(user)
+        # Every later check reads what was loaded: the second factor's rule and the admin's.
+        assert not needs_second_factor(user)
+        assert user.has_perm("stories.view_consent") and user.has_perm("stories.change_part")
+        assert not user.has_perm("stories.view_storytelleridentity")
+
+    own, grouped, every = as_model_backend_reads_them(user)
+    assert (user.get_user_permissions(), user.get_group_permissions(), user.get_all_permissions()) == (
+        own,
+        grouped,
+        every,
+    )
+    assert {"stories.view_consent", "stories.change_theme"} <= own
+    assert {"stories.change_theme", "stories.view_storyimage", "stories.change_part"} <= grouped
+
+
+def test_permissions_are_not_loaded_for_a_superuser_or_an_inactive_user(editor, django_assert_num_queries):
+    root = superuser()
+    editor.is_active = False
+    editor.save()
+    inactive = get_user_model().objects.get(pk=editor.pk)
+
+    with django_assert_num_queries(0):
+        load_permissions(root)
+        load_permissions(inactive)
+        assert root.has_perm("stories.view_storytelleridentity")
+        assert not inactive.has_perm("stories.change_part")
+    assert not hasattr(root, "_perm_cache") and not hasattr(inactive, "_perm_cache")
+
+
+def test_a_staff_page_asks_for_permissions_once(client, translator, django_assert_num_queries):
+    client.force_login(translator)
+    client.get(reverse("translations:dashboard"))
+
+    with CaptureQueriesContext(connection) as queries:
+        assert client.get(reverse("translations:dashboard")).status_code == 200
+
+    permission_queries = [query for query in queries.captured_queries if '"auth_permission"' in query["sql"]]
+    assert len(permission_queries) == 1
 
 
 def test_an_editor_signs_in_with_the_password_alone(client, editor):

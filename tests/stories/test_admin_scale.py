@@ -23,12 +23,12 @@ from tests.conftest import make_part, make_story, make_storyteller
 from tests.stories.test_back_office import admin_url, page_text
 
 # Queries of one page of each list through the test client: the session, the user and their
-# permissions, then the list's own: one count (bounded) and the page, and for parts the date
-# drill-down's first and last dates in one query and one query probing every year, month or day on
-# offer. A consent officer's session also reads the authenticator app its second factor was given
-# with (archive.backoffice).
-PART_LIST_QUERIES = 8
-STORYTELLER_LIST_QUERIES = 7
+# permissions (in one query, archive.backoffice.load_permissions), then the list's own: one count
+# (bounded) and the page, and for parts the date drill-down's first and last dates in one query and
+# one query probing every year, month or day on offer. A consent officer's session also reads the
+# authenticator app its second factor was given with (archive.backoffice).
+PART_LIST_QUERIES = 7
+STORYTELLER_LIST_QUERIES = 6
 
 
 def days_ago(now: datetime.datetime, days: int) -> datetime.datetime:
