@@ -1,5 +1,7 @@
 """Typography for reader pages: line breaks where a reader expects them, and a part's numbered title."""
 
+from collections.abc import Callable
+
 from django import template
 from django.utils import formats, translation
 from django.utils.html import conditional_escape, format_html
@@ -33,6 +35,12 @@ def _translated(translated: str, **values) -> SafeString:
 def part_label(part) -> SafeString:
     """ "Part 3 — A Difficult Decision", in the active language."""
     return _translated(gettext("Part %(number)s — %(title)s"), number=part.number, title=part.title)
+
+
+def part_labeller() -> Callable[[object], SafeString]:
+    """``part_label`` for a list of parts in the active language, its catalogue entry read once."""
+    message = gettext("Part %(number)s — %(title)s")
+    return lambda part: _translated(message, number=part.number, title=part.title)
 
 
 @register.filter
