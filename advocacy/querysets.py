@@ -1,6 +1,7 @@
 """Which campaigns readers see, decided here and nowhere else."""
 
 import datetime
+import functools
 
 from django.conf import settings
 from django.db import models
@@ -181,17 +182,46 @@ def _press_strip_rows(language: str):
 PRESS_STRIP = PreparedQuery(_press_strip_rows)
 
 
-def columns(model: type) -> tuple[str, ...]:
+@functools.cache
+def columns(model: type, language: str | None = None, *, also: tuple = (), skip: tuple = ()) -> tuple[str, ...]:
     """The columns ``Model.from_db`` gives an instance, less the untranslated originals of translated fields.
 
     modeltranslation reads and writes a translated field through its per-language columns (``title_en``),
-    never the original column (``title``), which an instance loaded from the database does not keep.
+    never the original column (``title``), which an instance loaded from the database does not keep. With a
+    language, only that language's columns of the translated fields, and those named in ``also``; never the
+    fields named in ``skip``. A column left out is deferred: reading it costs a query, which the pages'
+    query-count tests catch.
     """
     try:
-        originals = set(translator.get_options_for_model(model).fields)
+        options = translator.get_options_for_model(model).all_fields
     except NotRegistered:
-        originals = set()
-    return tuple(field.attname for field in model._meta.concrete_fields if field.name not in originals)
+        options = {}
+    translated = {column.name: name for name, fields in options.items() for column in fields}
+    kept = []
+    for field in model._meta.concrete_fields:
+        base = translated.get(field.name, field.name)
+        if field.name in options or base in skip:
+            continue
+        if language and field.name in translated and field.name != f"{base}_{language}" and field.name not in also:
+            continue
+        kept.append(field.attname)
+    return tuple(kept)
+
+
+# What the campaign page reads of a campaign and its actions: their text in the reader's language, the
+# campaign's title in every language (the page offers the labels' original language by name), and never
+# the Markdown the HTML was rendered from.
+def campaign_page_columns(language: str) -> tuple[str, ...]:
+    from advocacy.models import Campaign
+
+    titles = tuple(f"title_{code}" for code, _name in settings.LANGUAGES)
+    return columns(Campaign, language, also=titles, skip=("body", "not_listed"))
+
+
+def action_page_columns(language: str) -> tuple[str, ...]:
+    from advocacy.models import Action
+
+    return columns(Action, language)
 
 
 def _campaign_page_rows(language: str) -> models.QuerySet:
@@ -200,7 +230,7 @@ def _campaign_page_rows(language: str) -> models.QuerySet:
     ``live_<code>`` says, for each other language, whether the campaign is live in it too (by
     ``CampaignQuerySet.live``), for the page's alternates and its offer of the labels' original language.
     """
-    from advocacy.models import Action, Campaign
+    from advocacy.models import Campaign
 
     today = Param("today", models.DateField())
     others = {
@@ -208,13 +238,13 @@ def _campaign_page_rows(language: str) -> models.QuerySet:
         for code, _name in settings.LANGUAGES
         if code != language
     }
-    actions = {f"action_{name}": F(f"actions__{name}") for name in columns(Action)}
+    actions = {f"action_{name}": F(f"actions__{name}") for name in action_page_columns(language)}
     return (
         Campaign.objects.live(language, today=today)
         .filter(slug=Param("slug", models.CharField()))
         .annotate(**others)
         .order_by("actions__position", "actions__pk")
-        .values(*columns(Campaign), *others, **actions)
+        .values(*campaign_page_columns(language), *others, **actions)
     )
 
 
@@ -231,11 +261,11 @@ def _letter_recipient_rows(language: str) -> models.QuerySet:
         .filter(actions__campaign=Param("campaign", models.BigIntegerField()), actions__kind=Action.Kind.LETTER)
         .order_by("actions__id", "country__code", "group__position", "kind", f"label_{language}", "pk")
         .values(
-            *columns(Recipient),
+            *columns(Recipient, language, skip=("note",)),
             "in_language",
             of_action=F("actions__id"),
-            **{f"in_country_{name}": F(f"country__{name}") for name in columns(Country)},
-            **{f"in_group_{name}": F(f"group__{name}") for name in columns(RecipientGroup)},
+            **{f"in_country_{name}": F(f"country__{name}") for name in columns(Country, language)},
+            **{f"in_group_{name}": F(f"group__{name}") for name in columns(RecipientGroup, language)},
         )
     )
 

@@ -53,6 +53,8 @@ from advocacy.querysets import (
     COVER_FIELDS,
     LETTER_RECIPIENTS,
     STORY_CARD_FIELDS,
+    action_page_columns,
+    campaign_page_columns,
     columns,
 )
 from advocacy.sharing import letter_link, multiline, single_line, x_intent_url
@@ -70,13 +72,6 @@ SIGNUPS_PER_WINDOW = 5
 SIGNUP_WINDOW = 600
 # Counted clicks one client network may add a minute; more still work, they are just not counted.
 COUNTS_PER_MINUTE = 30
-
-# What the campaign page loads of each model (``advocacy.querysets.columns``).
-CAMPAIGN_COLUMNS = columns(Campaign)
-ACTION_COLUMNS = columns(Action)
-RECIPIENT_COLUMNS = columns(Recipient)
-COUNTRY_COLUMNS = columns(Country)
-GROUP_COLUMNS = columns(RecipientGroup)
 
 # What our script may report with a beacon, and the action kind each belongs to.
 BEACON_KINDS = {
@@ -245,13 +240,13 @@ def campaign_page(slug: str, language: str) -> Campaign | None:
     if not rows:
         return None
     first = rows[0]
-    campaign = loaded(Campaign, {name: first[name] for name in CAMPAIGN_COLUMNS})
+    campaign = loaded(Campaign, {name: first[name] for name in campaign_page_columns(language)})
     # Live in the language asked for, by the query itself; in each other language, as its row says.
     campaign.live_in = {
         code: True if code == language else bool(first[f"live_{code}"]) for code, _name in settings.LANGUAGES
     }
     campaign.shown_actions = [
-        loaded(Action, {name: row[f"action_{name}"] for name in ACTION_COLUMNS})
+        loaded(Action, {name: row[f"action_{name}"] for name in action_page_columns(language)})
         for row in rows
         if row["action_id"] is not None
     ]
@@ -259,14 +254,17 @@ def campaign_page(slug: str, language: str) -> Campaign | None:
     if any(action.kind == Action.Kind.LETTER for action in campaign.shown_actions):
         countries: dict[int, Country] = {}
         groups: dict[int, RecipientGroup] = {}
+        own = columns(Recipient, language, skip=("note",))
+        country_columns = columns(Country, language)
+        group_columns = columns(RecipientGroup, language)
         for row in LETTER_RECIPIENTS(shape={"language": language}, campaign=campaign.pk):
-            recipient = loaded(Recipient, {name: row[name] for name in RECIPIENT_COLUMNS})
+            recipient = loaded(Recipient, {name: row[name] for name in own})
             recipient.in_language = row["in_language"]
             if recipient.country_id is not None:
                 country = countries.get(recipient.country_id)
                 if country is None:
                     country = countries[recipient.country_id] = loaded(
-                        Country, {name: row[f"in_country_{name}"] for name in COUNTRY_COLUMNS}
+                        Country, {name: row[f"in_country_{name}"] for name in country_columns}
                     )
                 recipient.country = country
             else:
@@ -275,7 +273,7 @@ def campaign_page(slug: str, language: str) -> Campaign | None:
                 group = groups.get(recipient.group_id)
                 if group is None:
                     group = groups[recipient.group_id] = loaded(
-                        RecipientGroup, {name: row[f"in_group_{name}"] for name in GROUP_COLUMNS}
+                        RecipientGroup, {name: row[f"in_group_{name}"] for name in group_columns}
                     )
                 recipient.group = group
             else:
