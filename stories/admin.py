@@ -24,13 +24,14 @@ from django.utils import formats, timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import capfirst
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext_lazy as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_safe
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInline, TranslationTabularInline
 
 from archive.i18n import around_key
 from archive.paginators import BoundedCountAdminMixin
+from archive.prepared import loaded
 from background import exports
 from stories import audit, privacy, services
 from stories.fields import identity_key_configured
@@ -203,6 +204,20 @@ def _consent_columns() -> dict[str, Subquery]:
     return {f"consent_{field}": _in_force(field) for field in CONSENT_SHOWN}
 
 
+@functools.lru_cache(maxsize=64)
+def _consent_status_text(language: str | None, decision: str, public: tuple[str, ...]) -> str:
+    """What the consent column says of a record in force that makes the storyteller public in these languages.
+
+    Worked out once per process for each interface language, decision and set of languages, not once a row:
+    translating the same few sentences again on every row was most of the column's time.
+    """
+    if not public:
+        shown = dict(Consent.Decision.choices).get(decision, decision)
+        return _("Not public ({decision})").format(decision=shown)
+    names = dict(settings.LANGUAGES)
+    return _("Public in: {languages}").format(languages=", ".join(str(names[code]) for code in public))
+
+
 class ConsentReviewFilter(admin.SimpleListFilter):
     """Storytellers whose consent in force is given and is past its review date or soon will be."""
 
@@ -301,8 +316,10 @@ class StorytellerAdmin(
             elif obj.consent_decision is None:
                 obj._consent_shown = None
             else:
-                # Never saved, only asked whether it is active: the record's own rule, on the row's values.
-                obj._consent_shown = Consent(**{field: getattr(obj, f"consent_{field}") for field in CONSENT_SHOWN})
+                # Never saved, only asked whether it is active: the record's own rule, on the row's values
+                # (held as a loaded row is, without Model.__init__'s walk over every field of the ledger).
+                shown = {field: getattr(obj, f"consent_{field}") for field in CONSENT_SHOWN}
+                obj._consent_shown = loaded(Consent, shown)
         return obj._consent_shown
 
     @admin.display(description=_("consent in force"))
@@ -311,10 +328,8 @@ class StorytellerAdmin(
         if consent is None:
             return _("No consent recorded")
         today = timezone.localdate()  # once for the row, not once a language
-        languages = [str(name) for code, name in settings.LANGUAGES if consent.is_active(language=code, today=today)]
-        if not languages:
-            return _("Not public ({decision})").format(decision=consent.get_decision_display())
-        return _("Public in: {languages}").format(languages=", ".join(languages))
+        public = tuple(code for code, _name in settings.LANGUAGES if consent.is_active(language=code, today=today))
+        return _consent_status_text(get_language(), consent.decision, public)
 
     @admin.display(description=_("review by"), ordering="consent_review_by")
     def consent_review(self, obj: Storyteller) -> str:
