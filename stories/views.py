@@ -663,9 +663,17 @@ def serial_of(slug: str, number: int, language: str, *, story_page: bool = False
     cover = first["story__cover_id"] and first["cover_is_live"]
     story.shown_cover = loaded(StoryImage, {"id": cover, **_fields(first, "story__cover__")}) if cover else None
     found = []
+    # Every row has the same columns: the part's are picked out once, not looked for in each row.
+    part_columns = [(name, name[len("part__") :]) for name in first if name.startswith("part__")]
     for row in rows:
         part = loaded(
-            Part, {"id": row["part_id"], "story_id": story.pk, "number": row["number"], **_fields(row, "part__")}
+            Part,
+            {
+                "id": row["part_id"],
+                "story_id": story.pk,
+                "number": row["number"],
+                **{attribute: row[name] for name, attribute in part_columns},
+            },
         )
         part._state.fields_cache["story"] = story
         if row["language"] == language and (row["number"] == number or (story.is_single and row["number"] == 1)):

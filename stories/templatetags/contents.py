@@ -7,9 +7,10 @@ cost more than the rest of the page's rendering together.
 """
 
 from django import template
-from django.template.defaultfilters import date
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils import dateformat
+from django.utils.formats import get_format
+from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 
@@ -30,6 +31,11 @@ PART_LIST_ROW = (
     "\n        </li>\n      "
 )
 PART_LIST_SUMMARY = '<p class="part-list__summary">{}</p>'
+
+
+def _format(row: str, *values) -> SafeString:
+    """``format_html``, for a row a part: each value escaped as ``{{ }}`` escapes it."""
+    return mark_safe(row.format(*map(conditional_escape, values)))  # noqa: S308 - every value escaped
 
 
 def _joined(rows: list[str]) -> SafeString:
@@ -60,11 +66,11 @@ def table_of_contents(parts, current, is_preview=False) -> SafeString:
     for entry in parts:
         label = part_label(entry)
         if entry.pk == current.pk:
-            item = format_html(TOC_CURRENT, label)
+            item = _format(TOC_CURRENT, label)
         else:
             url = reverse("stories:part-preview", args=[entry.pk]) if is_preview else part_url(entry, around)
-            item = format_html(TOC_LINK, url, label)
-        rows.append(format_html(TOC_ROW, item))
+            item = _format(TOC_LINK, url, label)
+        rows.append(_format(TOC_ROW, item))
     return _joined(rows)
 
 
@@ -74,17 +80,19 @@ def part_list(parts) -> SafeString:
     rows = []
     part_label = part_labeller()
     around = {}
+    # The date filter's formats ("c" and the language's DATE_FORMAT), looked up once for the list.
+    date_format = get_format("DATE_FORMAT")
     for part in parts:
         published = template_localtime(part.published_at)
         summary = part.summary
         rows.append(
-            format_html(
+            _format(
                 PART_LIST_ROW,
                 part_url(part, around),
                 part_label(part),
-                date(published, "c"),
-                date(published, "DATE_FORMAT"),
-                format_html(PART_LIST_SUMMARY, summary) if summary else "",
+                "" if published is None else dateformat.format(published, "c"),
+                "" if published is None else dateformat.format(published, date_format),
+                _format(PART_LIST_SUMMARY, summary) if summary else "",
             )
         )
     return _joined(rows)
