@@ -164,7 +164,7 @@ def planned_each_time(using: str = "default") -> Iterator[None]:
     """Statements run inside are never prepared on the server: PostgreSQL plans each for its own values.
 
     For the rare query whose best plan depends on values a generic plan cannot see (docs/deployment.md,
-    "Prepared statements"). Elsewhere, and with prepared statements off, it changes nothing.
+    "Prepared statements on PostgreSQL"). Elsewhere, and with prepared statements off, it changes nothing.
     """
     connection = connections[using]
     if connection.vendor != "postgresql":

@@ -123,15 +123,17 @@ DATABASES = {
 
 
 def with_prepared_statements(database: dict) -> dict:
-    """On PostgreSQL, when asked: parameters apart from the SQL, and repeated statements prepared on the server.
+    """On PostgreSQL, parameters apart from the SQL, and the statements a connection repeats prepared there.
 
-    Off by default. With ``DATABASE_PREPARED_STATEMENTS=1``, a statement run ``DATABASE_PREPARE_THRESHOLD``
-    times (default 2) on one connection is prepared there, so PostgreSQL parses and plans it once per
-    connection. Measured at 100,000 parts, PostgreSQL then switched the sitemap page's query to a generic
-    plan after a few runs, 200 ms instead of 20: a plan for any parameters is not the plan for these. Keep
-    it off until every reading query is checked for that (docs/deployment.md).
+    A statement run ``DATABASE_PREPARE_THRESHOLD`` times (default 2) on one connection is prepared, so
+    PostgreSQL parses it once per connection and, once its generic plan costs no more than planning it anew,
+    plans it once too: planning cost the reading pages' queries more than running them. Every reading query's
+    generic plan was checked against its plan for the values at 1,000 and 100,000 parts (docs/deployment.md),
+    the few that a generic plan got wrong rewritten or run with ``archive.prepared.planned_each_time``.
+    ``DATABASE_PREPARED_STATEMENTS=0`` turns it off, behind a pooler that cannot keep prepared statements
+    (PgBouncer in transaction mode before 1.21).
     """
-    if database["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED_STATEMENTS", False):
+    if database["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_PREPARED_STATEMENTS", True):
         threshold = int(os.environ.get("DATABASE_PREPARE_THRESHOLD", "2"))
         database.setdefault("OPTIONS", {}).update({"server_side_binding": True, "prepare_threshold": threshold})
     return database
