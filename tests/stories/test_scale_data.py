@@ -1,17 +1,20 @@
 """The scale data generator, run at a tiny size: every case the visibility rule knows, and valid data."""
 
 import io
+import re
 from unittest import mock
 
 import pytest
 from django.core.management import CommandError, call_command
+from django.db import connection
 from django.utils import timezone
 from modeltranslation.translator import translator
 
 from advocacy.models import Action, Campaign
 from archive.richtext import render_markdown
+from stories.management.commands import generate_scale_data
 from stories.models import Consent, Part, Story, Storyteller, reading_minutes
-from stories.publication import publication_check
+from stories.publication import publication_check, publication_rebuild
 from translations.models import Translation
 from translations.registry import REGISTRY
 
@@ -139,3 +142,29 @@ def test_refuses_to_run_with_debug_off_unless_forced(db, settings):
     with pytest.raises(CommandError, match="DEBUG off"):
         generate()
     assert not Storyteller.objects.exists()
+
+
+def test_each_step_reports_its_own_time_and_cpu(generated):
+    assert re.search(r"publication table rebuilt: [\d,]+ rows  \(\d+\.\d s, CPU \d+\.\d s\)", generated)
+
+
+def test_on_sqlite_the_run_caches_more_pages_and_puts_the_setting_back(db):
+    if connection.vendor != "sqlite":
+        pytest.skip("PRAGMA cache_size is SQLite's")
+
+    def cache_size() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA cache_size")
+            return cursor.fetchone()[0]
+
+    before = cache_size()
+    during = []
+
+    def rebuild():
+        during.append(cache_size())
+        return publication_rebuild()
+
+    with mock.patch.object(generate_scale_data, "publication_rebuild", rebuild):
+        generate(force=True)
+    assert during == [-generate_scale_data.SQLITE_CACHE_KIB]
+    assert cache_size() == before != during[0]
