@@ -196,6 +196,8 @@ ELSEWHERE_PARTS = PreparedQuery(
             "number",
             "part__published_at",
             f"part__title_{available_in}",
+            # The feed's entry shows it (marked with its language): loaded here, not one query an entry.
+            f"part__summary_{available_in}",
             "story__slug",
             "story__kind",
             f"story__title_{available_in}",

@@ -254,6 +254,8 @@ def test_page_query_counts_do_not_grow_with_the_serial(client, db, django_assert
     parts = [make_part(story=story, number=n) for n in range(1, size + 1)]
     for _ in range(size):
         make_part(story=make_story(), number=1)
+        # Listed on English pages and in the English feed as only in Korean, with its summary.
+        make_part(story=make_story(title_en="", original_language="ko"), number=1, title_en="", body_en="")
     middle = parts[len(parts) // 2]
     StoryImage.objects.create(
         part=middle, rendition_key="k1", shows_identifiable_person=False, alt_text_en="Hills", alt_text_ko="언덕"
