@@ -7,6 +7,8 @@ import datetime
 import importlib
 
 import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
 from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -194,3 +196,15 @@ def test_a_result_title_keeps_its_dash_with_the_part_number(db, client):
         title = title[: title.index("</h2>")]
         # The dash never starts a line: a no-break space ties it to the number before it.
         assert "&nbsp;— " in title and " — " not in title
+
+
+def test_publication_check_repairs_short_pieces_out_of_step(db):
+    part = make_part(body_ko="엄마와 강가에서")
+    SearchEntry.objects.filter(part=part, language="ko").update(grams="아빠")
+    assert found("ko", ["엄마"]) == set() and found("ko", ["아빠"]) == {part.pk}
+    check = publication_check()
+    assert ("search.SearchEntry", "ko", {part.pk}, set()) in check.disagreements
+    with pytest.raises(CommandError, match="repaired"):
+        call_command("publication_check", "--repair")
+    assert found("ko", ["엄마"]) == {part.pk} and found("ko", ["아빠"]) == set()
+    assert not publication_check()
