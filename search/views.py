@@ -13,6 +13,7 @@ from django.views.decorators.http import require_safe
 
 from advocacy import ratelimit
 from archive.i18n import language_links
+from archive.prepared import planned_each_time
 from search.forms import SearchForm
 from search.models import SearchEntry
 from search.querysets import MOST_RANKED
@@ -131,7 +132,10 @@ def search(request: HttpRequest) -> HttpResponse:
                 )
             # The ids of the newest matches, ranked, from the entries alone (one query); then the page's
             # entries with their part, story and storyteller: joined for the page only.
-            best, more = entries.best(language, words)
+            # Planned for its own words on PostgreSQL, never prepared: how many entries hold a word decides
+            # whether to read the text indexes or walk the newest entries, which a generic plan cannot see.
+            with planned_each_time():
+                best, more = entries.best(language, words)
             paginator = Paginator(best, RESULTS_PER_PAGE)
             page = paginator.get_page(request.GET.get("page"))
             ids = list(page.object_list)

@@ -163,3 +163,27 @@ def test_the_home_page_looks_up_the_featured_flag_by_story_in_its_generic_plan(s
     assert any("SubPlan" in condition for condition in filters)
     scans = [node for plan in plans for node in nodes(plan) if node.get("Relation Name") == "stories_story"]
     assert not [node for node in scans if "is_featured" in node.get("Filter", "")]
+
+
+@postgresql_only
+@pytest.mark.django_db
+def test_a_search_is_planned_for_its_own_words_never_prepared(story, page_cache_off):
+    """Reading the text indexes or walking the newest entries depends on how many hold the words: no generic plan."""
+    make_part(story=story, title_en="The lantern by the river")
+    threshold = settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"]
+    client = Client()
+    statements = []
+
+    def record(execute, sql, params, many, context):
+        statements.append(sql)
+        return execute(sql, params, many, context)
+
+    for _ in range(threshold + 2):
+        with connection.execute_wrapper(record):
+            response = client.get("/en/search/", {"q": "lantern"})
+        assert response.status_code == 200
+        assert "lantern" in response.content.decode().lower()
+    prepared = prepared_statements()
+    ranked = [sql for sql in statements if "search_searchentry" in sql and " LIKE " in sql]
+    assert ranked
+    assert not [sql for sql in ranked if as_prepared(sql) in prepared]
