@@ -260,26 +260,20 @@ def campaign_page(slug: str, language: str) -> Campaign | None:
         for row in LETTER_RECIPIENTS(shape={"language": language}, campaign=campaign.pk):
             recipient = loaded(Recipient, {name: row[name] for name in own})
             recipient.in_language = row["in_language"]
-            if recipient.country_id is not None:
-                country = countries.get(recipient.country_id)
-                if country is None:
-                    country = countries[recipient.country_id] = loaded(
-                        Country, {name: row[f"in_country_{name}"] for name in country_columns}
-                    )
-                recipient.country = country
-            else:
-                recipient.country = None
-            if recipient.group_id is not None:
-                group = groups.get(recipient.group_id)
-                if group is None:
-                    group = groups[recipient.group_id] = loaded(
-                        RecipientGroup, {name: row[f"in_group_{name}"] for name in group_columns}
-                    )
-                recipient.group = group
-            else:
-                recipient.group = None
+            recipient.country = _shared(countries, recipient.country_id, Country, row, "in_country_", country_columns)
+            recipient.group = _shared(groups, recipient.group_id, RecipientGroup, row, "in_group_", group_columns)
             campaign.letter_recipients.setdefault(row["of_action"], []).append(recipient)
     return campaign
+
+
+def _shared(kept: dict, pk: int | None, model, row: dict, prefix: str, names) -> object | None:
+    """The row's ``model`` object of key ``pk`` (its columns named ``prefix`` + name), one per key across rows."""
+    if pk is None:
+        return None
+    found = kept.get(pk)
+    if found is None:
+        found = kept[pk] = loaded(model, {name: row[f"{prefix}{name}"] for name in names})
+    return found
 
 
 def campaign_stories(campaign: Campaign, language: str) -> list[Story]:
