@@ -29,6 +29,8 @@ REBUILD_TEXT_INDEXES = (
     "INSERT INTO search_entry_fts(search_entry_fts) VALUES ('rebuild')",
     "INSERT INTO search_entry_grams(search_entry_grams) VALUES ('rebuild')",
 )
+REBUILD_HASH_BYTES = 256 * 1024 * 1024
+FTS5_DEFAULT_HASH_BYTES = 1024 * 1024
 
 
 def _text_columns(codes: Iterable[str]) -> list[str]:
@@ -196,8 +198,16 @@ def search_rebuild(*, rows: dict[tuple[int, str], dict]) -> int:
         for name, _sql in triggers:
             cursor.execute(f'DROP TRIGGER "{name}"')
         count = _write_all(rows)
+        # FTS5 writes out the terms it holds in memory as a new segment every 'hashsize' bytes (1 MiB by
+        # default) and merges the segments as they pile up: at 100,000 parts the trigram table's rebuild
+        # took 272 s of CPU with the default, 24 s with 256 MiB. The setting is kept in the table's config,
+        # so it is put back to FTS5's default afterwards, for the triggers' writes.
         for statement in REBUILD_TEXT_INDEXES:
+            fts = statement.split("(", 1)[0].removeprefix("INSERT INTO ").strip()
+            setting = f"INSERT INTO {fts}({fts}, rank) VALUES ('hashsize', %s)"  # noqa: S608 - a name of ours
+            cursor.execute(setting, [REBUILD_HASH_BYTES])
             cursor.execute(statement)
+            cursor.execute(setting, [FTS5_DEFAULT_HASH_BYTES])
         for _name, sql in triggers:
             cursor.execute(sql)
     return count
