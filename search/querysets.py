@@ -16,6 +16,8 @@ from functools import reduce
 from django.db import connection
 from django.db.models import BooleanField, Case, Func, IntegerField, Q, Value, When
 from django.db.models.expressions import RawSQL
+from django.db.models.sql.datastructures import BaseTable
+from django.utils import timezone
 
 from search.text import TRIGRAM, matched_forms
 from stories.querysets import PublicationQuerySet
@@ -28,6 +30,16 @@ NEWEST = ("-published_at", "-part_id")
 # Points for each query word, by where it is found; a word found in the body alone adds nothing,
 # so a match in a part's title ranks above a match in its body. Ties: newest first.
 WEIGHTS = (("title", 4), ("heading", 2), ("summary", 1))
+# PostgreSQL, a word of three characters or more: reading the text indexes costs a check of the text (a
+# detoast) for every entry that holds the word, tens of thousands for a common one, where walking the
+# newest entries stops at the newest MOST_RANKED + 1 matches. So a search first checks the newest
+# PROBE_ROWS live entries of its language: when PROBE_HITS of them or more match (a word in about one
+# entry in seven, where the walk and the indexes cost about the same at 100,000 parts), it walks the
+# newest entries, at most WALK_ROWS of them, and reads the text indexes only if those held fewer than
+# MOST_RANKED + 1 matches. Either way the same newest matches are ranked (best()).
+PROBE_ROWS = 200
+PROBE_HITS = 30
+WALK_ROWS = 10_000
 
 
 class HoldsGrams(Func):
@@ -50,14 +62,53 @@ class HoldsGrams(Func):
         return f"string_to_array({column}, ' ') @> %s::text[]", (*params, self.grams)
 
 
+class Newest(BaseTable):
+    """The newest ``rows`` entries of a language published by ``now``, newest first, in place of a query's table.
+
+    A fence: the query's conditions apply to these rows only, so PostgreSQL walks the newest index and
+    checks each row in turn instead of reading the text indexes, and stops once the query has its rows.
+    """
+
+    def __init__(self, table_name: str, alias: str, *, language: str, now, rows: int) -> None:
+        super().__init__(table_name, alias)
+        self.language, self.now, self.rows = language, now, rows
+
+    def as_sql(self, compiler, connection):
+        quote = connection.ops.quote_name
+        # Names quoted, values as parameters.
+        sql = (
+            f"(SELECT * FROM {quote(self.table_name)} WHERE language = %s AND published_at <= %s "  # noqa: S608
+            f"ORDER BY published_at DESC, part_id DESC LIMIT %s) {quote(self.table_alias)}"
+        )
+        return sql, [self.language, self.now, self.rows]
+
+    def relabeled_clone(self, change_map):
+        alias = change_map.get(self.table_alias, self.table_alias)
+        return self.__class__(self.table_name, alias, language=self.language, now=self.now, rows=self.rows)
+
+    @property
+    def identity(self):
+        return (*super().identity, self.language, self.now, self.rows)
+
+
 class SearchEntryQuerySet(PublicationQuerySet):
+    # The time found() filtered the window by: the newest walk (best()) reads the entries published by then.
+    _found_at: datetime.datetime | None = None
+
+    def _clone(self):
+        clone = super()._clone()
+        clone._found_at = self._found_at
+        return clone
+
     def found(self, language: str, words: list[str], *, now: datetime.datetime | None = None) -> "SearchEntryQuerySet":
         """Live entries of the language whose text holds every word (as ``search.text.query_words`` gives them).
 
         An entry holds a word if it holds any of its forms (``search.text.matched_forms``: an English
         word's stem, for instance).
         """
+        now = now or timezone.now()
         live = self.live(language, now=now)
+        live._found_at = now
         if not words:
             return live.none()
         indexed = [word for word in words if len(word) >= TRIGRAM]
@@ -89,13 +140,16 @@ class SearchEntryQuerySet(PublicationQuerySet):
             queryset = queryset.filter(HoldsGrams("grams", short))
         return queryset
 
-    def best(self, language: str, words: list[str]) -> tuple[list[int], bool]:
+    def best(self, language: str, words: list[str], *, walk: bool | None = None) -> tuple[list[int], bool]:
         """The ids of the entries of this queryset (``found()``), best first, and whether there were more.
 
-        Only the newest ``MOST_RANKED`` matches are ranked: one query, which reads the newest index (or
-        the text indexes, for a rare word) until it has them, and ranks them on their short columns.
+        Only the newest ``MOST_RANKED`` matches are ranked: one query, which reads the text indexes (or,
+        on PostgreSQL, walks the newest entries when the words are common: ``newest()``) until it has
+        them, and ranks them on their short columns. ``walk`` forces a path (tests): the results are the same.
         """
-        newest = self.order_by(*NEWEST).values("pk")[: MOST_RANKED + 1]
+        if walk is None:
+            walk = connection.vendor == "postgresql" and any(len(word) >= TRIGRAM for word in words)
+        newest = self.newest(language, walk=walk)
         rows = list(
             self.model.objects.filter(pk__in=newest)
             .ranked(language, words)
@@ -105,6 +159,46 @@ class SearchEntryQuerySet(PublicationQuerySet):
         if more:
             rows.remove(min(rows, key=lambda row: (row[1], row[2])))
         return [pk for pk, _published_at, _part_id in rows], more
+
+    def newest(self, language: str, *, walk: bool):
+        """The ids of the newest ``MOST_RANKED + 1`` entries of this queryset (of ``found(language, …)``).
+
+        With ``walk``, as a subquery that first checks the newest ``PROBE_ROWS`` live entries and, when
+        ``PROBE_HITS`` of them match, walks the newest ``WALK_ROWS`` for them; if the walk did not run or
+        found too few, the text indexes are read as without it. The rows are the same either way: the
+        walk's rows are a prefix of the language's live entries in the same order, so when it holds
+        ``MOST_RANKED + 1`` matches they are the newest of all.
+        """
+        indexed = self.order_by(*NEWEST).values("pk")[: MOST_RANKED + 1]
+        if not walk:
+            return indexed
+        index_sql, index_params = indexed.query.sql_with_params()
+        probe_sql, probe_params = self._within_newest(language, PROBE_ROWS).values("pk").query.sql_with_params()
+        walk_sql, walk_params = (
+            self._within_newest(language, WALK_ROWS).order_by(*NEWEST).values("pk")[: MOST_RANKED + 1]
+        ).query.sql_with_params()
+        # Three queries Django compiled, joined; their values stay parameters.
+        sql = (
+            f"WITH walked AS MATERIALIZED (SELECT pk FROM ({walk_sql}) walk "  # noqa: S608
+            f"WHERE (SELECT count(*) FROM ({probe_sql}) probe) >= %s) "
+            f"SELECT pk FROM walked WHERE (SELECT count(*) FROM walked) > %s "
+            f"UNION ALL SELECT pk FROM ({index_sql}) by_index WHERE (SELECT count(*) FROM walked) <= %s"
+        )
+        params = (*walk_params, *probe_params, PROBE_HITS, MOST_RANKED, *index_params, MOST_RANKED)
+        return RawSQL(sql, params)  # noqa: S611
+
+    def _within_newest(self, language: str, rows: int) -> "SearchEntryQuerySet":
+        """This queryset's conditions on the newest ``rows`` entries of the language published by found()'s time."""
+        if self._found_at is None:
+            raise TypeError("The newest walk needs the time found() filtered by: call it on found().")
+        queryset = self.all()
+        query = queryset.query
+        alias = query.get_initial_alias()
+        published_at = self.model._meta.get_field("published_at").get_db_prep_value(self._found_at, connection)
+        query.alias_map[alias] = Newest(
+            query.alias_map[alias].table_name, alias, language=language, now=published_at, rows=rows
+        )
+        return queryset
 
     def ranked(self, language: str, words: list[str]) -> "SearchEntryQuerySet":
         """Best first: points for each word found in the title, the story's title or pseudonym, a summary."""
