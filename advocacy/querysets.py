@@ -10,7 +10,7 @@ from django.utils import timezone
 from modeltranslation.translator import NotRegistered, translator
 
 from archive.prepared import Param, PreparedQuery, loaded
-from stories.querysets import live_window, reading_language
+from stories.querysets import reading_language
 
 # A recipient's address is trusted for this long after someone last checked it.
 VERIFICATION_DAYS = 365
@@ -281,19 +281,15 @@ def _campaign_story_rows(language: str) -> models.QuerySet:
     (``Story.objects.live_for_advocacy``); each with its cover photo while that is public (``stories.covers``).
     """
     from advocacy.models import CampaignStory
-    from stories.models import ImagePublication, Story
+    from stories.covers import cover_fields, cover_is_live
+    from stories.models import Story
 
     now = Param("now", models.DateTimeField())
     today = Param("today", models.DateField())
     for_advocacy = Story.objects.live_for_advocacy(language, now=now, today=today).filter(pk=OuterRef("story_id"))
-    cover_is_live = Exists(
-        ImagePublication.objects.filter(
-            live_window("", language, now, today=today), image_id=OuterRef("story__cover_id")
-        )
-    )
     return (
         CampaignStory.objects.filter(Exists(for_advocacy), campaign=Param("campaign", models.BigIntegerField()))
-        .annotate(cover_is_live=cover_is_live)
+        .annotate(cover_is_live=cover_is_live("story__", language, now, today=today))
         .order_by("position", "story_id")
         .values(
             "story_id",
@@ -302,14 +298,14 @@ def _campaign_story_rows(language: str) -> models.QuerySet:
             f"story__storyteller__pseudonym_{language}",
             "story__cover_id",
             "cover_is_live",
-            *(f"story__cover__{name}" for name in COVER_FIELDS[language]),
+            *(f"story__cover__{name}" for name in cover_fields(language)),
         )
     )
 
 
-# What a story card (templates/includes/story_card.html) and a campaign's share card read of a story and its cover.
+# What a story card (templates/includes/story_card.html) and a campaign's share card read of a story (its cover:
+# stories.covers.cover_fields).
 STORY_CARD_FIELDS = {code: ("slug", "kind", "is_complete", f"title_{code}", f"summary_{code}") for code in ("en", "ko")}
-COVER_FIELDS = {code: ("rendition_key", "renditions", "width", "height", f"alt_text_{code}") for code in ("en", "ko")}
 
 # The campaign page's stories: one prepared query.
 CAMPAIGN_STORIES = PreparedQuery(_campaign_story_rows)

@@ -50,7 +50,6 @@ from advocacy.models import (
 from advocacy.querysets import (
     CAMPAIGN_PAGE,
     CAMPAIGN_STORIES,
-    COVER_FIELDS,
     LETTER_RECIPIENTS,
     STORY_CARD_FIELDS,
     action_page_columns,
@@ -62,7 +61,7 @@ from archive.i18n import absolute_url, hreflang_links, language_links
 from archive.prepared import loaded
 from archive.storage import StorageUnavailable, open_stored
 from stories import covers, images
-from stories.models import Story, StoryImage, Storyteller, private_storage
+from stories.models import Story, Storyteller, private_storage
 from stories.querysets import reading_language
 from stories.views import storage_unavailable
 from translations.registry import LABEL_LANGUAGE
@@ -304,12 +303,7 @@ def campaign_stories(campaign: Campaign, language: str) -> list[Story]:
             },
         )
         story._state.fields_cache["storyteller"] = storyteller
-        cover = {
-            "id": row["story__cover_id"],
-            **{name: row[f"story__cover__{name}"] for name in COVER_FIELDS[language]},
-        }
-        # The cover while it is public in the language, else none (stories.covers.show_cover).
-        story.shown_cover = loaded(StoryImage, cover) if row["cover_is_live"] and row["story__cover_id"] else None
+        story.shown_cover = covers.loaded_cover(row, language)
         stories.append(story)
     return stories
 

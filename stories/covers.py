@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import to_locale
 
 from archive.i18n import absolute_url, home_url
+from archive.prepared import loaded
 from stories.images import RenditionUrls
 from stories.models import ImagePublication, StoryImage
 from stories.querysets import live_window
@@ -29,9 +30,32 @@ DEFAULT_SHARE_IMAGE = "img/share-default.png"
 DEFAULT_SHARE_IMAGE_SIZE = (1200, 630)
 
 
-def cover_is_live(path: str, language: str) -> Exists:
-    """Whether the cover of the story at ``path`` (``"story__"``, ``"part__story__"``) is public in the language."""
-    return Exists(ImagePublication.objects.filter(live_window("", language), image_id=OuterRef(f"{path}cover_id")))
+def cover_is_live(path: str, language: str, now=None, *, today=None) -> Exists:
+    """Whether the cover of the story at ``path`` (``"story__"``, ``"part__story__"``) is public in the language.
+
+    ``now`` and ``today`` as ``live_window`` takes them: parameters of a prepared query, or by default now.
+    """
+    return Exists(
+        ImagePublication.objects.filter(
+            live_window("", language, now, today=today), image_id=OuterRef(f"{path}cover_id")
+        )
+    )
+
+
+def cover_fields(language: str) -> tuple[str, ...]:
+    """What a card and a share card read of a cover photo, in the language: a prepared query's columns."""
+    return ("rendition_key", "renditions", "width", "height", f"alt_text_{language}")
+
+
+def loaded_cover(row: dict, language: str, path: str = "story__") -> StoryImage | None:
+    """The cover of a prepared query's row while it is public (its ``cover_is_live``), else None.
+
+    The row holds ``{path}cover_id`` and ``cover_fields(language)`` under ``{path}cover__``.
+    """
+    if not (row[f"{path}cover_id"] and row["cover_is_live"]):
+        return None
+    fields = {name: row[f"{path}cover__{name}"] for name in cover_fields(language)}
+    return loaded(StoryImage, {"id": row[f"{path}cover_id"], **fields})
 
 
 def with_covers(queryset: QuerySet, path: str, language: str) -> QuerySet:

@@ -46,7 +46,6 @@ from stories import covers, images
 from stories.models import (
     ConsentEvidence,
     ContentWarning,
-    ImagePublication,
     Part,
     PartPublication,
     Story,
@@ -584,12 +583,7 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
                 output_field=TextField(),
             ),
             # Whether readers of the language may see the story's cover photo (stories.covers).
-            cover_is_live=Exists(
-                ImagePublication.objects.filter(
-                    live_window("", language, now, today=Param("today", DateField())),
-                    image_id=OuterRef("story__cover_id"),
-                )
-            ),
+            cover_is_live=covers.cover_is_live("story__", language, now, today=Param("today", DateField())),
         )
         .order_by("number", "language")
         .values(
@@ -614,10 +608,7 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
             "shown_warnings",
             "story__cover_id",
             "cover_is_live",
-            *(
-                f"story__cover__{field}"
-                for field in ("rendition_key", "renditions", "width", "height", f"alt_text_{language}")
-            ),
+            *(f"story__cover__{field}" for field in covers.cover_fields(language)),
         )
     )
 
@@ -662,8 +653,7 @@ def serial_of(slug: str, number: int, language: str, *, story_page: bool = False
         },
     )
     story._state.fields_cache["storyteller"] = storyteller
-    cover = first["story__cover_id"] and first["cover_is_live"]
-    story.shown_cover = loaded(StoryImage, {"id": cover, **_fields(first, "story__cover__")}) if cover else None
+    story.shown_cover = covers.loaded_cover(first, language)
     found = []
     # Every row has the same columns: the part's are picked out once, not looked for in each row.
     part_columns = [(name, name[len("part__") :]) for name in first if name.startswith("part__")]
