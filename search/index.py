@@ -25,10 +25,7 @@ TEXT_FIELDS = ("title", "heading", "summary", "document", "grams")
 ENTRY_FIELDS = ("part_id", "language", *WINDOW_FIELDS, *TEXT_FIELDS)
 # SQLite's FTS5 tables over the entries (search.migrations), each built again in one pass: the trigrams of
 # the document, and the short pieces of its words.
-REBUILD_TEXT_INDEXES = (
-    "INSERT INTO search_entry_fts(search_entry_fts) VALUES ('rebuild')",
-    "INSERT INTO search_entry_grams(search_entry_grams) VALUES ('rebuild')",
-)
+TEXT_INDEX_TABLES = ("search_entry_fts", "search_entry_grams")
 REBUILD_HASH_BYTES = 256 * 1024 * 1024
 FTS5_DEFAULT_HASH_BYTES = 1024 * 1024
 
@@ -202,11 +199,10 @@ def search_rebuild(*, rows: dict[tuple[int, str], dict]) -> int:
         # default) and merges the segments as they pile up: at 100,000 parts the trigram table's rebuild
         # took 272 s of CPU with the default, 24 s with 256 MiB. The setting is kept in the table's config,
         # so it is put back to FTS5's default afterwards, for the triggers' writes.
-        for statement in REBUILD_TEXT_INDEXES:
-            fts = statement.split("(", 1)[0].removeprefix("INSERT INTO ").strip()
+        for fts in TEXT_INDEX_TABLES:
             setting = f"INSERT INTO {fts}({fts}, rank) VALUES ('hashsize', %s)"  # noqa: S608 - a name of ours
             cursor.execute(setting, [REBUILD_HASH_BYTES])
-            cursor.execute(statement)
+            cursor.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")  # noqa: S608 - a name of ours
             cursor.execute(setting, [FTS5_DEFAULT_HASH_BYTES])
         for _name, sql in triggers:
             cursor.execute(sql)
