@@ -33,58 +33,58 @@ class CampaignQuerySet(models.QuerySet):
             **{f"title_{code}__gt": ""},
         )
 
-    def beside_story(
-        self,
-        story,
-        language: str | None = None,
-        *,
-        today: datetime.date | None = None,
-        may_advocate: bool | None = None,
-    ) -> list:
-        """The live campaigns to show next to a story, in the editors' order, or else the featured one.
 
-        A story stands beside its linked campaigns only while its teller's consent covers use in
-        advocacy (``Story.objects.live_for_advocacy``, the fast form of ``public_for_advocacy``);
-        otherwise, or when it has no live linked campaign, readers see the site-wide featured
-        campaign, which does not name the story. A page that has read the story's publication rows
-        already knows that consent and passes it as ``may_advocate``.
+def beside_story(
+    story,
+    language: str | None = None,
+    *,
+    today: datetime.date | None = None,
+    may_advocate: bool | None = None,
+) -> list:
+    """The live campaigns to show next to a story, in the editors' order, or else the featured one.
 
-        One prepared query (``archive.prepared``): the campaigns, with what the box beside a story shows
-        in the language, each joined to its actions in order (a row per action), as ``shown_actions``.
-        """
-        from advocacy.models import Action, Campaign
-        from stories.models import Story
+    A story stands beside its linked campaigns only while its teller's consent covers use in
+    advocacy (``Story.objects.live_for_advocacy``, the fast form of ``public_for_advocacy``);
+    otherwise, or when it has no live linked campaign, readers see the site-wide featured
+    campaign, which does not name the story. A page that has read the story's publication rows
+    already knows that consent and passes it as ``may_advocate``.
 
-        code = reading_language(language)
-        if not code:
-            return []
-        if may_advocate is None:
-            may_advocate = Story.objects.live_for_advocacy(code).filter(pk=story.pk).exists()
-        today = today or timezone.localdate()
-        shape = {"language": code, "may_advocate": may_advocate}
-        campaigns: dict[int, Campaign] = {}
-        positions: dict[int, tuple] = {}
-        for row in BESIDE_STORY(shape=shape, today=today, story=story.pk):
-            campaign = campaigns.get(row["id"])
-            if campaign is None:
-                own = {name: value for name, value in row.items() if name in CAMPAIGN_FIELDS[code]}
-                campaign = campaigns[row["id"]] = loaded(Campaign, own)
-                campaign.shown_actions = []
-                positions[row["id"]] = (row["link_position"], row["is_featured"])
-            if row["action_id"] is not None:
-                action = {
-                    name.removeprefix("action_"): value for name, value in row.items() if name.startswith("action_")
-                }
-                campaign.shown_actions.append(loaded(Action, {"campaign_id": row["id"], **action}))
-        if not campaigns:
-            return []
-        linked = [pk for pk, (position, _featured) in positions.items() if position is not None]
-        if linked:
-            # The editors' order of the story's links; then the higher priority, then the older campaign.
-            chosen = sorted(linked, key=lambda pk: (positions[pk][0], -campaigns[pk].priority, pk))
-        else:
-            chosen = [pk for pk, (_position, featured) in positions.items() if featured][:1]
-        return [campaigns[pk] for pk in chosen]
+    One prepared query (``archive.prepared``): the campaigns, with what the box beside a story shows
+    in the language, each joined to its actions in order (a row per action), as ``shown_actions``.
+    A function rather than a QuerySet method: it builds no QuerySet, and a manager's costs a part page
+    more than the rows it reads.
+    """
+    from advocacy.models import Action, Campaign
+    from stories.models import Story
+
+    code = reading_language(language)
+    if not code:
+        return []
+    if may_advocate is None:
+        may_advocate = Story.objects.live_for_advocacy(code).filter(pk=story.pk).exists()
+    today = today or timezone.localdate()
+    shape = {"language": code, "may_advocate": may_advocate}
+    campaigns: dict[int, Campaign] = {}
+    positions: dict[int, tuple] = {}
+    for row in BESIDE_STORY(shape=shape, today=today, story=story.pk):
+        campaign = campaigns.get(row["id"])
+        if campaign is None:
+            own = {name: value for name, value in row.items() if name in CAMPAIGN_FIELDS[code]}
+            campaign = campaigns[row["id"]] = loaded(Campaign, own)
+            campaign.shown_actions = []
+            positions[row["id"]] = (row["link_position"], row["is_featured"])
+        if row["action_id"] is not None:
+            action = {name.removeprefix("action_"): value for name, value in row.items() if name.startswith("action_")}
+            campaign.shown_actions.append(loaded(Action, {"campaign_id": row["id"], **action}))
+    if not campaigns:
+        return []
+    linked = [pk for pk, (position, _featured) in positions.items() if position is not None]
+    if linked:
+        # The editors' order of the story's links; then the higher priority, then the older campaign.
+        chosen = sorted(linked, key=lambda pk: (positions[pk][0], -campaigns[pk].priority, pk))
+    else:
+        chosen = [pk for pk, (_position, featured) in positions.items() if featured][:1]
+    return [campaigns[pk] for pk in chosen]
 
 
 def _beside_story(language: str, may_advocate: bool) -> models.QuerySet:

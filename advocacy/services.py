@@ -40,6 +40,7 @@ from advocacy.models import (
 )
 from advocacy.querysets import PRESS_STRIP
 from advocacy.sharing import single_line
+from archive.i18n import localized
 from archive.prepared import loaded
 from archive.spreadsheets import formula_safe
 from background import queue
@@ -358,8 +359,10 @@ def _press_strip_rows(language: str) -> list[dict]:
                     "webp_srcset": logo.webp_srcset,
                     "jpeg_srcset": logo.jpeg_srcset,
                     "src": logo.smallest_url,
-                    "width": logo.width,
-                    "height": logo.height,
+                    # Written as the template writes a number (formats.localize), once here rather than
+                    # through the number formats on every page.
+                    "width": localized(logo.width),
+                    "height": localized(logo.height),
                 }
             )
     return rows

@@ -6,8 +6,19 @@ from collections.abc import Iterable
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import get_script_prefix, get_urlconf, reverse, translate_url
-from django.utils import translation
+from django.utils import formats, translation
 from django.utils.encoding import iri_to_uri
+
+
+def localized(value) -> str:
+    """``formats.localize(value)``: a value as ``{{ value }}`` writes it in the active language.
+
+    A whole number without thousands separators is its digits, which ``localize`` finds only after
+    looking up three of the language's number formats.
+    """
+    if type(value) is int and not settings.USE_THOUSAND_SEPARATOR:
+        return str(value)
+    return str(formats.localize(value))
 
 
 def absolute_url(path: str) -> str:
@@ -79,9 +90,11 @@ def hreflang_links(urls: dict[str, str]) -> list[dict]:
 
 
 def home_url(language: str) -> str:
-    """Return the home page in the given language."""
+    """Return the home page in the given language (remembered, as ``reverse_page`` remembers it)."""
+    if language == translation.get_language():
+        return reverse_page("stories:home")
     with translation.override(language):
-        return reverse("stories:home")
+        return reverse_page("stories:home")
 
 
 def language_links(request: HttpRequest, urls: dict[str, str] | None = None) -> list[dict]:

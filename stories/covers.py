@@ -8,9 +8,12 @@ story is shown as a designed text card, and a shared link shows the site's own d
 never a picture from anywhere else.
 """
 
+import functools
 import json
 
+from django.core.signals import setting_changed
 from django.db.models import Exists, OuterRef, QuerySet
+from django.dispatch import receiver
 from django.templatetags.static import static
 from django.utils import translation
 from django.utils.safestring import SafeString, mark_safe
@@ -77,6 +80,18 @@ def show_covers(rows, story_of=lambda row: row.story) -> list:
     return rows
 
 
+@functools.cache
+def default_image_path() -> str:
+    """``static(DEFAULT_SHARE_IMAGE)``, read once: a static file's URL is fixed for a deployment (its manifest)."""
+    return static(DEFAULT_SHARE_IMAGE)
+
+
+@receiver(setting_changed)
+def _forget_default_image(**kwargs) -> None:
+    """A changed setting (tests' ``override_settings``: a static storage, a URL) may change the URL."""
+    default_image_path.cache_clear()
+
+
 def share_image(cover: StoryImage | None) -> dict:
     """The share card's picture: the cover's widest JPEG rendition up to the card's size, or the default image.
 
@@ -106,7 +121,7 @@ def _photo_image(photo: RenditionUrls | None, alt: str) -> dict:
         }
     width, height = DEFAULT_SHARE_IMAGE_SIZE
     return {
-        "url": absolute_url(static(DEFAULT_SHARE_IMAGE)),
+        "url": absolute_url(default_image_path()),
         "type": "image/png",
         "width": width,
         "height": height,

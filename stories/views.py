@@ -39,7 +39,7 @@ from django.views.decorators.http import require_GET, require_safe
 from django.views.generic import ListView, TemplateView, View
 
 from advocacy.services import press_strip
-from archive.i18n import absolute_url, hreflang_links, language_links
+from archive.i18n import absolute_url, around_key, hreflang_links, language_links
 from archive.prepared import Param, PreparedQuery, loaded, planned_each_time
 from archive.storage import StorageUnavailable, open_stored
 from stories import covers, images
@@ -57,6 +57,7 @@ from stories.models import (
 )
 from stories.querysets import LANGUAGE_SCOPES, live_window
 from stories.related import related_stories
+from stories.templatetags.typography import part_heading
 
 
 def valid_slug(value: str) -> str:
@@ -386,21 +387,23 @@ def campaign_boxes(story: Story | None, *, may_advocate: bool | None = None) -> 
     Built here once per campaign rather than looked up by the template (a campaign's address, for
     one, is used three times in its box): the box costs a fraction of what template lookups cost.
     """
-    from advocacy.models import Campaign
+    from advocacy.querysets import beside_story
     from advocacy.templatetags.advocacy_tags import COUNTED_KINDS
 
     language = translation.get_language()
-    campaigns = Campaign.objects.beside_story(story, language, may_advocate=may_advocate) if story is not None else []
+    campaigns = beside_story(story, language, may_advocate=may_advocate) if story is not None else []
     boxes = []
     for campaign in campaigns:
         url = campaign.get_absolute_url()
+        go = None
         actions = []
         for action in campaign.shown_actions:
             if not action.is_available(language):
                 continue
             if action.kind in COUNTED_KINDS:
-                # Giving links are counted on the way to the giving page.
-                href = reverse("advocacy:go", args=[campaign.slug, action.pk])
+                # Giving links are counted on the way to the giving page: one remembered address a campaign.
+                before, after = go = go or around_key("advocacy:go", slug=campaign.slug)
+                href = f"{before}{action.pk}{after}"
                 actions.append({"kind": action.kind, "href": href, "label": action.button_label, "counted": True})
             else:
                 href = f"{url}#action-{action.pk}"
@@ -529,8 +532,12 @@ def part_context(part: Part, parts: list[Part]) -> dict:
     earlier = [p for p in parts if p.number < part.number]
     later = [p for p in parts if p.number > part.number]
     return {
+        # Said rather than left out: a name the context lacks costs the template an exception at each test.
+        "is_preview": False,
         "part": part,
         "story": part.story,
+        # The numbered title, written twice (the window's title, the page's heading), built once.
+        "heading": None if part.is_single_piece else part_heading(part),
         "table_of_contents": parts,
         "previous_part": earlier[-1] if earlier else None,
         "next_part": later[0] if later else None,

@@ -3,10 +3,12 @@
 from collections.abc import Callable
 
 from django import template
-from django.utils import formats, translation
+from django.utils import translation
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext
+
+from archive.i18n import localized
 
 register = template.Library()
 
@@ -20,15 +22,20 @@ def keep_dash(value) -> str:
     return str(value).replace(" —", NO_BREAK_SPACE + "—")
 
 
-def _translated(translated: str, **values) -> SafeString:
-    """``{% filter keep_dash %}{% blocktranslate with … %}message{% endblocktranslate %}{% endfilter %}``.
+def blocktranslated(translated: str, **values) -> SafeString:
+    """``{% blocktranslate with … %}message{% endblocktranslate %}``, given the message already translated.
 
     The same catalogue entry and the same output, byte for byte: each value localised and escaped as
     the template would write it, the translated text trusted as the template trusts it. Built in
-    Python because a serial's table of contents writes it once a part, and the tags cost ten times more.
+    Python because a serial's table of contents writes one a part, and the tags cost ten times more.
     """
-    data = {name: conditional_escape(formats.localize(value)) for name, value in values.items()}
-    return mark_safe(keep_dash(translated % data))  # noqa: S308 - the values are escaped above
+    data = {name: conditional_escape(localized(value)) for name, value in values.items()}
+    return mark_safe(translated % data)  # noqa: S308 - the values are escaped above
+
+
+def _translated(translated: str, **values) -> SafeString:
+    """``{% filter keep_dash %}{% blocktranslate with … %}message{% endblocktranslate %}{% endfilter %}``."""
+    return mark_safe(keep_dash(blocktranslated(translated, **values)))  # noqa: S308 - keep_dash keeps it safe
 
 
 @register.filter
