@@ -350,15 +350,16 @@ def _press_strip_rows(language: str) -> list[dict]:
         for row in PRESS_STRIP(shape={"language": language}):
             mention = loaded(PressMention, row)
             logo = mention.logo
+            picture = logo.picture()
             rows.append(
                 {
                     "name": mention.name,
                     "link": mention.link,
                     # The logo's words in this language, else the outlet's name: never another language's text.
                     "alt": (row[f"alt_text_{language}"] or "").strip() or mention.name,
-                    "webp_srcset": logo.webp_srcset,
-                    "jpeg_srcset": logo.jpeg_srcset,
-                    "src": logo.smallest_url,
+                    "webp_srcset": picture["webp_srcset"],
+                    "jpeg_srcset": picture["jpeg_srcset"],
+                    "src": picture["smallest_url"],
                     # Written as the template writes a number (formats.localize), once here rather than
                     # through the number formats on every page.
                     "width": localized(logo.width),

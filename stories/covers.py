@@ -133,13 +133,16 @@ def _photo_image(photo: RenditionUrls | None, alt: str) -> dict:
 # whatever the JSON means; "<!--" changes how it reads on. Escaping <, > and & as JSON escapes keeps
 # the data the same and leaves no markup in it (as django.utils.html.json_script does); the two line
 # separators are escaped so the text stays valid JavaScript too, for tools that read it as such.
-_JSON_IN_HTML = {ord("<"): "\\u003c", ord(">"): "\\u003e", ord("&"): "\\u0026", 0x2028: "\\u2028", 0x2029: "\\u2029"}
+# (Each replaced in turn: str.translate looks every character of the text up in a dict, several times slower.)
+_JSON_IN_HTML = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
 def json_ld(data: dict) -> SafeString:
     """Structured data as JSON that is safe inside a ``<script type="application/ld+json">`` element."""
     text = json.dumps(data, ensure_ascii=False, sort_keys=False, separators=(",", ":"))
-    return mark_safe(text.translate(_JSON_IN_HTML))  # noqa: S308 - every <, > and & is escaped above
+    for character, escaped in _JSON_IN_HTML.items():
+        text = text.replace(character, escaped)
+    return mark_safe(text)  # noqa: S308 - every <, > and & is escaped above
 
 
 # og:locale names a territory as well as a language.

@@ -383,6 +383,11 @@ def random_name(folder: str, extension: str) -> str:
     return f"{folder}/{uuid.uuid4().hex}.{extension}"
 
 
+# A width and an extension no rendition has, replaced in a reversed address by each rendition's own.
+WIDTH_PLACEHOLDER = 987654321
+EXTENSION_PLACEHOLDER = "x987654321x"
+
+
 class RenditionUrls:
     """The stored renditions of a cleaned image, and the URLs readers fetch them by.
 
@@ -416,35 +421,59 @@ class RenditionUrls:
         fitting = [item for item in self.sorted_renditions(extension) if item["width"] <= up_to]
         return fitting[-1] if fitting else None
 
-    def rendition_url(self, item: dict) -> str:
-        """The path of one rendition, in the active language (remembered: a page repeats a photo's few)."""
-        return reverse_page(
-            self.rendition_url_name, key=self.rendition_key, width=item["width"], extension=item["extension"]
-        )
+    def _addresser(self) -> Callable[[dict], str]:
+        """Each rendition's path, in the active language, from one remembered address of the image.
 
-    def srcset(self, extension: str) -> str:
-        """The srcset of the renditions in one format, in the active language's URLs."""
-        return ", ".join(f"{self.rendition_url(item)} {item['width']}w" for item in self.sorted_renditions(extension))
+        ``reverse_page`` with a width and an extension no rendition has, each then replaced by the
+        rendition's own: a picture's several URLs cost one lookup.
+        """
+        address = reverse_page(
+            self.rendition_url_name, key=self.rendition_key, width=WIDTH_PLACEHOLDER, extension=EXTENSION_PLACEHOLDER
+        )
+        # From the end: the width and the extension come after the key, which is any hex.
+        head, _extension, after = address.rpartition(EXTENSION_PLACEHOLDER)
+        before, _width, between = head.rpartition(str(WIDTH_PLACEHOLDER))
+        return lambda item: f"{before}{item['width']}{between}{item['extension']}{after}"
+
+    def rendition_url(self, item: dict) -> str:
+        """The path of one rendition, in the active language."""
+        return self._addresser()(item)
+
+    def picture(self) -> dict[str, str]:
+        """What a ``<picture>`` of the image writes, in the active language's paths: the srcset of each format,
+        the JPEG for browsers without srcset (the largest no wider than 960 pixels, else the smallest) and
+        the smallest JPEG."""
+        if not self.rendition_items:
+            return dict.fromkeys(("webp_srcset", "jpeg_srcset", "fallback_url", "smallest_url"), "")
+        address = self._addresser()
+
+        def srcset(extension: str) -> str:
+            return ", ".join(f"{address(item)} {item['width']}w" for item in self.sorted_renditions(extension))
+
+        jpegs = self.sorted_renditions("jpg")
+        fallback = self.widest_rendition("jpg", up_to=FALLBACK_MAX_WIDTH) or next(iter(jpegs), None)
+        return {
+            "webp_srcset": srcset("webp"),
+            "jpeg_srcset": srcset("jpg"),
+            "fallback_url": address(fallback) if fallback else "",
+            "smallest_url": address(jpegs[0]) if jpegs else "",
+        }
 
     @property
     def webp_srcset(self) -> str:
-        return self.srcset("webp")
+        return self.picture()["webp_srcset"]
 
     @property
     def jpeg_srcset(self) -> str:
-        return self.srcset("jpg")
+        return self.picture()["jpeg_srcset"]
 
     @property
     def fallback_url(self) -> str:
-        """The JPEG for browsers without srcset: the largest no wider than 960 pixels (else the smallest)."""
-        items = self.sorted_renditions("jpg")
-        item = self.widest_rendition("jpg", up_to=FALLBACK_MAX_WIDTH) or next(iter(items), None)
-        return self.rendition_url(item) if item else ""
+        return self.picture()["fallback_url"]
 
     @property
     def smallest_url(self) -> str:
-        items = self.sorted_renditions("jpg")
-        return self.rendition_url(items[0]) if items else ""
+        return self.picture()["smallest_url"]
 
     def share_rendition(self) -> dict | None:
         """The JPEG a share card shows: the widest up to the card's size, or None without a rendered JPEG."""
