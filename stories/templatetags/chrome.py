@@ -39,12 +39,15 @@ class ConstantNode(template.Node):
     def render(self, context: template.Context) -> str:
         if settings.DEBUG:
             return self.nodelist.render(context)
-        key = (
-            translation.get_language(),
-            get_script_prefix(),
-            get_urlconf(settings.ROOT_URLCONF),
-            *(str(name.resolve(context)) for name in self.names),
-        )
+        # The script prefix and the URLconf are set for the request before any template renders: read once
+        # a render. The language is read each time, as a {% language %} block may change it.
+        deployment = context.render_context.get(ConstantNode)
+        if deployment is None:
+            deployment = context.render_context[ConstantNode] = (
+                get_script_prefix(),
+                get_urlconf(settings.ROOT_URLCONF),
+            )
+        key = (translation.get_language(), *deployment, *(str(name.resolve(context)) for name in self.names))
         rendered = self.kept.get(key)
         if rendered is None:
             rendered = self.nodelist.render(context)

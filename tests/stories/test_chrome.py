@@ -2,6 +2,7 @@
 
 from django.template import Context, Template
 from django.test import override_settings
+from django.urls import set_script_prefix
 from django.utils import translation
 
 SOURCE = (
@@ -52,3 +53,23 @@ def test_the_site_header_and_footer_are_the_same_on_every_page_of_a_language(cli
     assert len(pages["en"]) == 1 and len(pages["ko"]) == 1
     assert "Skip to main content" in next(iter(pages["en"])) and "본문으로 건너뛰기" in next(iter(pages["ko"]))
     assert pages["en"] != pages["ko"]
+
+
+def test_a_render_under_another_script_prefix_or_in_a_language_block_gets_its_own_markup():
+    template = Template(SOURCE)
+    with translation.override("en"):
+        assert render(template, EXIT="x", other="one").startswith('<a href="/en/">')
+        set_script_prefix("/archive/")
+        try:
+            # The prefix is read once a render, and is in the key: another render sees the new one.
+            assert render(template, EXIT="x", other="one").startswith('<a href="/archive/en/">')
+        finally:
+            set_script_prefix("/")
+        assert render(template, EXIT="x", other="one").startswith('<a href="/en/">')
+        # Within one render, a {% language %} block changes the language of the markup kept for it: the
+        # same node, rendered in each language in turn, writes each.
+        each = Template(
+            "{% load chrome i18n %}{% for code in codes %}{% language code %}"
+            "{% constant %}{% translate 'Quick exit' %}{% endconstant %}|{% endlanguage %}{% endfor %}"
+        )
+        assert render(each, codes=["en", "ko", "en"]) == "Quick exit|바로 나가기|Quick exit|"

@@ -8,8 +8,10 @@ from django.test import override_settings
 from django.utils import timezone, translation
 
 from archive.i18n import localized
+from stories import covers
 from stories.models import Part, Story, Storyteller
 from stories.templatetags.part_page import all_parts_title, opening_links, part_meta, story_feed_link
+from stories.templatetags.share import share_meta
 
 # The markup as part_detail.html and story_detail.html had it.
 META = Template(
@@ -37,6 +39,29 @@ FEED = Template(
 )
 ALL_PARTS = Template(
     "{% load i18n %}{% blocktranslate with story=story.title %}All parts of {{ story }}{% endblocktranslate %}"
+)
+# The include base.html had (its comment shortened: it writes nothing).
+SHARE_META = Template(
+    "{% comment %}\n  What a shared link shows.\n{% endcomment %}\n"
+    '  <meta property="og:type" content="{{ share.type }}">\n'
+    '  <meta property="og:site_name" content="{{ share.site_name }}">\n'
+    '  <meta property="og:locale" content="{{ share.locale }}">\n'
+    '  <meta property="og:title" content="{{ share.title }}">\n'
+    '  {% if share.description %}<meta property="og:description" content="{{ share.description }}">{% endif %}\n'
+    '  <meta property="og:url" content="{{ share.url }}">\n'
+    '  <meta property="og:image" content="{{ share.image.url }}">\n'
+    '  <meta property="og:image:type" content="{{ share.image.type }}">\n'
+    '  <meta property="og:image:width" content="{{ share.image.width }}">\n'
+    '  <meta property="og:image:height" content="{{ share.image.height }}">\n'
+    '  {% if share.image.alt %}<meta property="og:image:alt" content="{{ share.image.alt }}">{% endif %}\n'
+    '  {% if share.published_time %}<meta property="article:published_time" '
+    'content="{{ share.published_time }}">{% endif %}\n'
+    '  <meta name="twitter:card" content="summary_large_image">\n'
+    '  <meta name="twitter:title" content="{{ share.title }}">\n'
+    '  {% if share.description %}<meta name="twitter:description" content="{{ share.description }}">{% endif %}\n'
+    '  <meta name="twitter:image" content="{{ share.image.url }}">\n'
+    '  {% if share.image.alt %}<meta name="twitter:image:alt" content="{{ share.image.alt }}">{% endif %}\n'
+    '  <script type="application/ld+json">{{ share.json_ld }}</script>\n'
 )
 HOSTILE = "<script>alert('x')</script> & \"quoted\" — 100% {{ story }} %(name)s"
 
@@ -95,3 +120,38 @@ def test_localized_writes_a_value_as_the_template_does(value, language):
         assert localized(value) == Template("{{ value }}").render(Context({"value": value}, autoescape=False))
     with override_settings(USE_THOUSAND_SEPARATOR=True), translation.override(language):
         assert localized(1234567) == Template("{{ value }}").render(Context({"value": 1234567}))
+
+
+def share_cards() -> list[dict]:
+    """Cards as the views build them (stories.covers), and with every optional value missing or empty."""
+    with translation.override("en"):
+        story = serial()[0].story
+    full = {
+        "type": "article",
+        "site_name": "Testimony archive",
+        "locale": "ko_KR",
+        "title": HOSTILE,
+        "description": HOSTILE + " 설명",
+        "url": "https://example.org/ko/stories/rain-lamps/part-2/?a=1&b=<2>",
+        "image": {
+            "url": "https://example.org/p/k/1200.jpg",
+            "type": "image/jpeg",
+            "width": 1200,
+            "height": 630,
+            "alt": '"alt" & <b>',
+        },
+        "published_time": "2024-12-31T23:30:00+00:00",
+        "json_ld": covers.json_ld({"name": HOSTILE, "teller": story.title_en}),
+    }
+    bare = {**full, "description": "", "image": {**full["image"], "alt": ""}}
+    del bare["published_time"]
+    return [full, bare, {**full, "title": None, "image": {"url": "", "type": "", "width": 0, "height": 0}}]
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_share_meta_is_the_include_it_replaces(language):
+    with translation.override(language):
+        for card in share_cards():
+            expected = SHARE_META.render(Context({"share": card}))
+            assert share_meta(card) == expected
+            assert "<b>" not in expected and "\\u003cscript" in expected
