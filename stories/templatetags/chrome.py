@@ -20,7 +20,9 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 from django.urls import get_script_prefix, get_urlconf
 from django.utils import translation
-from django.utils.safestring import mark_safe
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import gettext
 
 register = template.Library()
 
@@ -71,3 +73,26 @@ def _forget(**kwargs) -> None:
     """A changed setting (tests' ``override_settings``: a static storage, a URL) may change the markup."""
     for node in list(_nodes):
         node.kept.clear()
+
+
+# ``{% language_switcher language_links %}``: the header's links to the page in each language.
+SWITCHER = (
+    '<nav class="language-switcher" aria-label="{}">\n  <ul class="language-switcher__list">\n    {}\n  </ul>\n</nav>\n'
+)
+SWITCHER_CURRENT = '<span class="language-switcher__current" lang="{code}" aria-current="true">{name}</span>'
+SWITCHER_LINK = '<a class="language-switcher__link" href="{url}" hreflang="{code}" lang="{code}">{name}</a>'
+SWITCHER_ITEM = "\n      <li>\n        \n          {}\n        \n      </li>\n    "
+
+
+@register.simple_tag
+def language_switcher(links) -> SafeString:
+    """Each language's name, a link to the page in it, the current one marked: what the include wrote.
+
+    On every page, so written in Python (tests/stories/test_chrome.py compares it with the include it
+    replaced): a loop of conditions and lookups cost more than the rest of the header.
+    """
+    items = []
+    for link in links:
+        values = {name: conditional_escape(link[name]) for name in ("code", "name", "url")}
+        items.append(SWITCHER_ITEM.format((SWITCHER_CURRENT if link["is_current"] else SWITCHER_LINK).format(**values)))
+    return mark_safe(SWITCHER.format(conditional_escape(gettext("Language")), "".join(items)))  # noqa: S308 - escaped

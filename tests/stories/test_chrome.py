@@ -5,9 +5,30 @@ from django.test import override_settings
 from django.urls import set_script_prefix
 from django.utils import translation
 
+from stories.templatetags.chrome import language_switcher
+
 SOURCE = (
     "{% load chrome i18n %}{% constant EXIT %}"
     "<a href=\"{% url 'stories:home' %}\">{% translate 'Quick exit' %}</a> {{ EXIT }} {{ other }}{% endconstant %}"
+)
+
+# The include base.html had.
+SWITCHER_INCLUDE = Template(
+    '{% load i18n %}<nav class="language-switcher" aria-label="{% translate \'Language\' %}">\n'
+    '  <ul class="language-switcher__list">\n'
+    "    {% for link in language_links %}\n"
+    "      <li>\n"
+    "        {% if link.is_current %}\n"
+    '          <span class="language-switcher__current" lang="{{ link.code }}" aria-current="true">'
+    "{{ link.name }}</span>\n"
+    "        {% else %}\n"
+    '          <a class="language-switcher__link" href="{{ link.url }}" hreflang="{{ link.code }}" '
+    'lang="{{ link.code }}">{{ link.name }}</a>\n'
+    "        {% endif %}\n"
+    "      </li>\n"
+    "    {% endfor %}\n"
+    "  </ul>\n"
+    "</nav>\n"
 )
 
 
@@ -73,3 +94,17 @@ def test_a_render_under_another_script_prefix_or_in_a_language_block_gets_its_ow
             "{% constant %}{% translate 'Quick exit' %}{% endconstant %}|{% endlanguage %}{% endfor %}"
         )
         assert render(each, codes=["en", "ko", "en"]) == "Quick exit|바로 나가기|Quick exit|"
+
+
+def test_the_language_switcher_is_the_include_it_replaces():
+    hostile = '<script>x</script> & "q"'
+    links = [
+        {"code": "en", "name": "English", "label": "English", "url": "/en/a/?x=1&y=<2>", "is_current": False},
+        {"code": "ko", "name": "한국어 " + hostile, "label": "Korean", "url": "/ko/a/", "is_current": True},
+    ]
+    for language in ("en", "ko"):
+        with translation.override(language):
+            for shown in (links, links[:1], []):
+                expected = SWITCHER_INCLUDE.render(Context({"language_links": shown}))
+                assert language_switcher(shown) == expected
+                assert "<script>" not in expected
