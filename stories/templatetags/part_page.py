@@ -10,7 +10,7 @@ operations it comes to, and a part page wrote eight of them.
 from django import template
 from django.utils import dateformat
 from django.utils.formats import get_format
-from django.utils.html import format_html
+from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.timezone import template_localtime
 from django.utils.translation import gettext, ngettext
@@ -88,3 +88,49 @@ def story_feed_link(story) -> SafeString:
     """The ``<link rel="alternate">`` to the Atom feed of the story's new parts."""
     title = blocktranslated(gettext("New parts of %(story)s"), story=story.title)
     return format_html(FEED, title, reverse_page("stories:story-feed", slug=story.slug))
+
+
+WARNINGS = (
+    '\n<aside class="content-warning{gated}" aria-labelledby="content-warning-title">\n'
+    '  <h2 class="content-warning__title" id="content-warning-title">{title}</h2>\n'
+    "  <p>{describes}</p>\n"
+    '  <ul class="content-warning__list">\n'
+    "    {items}\n"
+    "  </ul>\n"
+    "  \n"
+    "  {note}\n"
+    "</aside>\n\n"
+)
+WARNINGS_NOTE = (
+    '<p class="content-warning__note"><span class="content-warning__while-hidden">{hidden} </span>{leave}</p>'
+)
+
+
+@register.simple_tag
+def content_warnings(warnings, gate: bool = False) -> SafeString:
+    """The story's content warnings, before its text: on the part page (``gate``) the text stays folded
+    until the reader chooses to continue, and the note says so. Nothing without warnings."""
+    if not warnings:
+        return mark_safe("\n")  # noqa: S308 - a line break
+    note = ""
+    if gate:
+        note = WARNINGS_NOTE.format(
+            hidden=gettext("The story stays hidden until you choose to continue."),
+            leave=gettext("You can stop here, and leave at any time with Quick exit."),
+        )
+    # The catalogue's text trusted as {% translate %} trusts it; each label escaped.
+    return mark_safe(  # noqa: S308
+        WARNINGS.format(
+            gated=" content-warning--gated" if gate else "",
+            title=gettext("Content warning"),
+            describes=gettext("This story describes:"),
+            items="".join(f"<li>{conditional_escape(warning.label)}</li>" for warning in warnings),
+            note=note,
+        )
+    )
+
+
+@register.simple_tag
+def warning_gate_key(story, warnings) -> str:
+    """What js/content-warnings.js remembers a reader continued past: the story and its warnings."""
+    return f"{story.pk}:{','.join(warning.slug for warning in warnings)}"

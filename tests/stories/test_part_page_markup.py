@@ -9,8 +9,15 @@ from django.utils import timezone, translation
 
 from archive.i18n import localized
 from stories import covers
-from stories.models import Part, Story, Storyteller
-from stories.templatetags.part_page import all_parts_title, opening_links, part_meta, story_feed_link
+from stories.models import ContentWarning, Part, Story, Storyteller
+from stories.templatetags.part_page import (
+    all_parts_title,
+    content_warnings,
+    opening_links,
+    part_meta,
+    story_feed_link,
+    warning_gate_key,
+)
 from stories.templatetags.share import share_meta
 
 # The markup as part_detail.html and story_detail.html had it.
@@ -62,6 +69,32 @@ SHARE_META = Template(
     '  <meta name="twitter:image" content="{{ share.image.url }}">\n'
     '  {% if share.image.alt %}<meta name="twitter:image:alt" content="{{ share.image.alt }}">{% endif %}\n'
     '  <script type="application/ld+json">{{ share.json_ld }}</script>\n'
+)
+# The include part_detail.html and story_detail.html had, and the gate's key as part_detail.html wrote it.
+WARNINGS_INCLUDE = Template(
+    "{% load chrome i18n %}{% if content_warnings %}\n"
+    '<aside class="content-warning{% if warning_gate %} content-warning--gated{% endif %}" aria'
+    '-labelledby="content-warning-title">\n'
+    '  {% constant %}<h2 class="content-warning__title" id="content-warning-title">{% translate'
+    ' "Content warning" %}</h2>\n'
+    '  <p>{% translate "This story describes:" %}</p>{% endconstant %}\n'
+    '  <ul class="content-warning__list">\n'
+    "    {% for warning in content_warnings %}<li>{{ warning.label }}</li>{% endfor %}\n"
+    "  </ul>\n"
+    "  {% comment %}\n"
+    "    The first sentence is true only while the gate below is closed: site.css hides it once the reader opens the\n"
+    "    <details> (or js/content-warnings.js opens it for a story already continued in this tab).\n"
+    "  {% endcomment %}\n"
+    '  {% if warning_gate %}{% constant %}<p class="content-warning__note"><span class="content'
+    '-warning__while-hidden">{% translate "The story stays hidden until you choose to continue.'
+    '" %} </span>{% translate "You can stop here, and leave at any time with Quick exit." %}</p'
+    ">{% endconstant %}{% endif %}\n"
+    "</aside>\n"
+    "{% endif %}\n"
+)
+GATE_KEY = Template(
+    "{{ story.pk }}:{% for warning in content_warnings %}{{ warning.slug }}{% if not forloop.last %},{% endif %}"
+    "{% endfor %}"
 )
 HOSTILE = "<script>alert('x')</script> & \"quoted\" — 100% {{ story }} %(name)s"
 
@@ -155,3 +188,20 @@ def test_share_meta_is_the_include_it_replaces(language):
             expected = SHARE_META.render(Context({"share": card}))
             assert share_meta(card) == expected
             assert "<b>" not in expected and "\\u003cscript" in expected
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_content_warnings_are_the_include_they_replace(language):
+    story = serial()[0].story
+    warnings = [
+        ContentWarning(pk=1, slug="hunger", label_en="Hunger", label_ko="굶주림"),
+        ContentWarning(pk=2, slug="violence", label_en=HOSTILE, label_ko="<폭력> & '따옴표'"),
+    ]
+    with translation.override(language):
+        for shown in (warnings, warnings[:1], []):
+            for gate in (False, True):
+                expected = WARNINGS_INCLUDE.render(Context({"content_warnings": shown, "warning_gate": gate}))
+                assert content_warnings(shown, gate=gate) == expected
+                assert "<script>" not in expected and "<폭력>" not in expected
+            key = GATE_KEY.render(Context({"story": story, "content_warnings": shown}))
+            assert warning_gate_key(story, shown) == key
