@@ -1,4 +1,5 @@
-"""The lines a part's page writes about it: its date, reading time and teller, its opening parts, its feed.
+"""The lines a part's page writes about it: its date, reading time and teller, its opening parts, its feed,
+its content warnings (the story page's too).
 
 Each is the markup the template's tags wrote, byte for byte (tests/stories/test_part_page_markup.py):
 values escaped and localised as ``{{ }}`` writes them, dates formatted by the ``date`` filter in the
