@@ -42,6 +42,17 @@ def _joined(rows: list[str]) -> SafeString:
     return mark_safe("".join(rows))  # noqa: S308 - each row came out of format_html
 
 
+def published_dates(value, date_format: str | None = None) -> tuple[str, str]:
+    """``value|date:'c'`` and ``value|date:"DATE_FORMAT"``, in the current time zone; both empty without a value.
+
+    ``date_format``: the language's DATE_FORMAT, when a list has looked it up once for all its rows.
+    """
+    shown = template_localtime(value)
+    if shown is None:
+        return "", ""
+    return dateformat.format(shown, "c"), dateformat.format(shown, date_format or get_format("DATE_FORMAT"))
+
+
 def part_url(part, around: dict) -> str:
     """``part.get_absolute_url()``, for a list's parts from one remembered address a story (``around_key``,
     which a URL depends on only through the slug: nothing that a write can make stale)."""
@@ -83,15 +94,13 @@ def part_list(parts) -> SafeString:
     # The date filter's formats ("c" and the language's DATE_FORMAT), looked up once for the list.
     date_format = get_format("DATE_FORMAT")
     for part in parts:
-        published = template_localtime(part.published_at)
         summary = part.summary
         rows.append(
             _format(
                 PART_LIST_ROW,
                 part_url(part, around),
                 part_label(part),
-                "" if published is None else dateformat.format(published, "c"),
-                "" if published is None else dateformat.format(published, date_format),
+                *published_dates(part.published_at, date_format),
                 _format(PART_LIST_SUMMARY, summary) if summary else "",
             )
         )

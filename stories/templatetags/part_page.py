@@ -9,15 +9,12 @@ operations it comes to, and a part page wrote eight of them.
 """
 
 from django import template
-from django.utils import dateformat
-from django.utils.formats import get_format
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.timezone import template_localtime
 from django.utils.translation import gettext, ngettext
 
 from archive.i18n import reverse_page
-from stories.templatetags.contents import part_url
+from stories.templatetags.contents import part_url, published_dates
 from stories.templatetags.typography import blocktranslated
 
 register = template.Library()
@@ -32,12 +29,6 @@ READING_TIME = (
 TELLER = '<span class="part__teller">{}</span>'
 # The indentation of the template's lines, kept so the page is the same to the byte.
 META_LINE = "\n      "
-
-
-def published_dates(value) -> tuple[str, str]:
-    """``value|date:'c'`` and ``value|date:"DATE_FORMAT"``: the machine-readable and the shown date."""
-    shown = template_localtime(value)
-    return dateformat.format(shown, "c"), dateformat.format(shown, get_format("DATE_FORMAT"))
 
 
 @register.simple_tag
