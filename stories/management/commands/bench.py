@@ -174,7 +174,10 @@ class Command(BaseCommand):
             default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/13"),
             help="Redis for the cached server; keys get a prefix of this run's own and are deleted after",
         )
-        parser.add_argument("--output", help="directory for the report and raw results (default /tmp/archive-bench/)")
+        parser.add_argument(
+            "--output",
+            help="a new or empty directory for the report and raw results (default /tmp/archive-bench/<time>/)",
+        )
         # Run by the command itself in a subprocess under archive.settings.bench.
         parser.add_argument("--plan", help=argparse.SUPPRESS)
         parser.add_argument("--cleanup", help=argparse.SUPPRESS)
@@ -405,6 +408,9 @@ class Run:
         self.out = command.stdout
         stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
         self.dir = Path(options["output"] or f"/tmp/archive-bench/{stamp}")  # noqa: S108
+        if self.dir.is_dir() and any(self.dir.iterdir()):
+            # The raw results are appended to as the run goes: an earlier run's would be counted in this report.
+            raise CommandError(f"{self.dir} is not empty: give --output a new or empty directory.")
         self.dir.mkdir(parents=True, exist_ok=True)
         self.pages = (options["pages"] or ",".join(ALL_PAGES)).split(",")
         unknown = set(self.pages) - set(ALL_PAGES)
