@@ -16,7 +16,7 @@ from archive.i18n import absolute_url
 from archive.validators import strip_control_characters
 from stories.models import PartPublication, Story, StoryPublication, Theme
 from stories.querysets import live_window
-from stories.views import live_part_rows, mark_available, newest_parts_elsewhere, serial_of, valid_slug
+from stories.views import live_part_rows, mark_available, newest_parts, newest_parts_elsewhere, serial_of, valid_slug
 
 FEED_LENGTH = 20
 
@@ -55,8 +55,7 @@ class LatestPartsFeed(Feed):
 
     def items(self):
         current = translation.get_language()
-        rows = live_part_rows(PartPublication.objects.all(), current)[:FEED_LENGTH]
-        here = [mark_available(row.part, current) for row in rows]
+        here = [mark_available(part, current) for part in newest_parts(current, FEED_LENGTH)]
         elsewhere = newest_parts_elsewhere(FEED_LENGTH)
         merged = sorted(here + elsewhere, key=lambda part: part.published_at, reverse=True)
         return merged[:FEED_LENGTH]

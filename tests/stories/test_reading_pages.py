@@ -6,10 +6,10 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-from django.utils import translation
+from django.utils import timezone, translation
 
 from advocacy.models import Action
-from stories.models import ContentWarning, Part, StoryImage, Theme
+from stories.models import ContentWarning, Part, Story, StoryImage, Theme
 from tests.advocacy.conftest import make_action, make_campaign, make_recipient
 from tests.conftest import first_sitemap_page, make_part, make_story, sitemap_pages
 
@@ -97,6 +97,64 @@ def test_home_shows_newest_parts_in_progress_and_featured(client, db):
     assert "The featured serial" in html
     assert "An ongoing serial" in html
     assert "Newest instalment" in html
+
+
+def section(html: str, css_class: str) -> str:
+    """The markup of the home page's ``<section class="...">``, or "" when the page has none."""
+    start = html.find(f'<section class="{css_class}"')
+    return html[start : html.index("</section>", start)] if start >= 0 else ""
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_home_lists_each_story_in_its_place_with_its_teller_and_newest_parts_first(client, db, language):
+    featured = make_story(is_featured=True, is_complete=False, title_en="Featured serial", title_ko="추천 연재")
+    make_part(story=featured)
+    ongoing = make_story(is_complete=False, title_en="Ongoing serial", title_ko="연재 중")
+    make_part(
+        story=ongoing,
+        title_en="Older instalment",
+        title_ko="지난 편",
+        published_at=timezone.now() - datetime.timedelta(days=3),
+    )
+    make_part(
+        story=ongoing,
+        title_en="Newest instalment",
+        title_ko="최신 편",
+        published_at=timezone.now() - datetime.timedelta(hours=2),
+    )
+    complete = make_story(is_complete=True, title_en="Finished serial", title_ko="완결 연재")
+    make_part(story=complete)
+    single = make_story(kind=Story.Kind.SINGLE, is_complete=False, title_en="A single piece", title_ko="단편")
+    make_part(story=single)
+    title = f"title_{language}"
+
+    html = client.get(f"/{language}/").content.decode()
+
+    assert getattr(featured, title) in section(html, "featured")
+    in_progress = section(html, "in-progress")
+    # The featured serial is shown once, as featured; finished serials and single pieces are not in progress.
+    assert getattr(ongoing, title) in in_progress
+    for story in (featured, complete, single):
+        assert getattr(story, title) not in in_progress
+    assert getattr(ongoing.storyteller, f"pseudonym_{language}") in in_progress
+    newest = section(html, "newest")
+    assert newest.index(getattr(ongoing.parts.get(number=2), title)) < newest.index(
+        getattr(ongoing.parts.get(number=1), title)
+    )
+    for story in (featured, ongoing, complete, single):
+        assert f'href="/{language}/stories/{story.slug}/' in newest
+
+
+def test_home_without_a_featured_story_lists_every_serial_in_progress(client, db):
+    first, second = (make_story(is_complete=False) for _ in range(2))
+    for story in (first, second):
+        make_part(story=story)
+
+    html = client.get("/en/").content.decode()
+
+    assert section(html, "featured") == ""
+    in_progress = section(html, "in-progress")
+    assert first.title_en in in_progress and second.title_en in in_progress
 
 
 def test_index_paginates_and_filters_by_theme(client, db, settings):
