@@ -173,6 +173,37 @@ def test_index_paginates_and_filters_by_theme(client, db, settings):
     assert 'aria-current="page">Family' in filtered.content.decode()
 
 
+def test_index_pages_run_newest_story_first_with_tellers_and_nothing_twice(client, db, settings):
+    stories = []
+    for n in range(settings.STORIES_PAGE_SIZE + 2):
+        story = make_story(title_en=f"Paged story {n}", title_ko=f"쪽 이야기 {n}")
+        make_part(story=story)
+        stories.append(story)
+    hidden = make_story(title_en="A draft story", status=Story.Status.DRAFT)
+    make_part(story=hidden)
+    newest_first = [story.pk for story in reversed(stories)]
+
+    for language in ("en", "ko"):
+        pages = [client.get(f"/{language}/stories/?page={number}") for number in (1, 2)]
+        shown = [story.pk for page in pages for story in page.context["stories"]]
+        assert shown == newest_first
+        html = pages[0].content.decode()
+        title = f"title_{language}"
+        assert html.index(getattr(stories[-1], title)) < html.index(getattr(stories[-2], title))
+        assert getattr(stories[-1].storyteller, f"pseudonym_{language}") in html
+        assert getattr(stories[0], title) in pages[1].content.decode()
+        assert "A draft story" not in html + pages[1].content.decode()
+
+
+@pytest.mark.parametrize(
+    ("language", "empty"), [("en", "No stories are published yet."), ("ko", "아직 게시된 이야기가 없습니다.")]
+)
+def test_index_of_an_empty_archive_says_so(client, db, language, empty):
+    response = client.get(f"/{language}/stories/")
+    assert response.status_code == 200
+    assert empty in response.content.decode()
+
+
 def test_sitemap_lists_public_pages_in_both_languages_with_alternates(client, story, now):
     public = make_part(story=story)
     english_only = make_part(story=story, title_ko="", body_ko="")
@@ -332,7 +363,7 @@ def test_page_query_counts_do_not_grow_with_the_serial(client, db, django_assert
         url_in(story, "en"): 4 + 1,
         # Newest parts, the featured story, stories in progress, parts awaiting translation.
         "/en/": 4 + 1,
-        # Themes, count, page, the page's themes, stories awaiting translation.
+        # Themes, count, the page's ids, its stories, stories awaiting translation.
         "/en/stories/": 5,
         "/en/stories/?theme=family": 4,
         "/en/stories/?page=2": 5,
