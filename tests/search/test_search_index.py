@@ -17,7 +17,8 @@ from hypothesis import strategies as st
 
 from search.index import entry_text
 from search.models import SearchEntry
-from search.text import html_text, query_words, snippet
+from search.text import html_text, query_words, short_grams, snippet
+from stories import services
 from stories.models import Part
 from stories.publication import publication_batch, publication_check, publication_rebuild
 from tests.conftest import make_part
@@ -181,3 +182,25 @@ def test_a_rebuild_leaves_the_text_index_kept_in_step_by_its_triggers(db):
 
     publication_refresh(storyteller_ids=[later.story.storyteller_id])
     assert not SearchEntry.objects.found("en", ["lantern"]).exists()
+
+
+def test_a_storytellers_refresh_works_out_the_pieces_of_a_changed_document_only(db):
+    kept = make_part(body_en="the lantern by the door")
+    edited = make_part(story=kept.story, body_en="the old well")
+    # A marker no document could give: the refresh took the pieces of an unchanged document from its entry.
+    SearchEntry.objects.filter(part=kept, language="en").update(grams="marker")
+
+    edited.body_en = "the river in spring"
+    services.part_save(part=edited)
+
+    entry = SearchEntry.objects.get(part=edited, language="en")
+    assert "river in spring" in entry.document
+    assert entry.grams == short_grams(entry.document)
+    assert SearchEntry.objects.get(part=kept, language="en").grams == "marker"
+    # The check works every piece out again: it finds the wrong ones and repairs them.
+    check = publication_check()
+    assert ("search.SearchEntry", "en", {kept.pk}, set()) in check.disagreements
+    with pytest.raises(CommandError, match="repaired"):
+        call_command("publication_check", "--repair")
+    entry = SearchEntry.objects.get(part=kept, language="en")
+    assert entry.grams == short_grams(entry.document)
