@@ -72,14 +72,6 @@ def show_cover(story, is_live: bool):
     return story
 
 
-def show_covers(rows, story_of=lambda row: row.story) -> list:
-    """The rows of a ``with_covers`` queryset as a list, each row's story (``story_of(row)``) given its cover."""
-    rows = list(rows)
-    for row in rows:
-        show_cover(story_of(row), row.cover_is_live)
-    return rows
-
-
 @functools.cache
 def default_image_path() -> str:
     """``static(DEFAULT_SHARE_IMAGE)``, read once: a static file's URL is fixed for a deployment (its manifest)."""
@@ -287,5 +279,5 @@ def campaign_card(campaign, stories) -> dict:
 
 
 def part_story(row):
-    """The story of a part's publication row (``show_covers`` on lists of parts)."""
+    """The story of a part's publication row (the API's ``shown_cover`` on lists of parts)."""
     return row.part.story
