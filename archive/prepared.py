@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 from django.db import connections
-from django.db.models import Expression, Field, Lookup, QuerySet, Value
+from django.db.models import Expression, Field, IntegerField, Lookup, QuerySet, Value
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init
 from django.db.models.sql import Query
@@ -78,16 +78,22 @@ def _literals(node) -> Iterable:
 class _Compiled:
     __slots__ = ("converters", "names", "params", "sql")
 
-    def __init__(self, queryset: QuerySet, using: str) -> None:
+    def __init__(self, queryset: QuerySet, using: str, paged: bool = False) -> None:
         query = queryset.query
         if not queryset._fields and not query.values_select:
             raise TypeError("A prepared query returns rows of values: end it with .values(...).")
+        if paged and (query.low_mark or query.high_mark is not None):
+            raise TypeError("A paged prepared query takes its limit and offset at each run: do not slice it.")
         for value in _literals(query):
             if isinstance(value, datetime.date):
                 raise TypeError(f"A prepared query would compile the date or time {value!r}; pass it as a Param.")
         compiler = query.get_compiler(using)
         self.sql, params = compiler.as_sql()
         self.params = tuple(params)
+        if paged:
+            # Both are bound at each run, so every page of a list runs one compiled statement.
+            self.sql += " LIMIT %s OFFSET %s"
+            self.params += (_Slot("limit", IntegerField()), _Slot("offset", IntegerField()))
         # The names of the columns as the SQL selects them (modeltranslation's values() reorders them).
         self.names = tuple(alias for _expression, _sql, alias in compiler.select)
         if None in self.names:
@@ -106,10 +112,13 @@ class PreparedQuery:
 
     ``shape`` holds what changes the SQL itself (for example the reading language, which picks columns);
     ``params`` the values bound at each run. Returns a list of dicts, one a row, keyed as ``.values()`` is.
+    ``paged``: the QuerySet is not sliced, and each run takes ``limit`` and ``offset`` among its params (one
+    compiled statement for every page of a list, where slicing would compile one for each page number).
     """
 
-    def __init__(self, build: Callable[..., QuerySet]) -> None:
+    def __init__(self, build: Callable[..., QuerySet], *, paged: bool = False) -> None:
         self.build = build
+        self.paged = paged
         self._compiled: dict[Hashable, _Compiled] = {}
 
     def __call__(self, *, using: str = "default", shape: dict[str, Hashable] | None = None, **params: Any) -> list:
@@ -118,7 +127,7 @@ class PreparedQuery:
         key = (using, connection.vendor, *sorted(shape.items()))
         compiled = self._compiled.get(key)
         if compiled is None:
-            compiled = self._compiled[key] = _Compiled(self.build(**shape), using)
+            compiled = self._compiled[key] = _Compiled(self.build(**shape), using, self.paged)
         bound = [
             value.field.get_db_prep_value(params[value.name], connection, prepared=False)
             if isinstance(value, _Slot)

@@ -84,6 +84,27 @@ def test_a_time_compiled_into_the_sql_is_refused_because_it_would_never_change(n
         frozen()
 
 
+PARTS_PAGED = PreparedQuery(
+    lambda: Part.objects.filter(published_at__lte=Param("now", DateTimeField())).order_by("pk").values("id"),
+    paged=True,
+)
+
+
+def test_a_paged_query_runs_one_compiled_statement_for_every_page(now):
+    story = make_story(slug="paged")
+    keys = [make_part(story=story, number=number, published_at=now).pk for number in range(1, 8)]
+    pages = [[row["id"] for row in PARTS_PAGED(limit=3, offset=offset, now=now)] for offset in (0, 3, 6, 9)]
+    assert pages == [keys[0:3], keys[3:6], keys[6:7], []]
+    assert [row["id"] for row in PARTS_PAGED(limit=5, offset=1, now=now)] == keys[1:6]
+    assert len(PARTS_PAGED._compiled) == 1
+
+
+def test_a_paged_query_is_not_sliced_by_its_definition():
+    sliced = PreparedQuery(lambda: Part.objects.order_by("pk").values("id")[:10], paged=True)
+    with pytest.raises(TypeError, match="do not slice"):
+        sliced(limit=10, offset=0)
+
+
 def test_a_query_of_model_instances_is_refused():
     with pytest.raises(TypeError, match="values"):
         PreparedQuery(lambda: Part.objects.all())()

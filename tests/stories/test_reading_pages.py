@@ -173,6 +173,32 @@ def test_index_paginates_and_filters_by_theme(client, db, settings):
     assert 'aria-current="page">Family' in filtered.content.decode()
 
 
+def test_a_themes_index_pages_through_its_own_stories_and_counts_them(client, db, settings):
+    family = Theme.objects.create(slug="family", name_en="Family", name_ko="가족")
+    hidden_theme = Theme.objects.create(slug="unseen", name_en="Unseen", name_ko="보이지 않음")
+    themed = []
+    for n in range(2 * settings.STORIES_PAGE_SIZE + 1):
+        story = make_story(title_en=f"Story {n:02d}", title_ko=f"이야기 {n:02d}")
+        make_part(story=story)
+        if n % 2 == 0:
+            story.themes.add(family)
+            themed.append(story.pk)
+    draft = make_story(title_en="Still a draft", status=Story.Status.DRAFT)
+    make_part(story=draft)
+    draft.themes.add(family, hidden_theme)
+    newest_first = themed[::-1]
+
+    for language, page_of in (("en", "Page {} of 2"), ("ko", "2쪽 중 {}쪽")):
+        pages = [client.get(f"/{language}/stories/?theme=family&page={number}") for number in (1, 2)]
+        assert [story.pk for page in pages for story in page.context["stories"]] == newest_first
+        for number, page in enumerate(pages, start=1):
+            assert page_of.format(number) in page.content.decode()
+        # Only themes with a live story in the language are offered, and no other can be asked for.
+        assert [theme.slug for theme in pages[0].context["themes"]] == ["family"]
+        assert client.get(f"/{language}/stories/?theme=unseen").status_code == 404
+        assert client.get(f"/{language}/stories/?theme=family&page=3").status_code == 404
+
+
 def test_index_pages_run_newest_story_first_with_tellers_and_nothing_twice(client, db, settings):
     stories = []
     for n in range(settings.STORIES_PAGE_SIZE + 2):
