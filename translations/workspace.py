@@ -290,8 +290,39 @@ def _page_photos(count: int, language: str) -> models.QuerySet:
     )
 
 
+# The params PAGE_TRANSLATIONS binds each of MODELS' content type to, in the same order.
+TYPE_PARAMS = ("storyteller", "story", "part", "photo")
+# The columns of a translation record a page of items reads (Item.status, Item.is_done, …).
+PAGE_TRANSLATION_FIELDS = ("id", "content_type_id", "object_id", "language", "status", "needs_update", "approved_at")
+
+
+def _page_translations(count: int, language: str) -> models.QuerySet:
+    """The translation records into the language of ``count`` stories' objects, bound at each run, as rows.
+
+    Their storytellers', their own, and their parts' and photos', whatever those parts' status: a record
+    of an object the page does not list is never looked up. Each model's content type is bound at each
+    run (``storyteller_type``, ``story_type``, ``part_type``, ``photo_type``), so the SQL holds no key of
+    this database's. One statement for every page of the same number of stories, where ``_translations``
+    builds a condition for every object and compiles it again on each request.
+    """
+    keys = [Param(f"story{index}", models.IntegerField()) for index in range(count)]
+    stories = Story.objects.filter(id__in=keys)
+
+    objects = (
+        stories.values("storyteller_id"),
+        stories.values("id"),
+        Part.objects.filter(story__id__in=keys).values("id"),
+        StoryImage.objects.filter(part__story__id__in=keys).values("id"),
+    )
+    wanted = Q()
+    for kind, pks in zip(TYPE_PARAMS, objects, strict=True):
+        wanted |= Q(content_type_id=Param(f"{kind}_type", models.IntegerField()), object_id__in=pks)
+    return Translation.objects.filter(wanted, language=language).values(*PAGE_TRANSLATION_FIELDS)
+
+
 PAGE_PARTS = PreparedQuery(_page_parts)
 PAGE_PHOTOS = PreparedQuery(_page_photos)
+PAGE_TRANSLATIONS = PreparedQuery(_page_translations)
 
 
 def workable_page(pks: Sequence[int], language: str | None = None) -> dict[int, Story]:
@@ -324,7 +355,7 @@ def stories_progress(pks: Sequence[int], language: str) -> list[StoryProgress]:
 
     Stories that stopped being workable since their keys were listed are left out.
     """
-    ContentType.objects.get_for_models(*MODELS)  # one query when their ids are not known yet
+    types = ContentType.objects.get_for_models(*MODELS)  # one query when their ids are not known yet
     stories = workable_page(pks, language)
     # Grouped here rather than by prefetch_related, which builds a queryset for every story and part; and
     # not the texts, which are long: a page shows each item's status only.
@@ -342,8 +373,9 @@ def stories_progress(pks: Sequence[int], language: str) -> list[StoryProgress]:
         photo.part = part_of[photo.part_id]
         photos_of[photo.part_id].append(photo)
     ordered = [stories[pk] for pk in pks if pk in stories]
-    objects = [obj for story in ordered for obj in _objects(story, parts_of[story.pk], language, photos_of)]
-    records = _translations(objects, language, STATUS_FIELDS)
+    kinds = {f"{kind}_type": types[model].pk for kind, model in zip(TYPE_PARAMS, MODELS, strict=True)}
+    rows = PAGE_TRANSLATIONS(shape=shape, **keys, **kinds) if keys else []
+    records = {(row["content_type_id"], row["object_id"]): loaded(Translation, row) for row in rows}
     held_back = held_back_parts(list(part_of.values()), photos_of)
     return [
         StoryProgress(story, language, story_items(story, language, parts_of[story.pk], records, photos_of, held_back))
