@@ -303,21 +303,24 @@ def _page_translations(count: int, language: str) -> models.QuerySet:
     of an object the page does not list is never looked up. Each model's content type is bound at each
     run (``storyteller_type``, ``story_type``, ``part_type``, ``photo_type``), so the SQL holds no key of
     this database's. One statement for every page of the same number of stories, where ``_translations``
-    builds a condition for every object and compiles it again on each request.
+    builds a condition for every object and compiles it again on each request. A union of one index
+    lookup per model: joined by OR in one condition, PostgreSQL reads the whole table to test it.
     """
     keys = [Param(f"story{index}", models.IntegerField()) for index in range(count)]
     stories = Story.objects.filter(id__in=keys)
-
     objects = (
         stories.values("storyteller_id"),
         stories.values("id"),
         Part.objects.filter(story__id__in=keys).values("id"),
         StoryImage.objects.filter(part__story__id__in=keys).values("id"),
     )
-    wanted = Q()
-    for kind, pks in zip(TYPE_PARAMS, objects, strict=True):
-        wanted |= Q(content_type_id=Param(f"{kind}_type", models.IntegerField()), object_id__in=pks)
-    return Translation.objects.filter(wanted, language=language).values(*PAGE_TRANSLATION_FIELDS)
+    first, *rest = (
+        Translation.objects.filter(
+            content_type_id=Param(f"{kind}_type", models.IntegerField()), object_id__in=pks, language=language
+        ).values(*PAGE_TRANSLATION_FIELDS)
+        for kind, pks in zip(TYPE_PARAMS, objects, strict=True)
+    )
+    return first.union(*rest, all=True)
 
 
 PAGE_PARTS = PreparedQuery(_page_parts)
