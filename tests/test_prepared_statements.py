@@ -202,9 +202,7 @@ def test_the_translation_queue_looks_up_each_models_records_by_index_in_its_gene
     answers, plans = generic_plans(client, f"/en/translate/{language}/?show=all", threshold + 6)
     # Each answer differs only by its form's CSRF token.
     assert all(f'id="story-title-{story.pk}"' in answer.decode() for answer in answers)
-    scans = [
-        node for plan in plans for node in nodes(plan) if node.get("Relation Name") == "translations_translation"
-    ]
+    scans = [node for plan in plans for node in nodes(plan) if node.get("Relation Name") == "translations_translation"]
     # One scan for each model's records (storyteller, story, part, photo), each for its own content type.
     assert len(scans) == 4
     for node in scans:
