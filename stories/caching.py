@@ -444,6 +444,12 @@ def _deliver_undelivered(store: RedisPages | OtherPages) -> None:
         _undelivered.difference_update(tags)
 
 
+# What kept_until_next_write last read or computed in this process, by name: the write counter it was
+# kept under, the moment it expires and the value. Only a copy: served while the shared counter, read
+# on every call, still holds the same value, so a write on any server makes every server's copy stale.
+_kept: dict[str, tuple[object, float, object]] = {}
+
+
 def kept_until_next_write(name: str, compute: Callable[[], object], *, seconds: int) -> object:
     """Return ``compute()``, kept in the shared cache under ``name`` until the next write to content.
 
@@ -451,6 +457,10 @@ def kept_until_next_write(name: str, compute: Callable[[], object], *, seconds: 
     the counter's value read *before* computing, so a write that commits meanwhile moves the counter
     past it. ``seconds`` bounds how long a value can outlive an invalidation the cache never received;
     those this process still holds are delivered first. An unreachable cache means computing every time.
+
+    The value is stored with the moment it expires, and this process keeps a copy of the last one it
+    read: while the counter has not moved and that moment has not come, a call reads only the counter,
+    not the value again (the translation workspace's overview grows with the archive).
     """
     try:
         store = pages()
@@ -460,7 +470,11 @@ def kept_until_next_write(name: str, compute: Callable[[], object], *, seconds: 
         if writes is None:
             backend.add(WRITES, time.time_ns(), None)
             writes = backend.get(WRITES)
-        key = f"{name}:{writes}"
+        kept = _kept.get(name)
+        if kept is not None and writes is not None and kept[0] == writes and time.time() < kept[1]:
+            health.CACHE.recovered()
+            return kept[2]
+        key = f"{name}:kept:{writes}"
         found = backend.get(key)
     except CACHE_ERRORS as error:
         # Logged once per outage in this process (archive.health).
@@ -468,12 +482,15 @@ def kept_until_next_write(name: str, compute: Callable[[], object], *, seconds: 
         return compute()
     health.CACHE.recovered()
     if found is None:
-        found = compute()
+        found = (time.time() + seconds, compute())
         try:
             backend.set(key, found, seconds)
         except CACHE_ERRORS as error:
             health.CACHE.failed(error)
-    return found
+            return found[1]
+    expires, value = found
+    _kept[name] = (writes, expires, value)
+    return value
 
 
 def invalidate(*tags: str) -> None:

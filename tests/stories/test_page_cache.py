@@ -528,3 +528,44 @@ def test_a_hit_is_served_before_the_inner_middleware_with_every_header_it_added(
     for header in ("Content-Security-Policy", "X-Frame-Options", "Content-Language", "Referrer-Policy"):
         assert hit.get(header) == miss.get(header), header
     assert hit["Content-Language"] == "ko"
+
+
+def test_a_value_kept_until_the_next_write_is_read_again_only_when_a_write_or_its_expiry_came(any_cache, monkeypatch):
+    """Each process keeps a copy of what it read, and serves it while the shared write counter holds."""
+    computed = []
+
+    def compute():
+        computed.append(len(computed))
+        return {"computed": len(computed)}
+
+    name = f"test:kept:{uuid.uuid4().hex}"
+    first = caching.kept_until_next_write(name, compute, seconds=60)
+    backend = caches["default"]
+    reads = []
+    read = backend.get
+
+    def counted(key, *args, **kwargs):
+        reads.append(key)
+        return read(key, *args, **kwargs)
+
+    monkeypatch.setattr(backend, "get", counted)
+    assert caching.kept_until_next_write(name, compute, seconds=60) == first
+    assert reads == [caching.WRITES] and len(computed) == 1  # the counter only, never the value again
+
+    # Another app server, whose copy is not this one's: it reads the shared value, and computes nothing.
+    monkeypatch.setattr(caching, "_kept", {})
+    reads.clear()
+    assert caching.kept_until_next_write(name, compute, seconds=60) == first
+    assert len(reads) == 2 and len(computed) == 1
+
+    # A write on any server moves the shared counter: every server's copy is stale at its next call.
+    caching.invalidate("stories.part:1")
+    second = caching.kept_until_next_write(name, compute, seconds=60)
+    assert second != first and len(computed) == 2
+
+    # The moment the shared value expires, the copy does too, even with no write.
+    reads.clear()
+    later = time.time() + 61
+    monkeypatch.setattr(caching.time, "time", lambda: later)
+    caching.kept_until_next_write(name, compute, seconds=60)
+    assert len(reads) == 2
