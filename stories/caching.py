@@ -460,7 +460,9 @@ def kept_until_next_write(name: str, compute: Callable[[], object], *, seconds: 
 
     The value is stored with the moment it expires, and this process keeps a copy of the last one it
     read: while the counter has not moved and that moment has not come, a call reads only the counter,
-    not the value again (the translation workspace's overview grows with the archive).
+    not the value again (the translation workspace's overview grows with the archive). That copy is the
+    same object for every call in the process: a caller reads it and never changes it (the overview's
+    lists are tuples, the press strip's rows are only drawn).
     """
     try:
         store = pages()
