@@ -445,9 +445,10 @@ def _deliver_undelivered(store: RedisPages | OtherPages) -> None:
 
 
 # What kept_until_next_write last read or computed in this process, by name: the write counter it was
-# kept under, the moment it expires and the value. Only a copy: served while the shared counter, read
-# on every call, still holds the same value, so a write on any server makes every server's copy stale.
-_kept: dict[str, tuple[object, float, object]] = {}
+# kept under, and the shared entry itself (the moment it expires, the value). Only a copy: served while the
+# shared counter, read on every call, still holds the same value, so a write on any server makes every
+# server's copy stale.
+_kept: dict[str, tuple[object, tuple[float, object]]] = {}
 
 
 def kept_until_next_write(name: str, compute: Callable[[], object], *, seconds: int) -> object:
@@ -472,12 +473,12 @@ def kept_until_next_write(name: str, compute: Callable[[], object], *, seconds: 
         if writes is None:
             backend.add(WRITES, time.time_ns(), None)
             writes = backend.get(WRITES)
-        kept = _kept.get(name)
-        if kept is not None and writes is not None and kept[0] == writes and time.time() < kept[1]:
-            health.CACHE.recovered()
-            return kept[2]
         key = f"{name}:kept:{writes}"
-        found = backend.get(key)
+        kept = _kept.get(name)
+        if kept is not None and writes is not None and kept[0] == writes and time.time() < kept[1][0]:
+            found = kept[1]
+        else:
+            found = backend.get(key)
     except CACHE_ERRORS as error:
         # Logged once per outage in this process (archive.health).
         health.CACHE.failed(error)
@@ -490,9 +491,8 @@ def kept_until_next_write(name: str, compute: Callable[[], object], *, seconds: 
         except CACHE_ERRORS as error:
             health.CACHE.failed(error)
             return found[1]
-    expires, value = found
-    _kept[name] = (writes, expires, value)
-    return value
+    _kept[name] = (writes, found)
+    return found[1]
 
 
 def invalidate(*tags: str) -> None:
