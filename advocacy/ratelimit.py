@@ -70,26 +70,35 @@ def client_key(request: HttpRequest) -> str:
 
 
 def count(*, scope: str, key: str, limit: int, window: int) -> Verdict:
-    """Count one attempt in the current window and say whether it is allowed.
+    """Count one attempt and say whether it is allowed: at most ``limit`` in any ``window`` seconds.
 
-    The counter lives in the shared cache (Redis in production), so every app server and process
-    sees the same count; ``incr`` is atomic there. A cache that cannot be reached refuses the attempt.
+    The counters live in the shared cache (Redis in production), so every app server and process
+    sees the same count; ``incr`` is atomic there. Each window of the clock has its own counter, and
+    an attempt is weighed against this window's count plus the previous window's, scaled by how much
+    of the previous window still lies within the last ``window`` seconds (a sliding window). A client
+    therefore cannot spend its limit at the end of one window and again at the start of the next.
+    A cache that cannot be reached refuses the attempt.
     """
-    bucket = int(time.time() // window)
-    cache_key = f"{KEY_PREFIX}:{scope}:{key}:{bucket}"
+    bucket, elapsed = divmod(time.time(), window)
+    current = f"{KEY_PREFIX}:{scope}:{key}:{int(bucket)}"
+    previous = f"{KEY_PREFIX}:{scope}:{key}:{int(bucket) - 1}"
+    # A counter is read as the previous window's during the next window, so it outlives its own.
+    timeout = 2 * window + 1
     try:
-        cache.add(cache_key, 0, timeout=window + 1)
+        cache.add(current, 0, timeout=timeout)
         try:
-            attempts = cache.incr(cache_key)
+            attempts = cache.incr(current)
         except ValueError:
             # The key expired between add and incr: this is the first attempt of a new window.
-            cache.add(cache_key, 1, timeout=window + 1)
+            cache.add(current, 1, timeout=timeout)
             attempts = 1
+        before = cache.get(previous) or 0
     except health.CACHE_ERRORS as error:
         health.CACHE.failed(error)
         return Verdict.UNAVAILABLE
     health.CACHE.recovered()
-    return Verdict.ALLOWED if attempts <= limit else Verdict.LIMITED
+    weighed = attempts + before * (1 - elapsed / window)
+    return Verdict.ALLOWED if weighed <= limit else Verdict.LIMITED
 
 
 def hit(*, scope: str, key: str, limit: int, window: int) -> bool:

@@ -54,5 +54,24 @@ def test_limit_counts_in_the_shared_cache_and_resets_with_the_window(monkeypatch
     assert results == [True, True, True, False]
     # The counter is an ordinary cache entry, so every process sharing the cache sees it.
     assert cache.get(f"{ratelimit.KEY_PREFIX}:test:k:{int(clock[0] // 60)}") == 4
+    # A window later the old count weighs only the part of its window still within the last 60 s.
     clock[0] += 60
     assert ratelimit.hit(scope="test", key="k", limit=3, window=60)
+
+
+def test_a_limit_spent_at_the_end_of_a_window_is_still_spent_at_the_start_of_the_next(monkeypatch):
+    start = 60 * 20_000.0
+    clock = [start + 59.5]
+    monkeypatch.setattr(ratelimit.time, "time", lambda: clock[0])
+    assert [ratelimit.hit(scope="edge", key="k", limit=3, window=60) for _ in range(3)] == [True] * 3
+    # Half a second later the clock is in the next window, and the 3 attempts are still within 60 s.
+    clock[0] = start + 60.0
+    assert not ratelimit.hit(scope="edge", key="k", limit=3, window=60)
+    # They weigh less as they fall out of the last 60 s. Two thirds of the way through they weigh 1, beside
+    # this window's refused attempt: one more is allowed, and then none.
+    clock[0] = start + 100.0
+    assert ratelimit.hit(scope="edge", key="k", limit=3, window=60)
+    assert not ratelimit.hit(scope="edge", key="k", limit=3, window=60)
+    # A window with no attempts before it counts only its own.
+    clock[0] = start + 180.0
+    assert [ratelimit.hit(scope="edge", key="k", limit=3, window=60) for _ in range(4)] == [True] * 3 + [False]
