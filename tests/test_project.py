@@ -63,7 +63,7 @@ def test_production_reads_its_configuration_from_the_environment():
         "False",
         "['archive.example.org',",
         "'www.archive.example.org']",
-        "django.db.backends.postgresql",
+        "archive.postgresql",
         "archive",
     ]
 

@@ -18,7 +18,14 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import BASE_DIR, IDENTITY_ENCRYPTION_KEYS, MIDDLEWARE, STORAGES, with_prepared_statements
+from .base import (
+    BASE_DIR,
+    IDENTITY_ENCRYPTION_KEYS,
+    MIDDLEWARE,
+    STORAGES,
+    on_postgresql_backend,
+    with_prepared_statements,
+)
 
 if os.environ.get("ARCHIVE_BENCH") != "1":
     raise ImproperlyConfigured(
@@ -38,8 +45,10 @@ def bench_database(value: str) -> dict:
         value = f"sqlite:///{Path(value).resolve()}"
     # As in production (archive/settings/production.py): connections kept between requests, checked first.
     return with_prepared_statements(
-        dj_database_url.parse(
-            value, conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")), conn_health_checks=True
+        on_postgresql_backend(
+            dj_database_url.parse(
+                value, conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")), conn_health_checks=True
+            )
         )
     )
 
