@@ -18,11 +18,12 @@ from collections.abc import Callable, Hashable, Iterable, Iterator
 from typing import Any
 
 from django.db import connections
-from django.db.models import Expression, Field, IntegerField, Lookup, QuerySet, Value
+from django.db.models import DateField, DateTimeField, Expression, Field, IntegerField, Lookup, QuerySet, Value
 from django.db.models.base import ModelState
 from django.db.models.signals import post_init
 from django.db.models.sql import Query
 from django.db.models.sql.where import WhereNode
+from django.utils import timezone
 
 
 class _Slot:
@@ -47,6 +48,40 @@ class Param(Expression):
 
     def as_sql(self, compiler, connection):
         return "%s", [_Slot(self.name, self.output_field)]
+
+
+class UnseenParam(Param):
+    """A param whose value PostgreSQL's planner does not see, so that it keeps one generic plan.
+
+    After five runs of a prepared statement PostgreSQL compares its generic plan's estimated cost with the
+    average of the custom plans it made for each run's values, and keeps planning anew at every run (which
+    can cost more than the run) while the generic plan looks dearer. A range condition on a param, such as
+    ``published_at <= now``, is estimated from the value in a custom plan and with a default selectivity in
+    the generic one, so a walk along an index that stops at a limit can look dearer generic than it is.
+    Compiled on PostgreSQL as a one-row subquery, which the planner runs first (an InitPlan) and cannot see
+    into, the value is estimated alike in every plan; the index still takes it as a condition. Elsewhere
+    it is a plain param.
+    """
+
+    def as_postgresql(self, compiler, connection):
+        sql, params = self.as_sql(compiler, connection)
+        return f"(SELECT CAST({sql} AS {self.output_field.db_type(connection)}))", params
+
+
+def now_param() -> UnseenParam:
+    """The moment a reading query's visibility rule is applied at (``clock_values`` binds it)."""
+    return UnseenParam("now", DateTimeField())
+
+
+def today_param() -> UnseenParam:
+    """The local date of ``now_param``: consent reviews and campaign dates lapse with it."""
+    return UnseenParam("today", DateField())
+
+
+def clock_values() -> dict:
+    """The values of ``now_param`` and ``today_param`` for a run: this moment and its local date."""
+    now = timezone.now()
+    return {"now": now, "today": timezone.localdate(now)}
 
 
 def _literals(node) -> Iterable:

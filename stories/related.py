@@ -19,7 +19,6 @@ from django.db.models import (
     BooleanField,
     CharField,
     Count,
-    DateField,
     DateTimeField,
     Exists,
     IntegerField,
@@ -28,9 +27,9 @@ from django.db.models import (
     TextField,
     Value,
 )
-from django.utils import timezone, translation
+from django.utils import translation
 
-from archive.prepared import Param, PreparedQuery, loaded
+from archive.prepared import Param, PreparedQuery, clock_values, loaded, now_param, today_param
 from stories.caching import depends_on, theme_stories
 from stories.models import Story, StoryPublication, Storyteller
 from stories.querysets import live_window
@@ -48,7 +47,7 @@ def _related_query(language: str):
     the theme's id and nothing else.
     """
     story = Param("story", BigIntegerField())
-    now, today = Param("now", DateTimeField()), Param("today", DateField())
+    now, today = now_param(), today_param()
     tagged = Story.themes.through.objects
     themes_here = tagged.filter(story_id=story).values("theme_id")
     shared = tagged.filter(story_id=OuterRef("story_id"), theme_id__in=themes_here)
@@ -100,8 +99,7 @@ def related_stories(story_id: int, language: str | None = None) -> list[Story]:
     The page being rendered depends on the live stories of each of the story's themes (the page cache).
     """
     language = language or translation.get_language()
-    now = timezone.now()
-    rows = RELATED_STORIES(shape={"language": language}, story=story_id, now=now, today=timezone.localdate(now))
+    rows = RELATED_STORIES(shape={"language": language}, story=story_id, **clock_values())
     depends_on(*(theme_stories(row["theme_id"], language) for row in rows if row["theme_id"] is not None))
     rows = [row for row in rows if row["theme_id"] is None]
     # Newest first, as the walk went; a stable sort keeps that order among stories sharing as many themes.

@@ -11,8 +11,6 @@ from django.core.validators import validate_slug
 from django.db.models import (
     Case,
     CharField,
-    DateField,
-    DateTimeField,
     Exists,
     F,
     Func,
@@ -40,7 +38,15 @@ from django.views.generic import ListView, TemplateView, View
 
 from advocacy.services import press_strip
 from archive.i18n import absolute_url, around_key, hreflang_links, language_links
-from archive.prepared import Param, PreparedQuery, loaded, planned_each_time
+from archive.prepared import (
+    Param,
+    PreparedQuery,
+    clock_values,
+    loaded,
+    now_param,
+    planned_each_time,
+    today_param,
+)
 from archive.storage import StorageUnavailable, open_stored
 from stories import covers, images
 from stories.models import (
@@ -181,8 +187,8 @@ def _elsewhere(model: type[Model], language: str, available_in: str) -> QuerySet
     return model.objects.awaiting_translation(
         language,
         available_in=available_in,
-        now=Param("now", DateTimeField()),
-        today=Param("today", DateField()),
+        now=now_param(),
+        today=today_param(),
     )
 
 
@@ -206,11 +212,6 @@ ELSEWHERE_PARTS = PreparedQuery(
 )
 
 
-def _now_and_today() -> dict:
-    now = timezone.now()
-    return {"now": now, "today": timezone.localdate(now)}
-
-
 def _fields(row: dict, prefix: str) -> dict:
     """The columns of a prepared row under ``prefix``, named as the model's attributes."""
     return {name[len(prefix) :]: value for name, value in row.items() if name.startswith(prefix)}
@@ -227,7 +228,7 @@ def newest_parts_elsewhere(limit: int) -> list[Part]:
         if code == current:
             continue
         shape = {"language": current, "available_in": code, "limit": limit}
-        for row in ELSEWHERE_PARTS(shape=shape, **_now_and_today()):
+        for row in ELSEWHERE_PARTS(shape=shape, **clock_values()):
             story = loaded(Story, {"id": row["story_id"], **_fields(row, "story__")})
             part = loaded(
                 Part, {"id": row["part_id"], "story_id": story.pk, "number": row["number"], **_fields(row, "part__")}
@@ -258,7 +259,7 @@ def newest_stories_elsewhere(limit: int) -> list[Story]:
         if code == current:
             continue
         shape = {"language": current, "available_in": code, "limit": limit}
-        for row in ELSEWHERE_STORIES(shape=shape, **_now_and_today()):
+        for row in ELSEWHERE_STORIES(shape=shape, **clock_values()):
             story = loaded(Story, {"id": row["story_id"], **_fields(row, "story__")})
             found.setdefault(story.pk, mark_available(story, code))
     return sorted(found.values(), key=lambda story: (story.created_at, story.pk), reverse=True)[:limit]
@@ -274,7 +275,7 @@ def live_part_rows(queryset: QuerySet, language: str) -> QuerySet:
 
 def _newest_parts_query(language: str, limit: int) -> QuerySet:
     """The newest live parts of the language with their stories and covers (home page, feed): a prepared query."""
-    now, today = Param("now", DateTimeField()), Param("today", DateField())
+    now, today = now_param(), today_param()
     codes = [code for code, _name in settings.LANGUAGES]
     return (
         PartPublication.objects.filter(live_window("", language, now, today=today))
@@ -324,7 +325,7 @@ def _story_page_query(language: str, size: int) -> QuerySet:
 
 def _story_card_rows(rows: QuerySet, language: str) -> QuerySet:
     """Those of the publication rows that are live in the language, newest story first, as a story card reads them."""
-    now, today = Param("now", DateTimeField()), Param("today", DateField())
+    now, today = now_param(), today_param()
     codes = [code for code, _name in settings.LANGUAGES]
     return (
         rows.filter(live_window("", language, now, today=today))
@@ -366,7 +367,7 @@ def _story_of(row: dict, language: str) -> Story:
 def newest_parts(language: str, limit: int) -> list[Part]:
     """The newest live parts of the language, newest first, each with its story and the story's cover."""
     found = []
-    for row in NEWEST_PARTS(shape={"language": language, "limit": limit}, **_now_and_today()):
+    for row in NEWEST_PARTS(shape={"language": language, "limit": limit}, **clock_values()):
         part = loaded(
             Part, {"id": row["part_id"], "story_id": row["story_id"], "number": row["number"], **_fields(row, "part__")}
         )
@@ -379,7 +380,7 @@ def story_cards(language: str, *, featured: bool, limit: int, excluding: int | N
     """Live stories of the language for cards (``_story_cards_query``), each with its teller and cover."""
     shape = {"language": language, "featured": featured, "excluding": excluding is not None, "limit": limit}
     params = {"excluding": excluding} if excluding is not None else {}
-    return [_story_of(row, language) for row in STORY_CARDS(shape=shape, **params, **_now_and_today())]
+    return [_story_of(row, language) for row in STORY_CARDS(shape=shape, **params, **clock_values())]
 
 
 class HomeView(EveryLanguageMixin, TemplateView):
@@ -404,9 +405,7 @@ class HomeView(EveryLanguageMixin, TemplateView):
 
 def _live_stories(language: str, theme: bool) -> QuerySet:
     """The live story rows of the language, of the theme bound as ``theme`` when asked: the index's list."""
-    rows = StoryPublication.objects.filter(
-        live_window("", language, Param("now", DateTimeField()), today=Param("today", DateField()))
-    )
+    rows = StoryPublication.objects.filter(live_window("", language, now_param(), today=today_param()))
     return rows.filter(story__themes=Param("theme", IntegerField())) if theme else rows
 
 
@@ -448,7 +447,7 @@ class LiveStories:
         self.shape = {"language": language, "theme": theme is not None}
         # One moment for the count and the page, as one QuerySet had: a part coming due between them
         # would otherwise make the page disagree with the count.
-        self.params = {**({"theme": theme.pk} if theme is not None else {}), **_now_and_today()}
+        self.params = {**({"theme": theme.pk} if theme is not None else {}), **clock_values()}
 
     def count(self) -> int:
         return LIVE_STORY_COUNT(shape=self.shape, **self.params)[0]["count"]
@@ -475,7 +474,7 @@ class StoryListView(EveryLanguageMixin, ListView):
 
     def get_queryset(self):
         current = translation.get_language()
-        self.themes = [loaded(Theme, row) for row in LIVE_THEMES(shape={"language": current}, **_now_and_today())]
+        self.themes = [loaded(Theme, row) for row in LIVE_THEMES(shape={"language": current}, **clock_values())]
         self.theme = None
         theme_slug = self.request.GET.get("theme")
         if theme_slug:
@@ -490,7 +489,7 @@ class StoryListView(EveryLanguageMixin, ListView):
         language = translation.get_language()
         shape = {"language": language, "size": len(ids)}
         params = {f"id{index}": pk for index, pk in enumerate(ids)}
-        found = STORY_PAGE(shape=shape, **params, **_now_and_today()) if ids else []
+        found = STORY_PAGE(shape=shape, **params, **clock_values()) if ids else []
         page.object_list = [_story_of(row, language) for row in found]
         return paginator, page, page.object_list, is_paginated
 
@@ -709,7 +708,7 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
     The story's page reads its teller's bio and whether the story is complete too.
     """
     codes = [code for code, _name in settings.LANGUAGES]
-    now = Param("now", DateTimeField())
+    now, today = now_param(), today_param()
 
     def shown(field: str) -> Case:
         """The part's field in the language on the row of the part shown, empty on every other row.
@@ -724,9 +723,7 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
         )
 
     return (
-        PartPublication.objects.filter(
-            live_window("", None, now, today=Param("today", DateField()), story__slug=Param("slug", CharField()))
-        )
+        PartPublication.objects.filter(live_window("", None, now, today=today, story__slug=Param("slug", CharField())))
         .annotate(
             shown_body=shown("body_html"),
             shown_recap=shown("recap_html"),
@@ -741,7 +738,7 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
                 output_field=TextField(),
             ),
             # Whether readers of the language may see the story's cover photo (stories.covers).
-            cover_is_live=covers.cover_is_live("story__", language, now, today=Param("today", DateField())),
+            cover_is_live=covers.cover_is_live("story__", language, now, today=today),
         )
         .order_by("number", "language")
         .values(
