@@ -91,7 +91,7 @@ def _beside_story(language: str, may_advocate: bool) -> models.QuerySet:
     """Live campaigns that may stand beside the story given as a parameter: linked to it, or featured."""
     from advocacy.models import Campaign, CampaignStory
 
-    campaigns = Campaign.objects.live(language, today=today_param())
+    campaigns = Campaign.objects.live(language, today=today_param(unseen=False))
     if may_advocate:
         links = CampaignStory.objects.filter(campaign=OuterRef("pk"), story=Param("story", models.IntegerField()))
         return campaigns.annotate(link_position=Subquery(links.values("position")[:1])).filter(
@@ -232,7 +232,7 @@ def _campaign_page_rows(language: str) -> models.QuerySet:
     """
     from advocacy.models import Campaign
 
-    today = today_param()
+    today = today_param(unseen=False)
     others = {
         f"live_{code}": Exists(Campaign.objects.live(code, today=today).filter(pk=OuterRef("pk")))
         for code, _name in settings.LANGUAGES
@@ -284,7 +284,7 @@ def _campaign_story_rows(language: str) -> models.QuerySet:
     from stories.covers import cover_fields, cover_is_live
     from stories.models import Story
 
-    now, today = now_param(), today_param()
+    now, today = now_param(unseen=False), today_param(unseen=False)
     for_advocacy = Story.objects.live_for_advocacy(language, now=now, today=today).filter(pk=OuterRef("story_id"))
     return (
         CampaignStory.objects.filter(Exists(for_advocacy), campaign=Param("campaign", models.BigIntegerField()))

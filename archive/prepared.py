@@ -68,14 +68,20 @@ class UnseenParam(Param):
         return f"(SELECT CAST({sql} AS {self.output_field.db_type(connection)}))", params
 
 
-def now_param() -> UnseenParam:
-    """The moment a reading query's visibility rule is applied at (``clock_values`` binds it)."""
-    return UnseenParam("now", DateTimeField())
+def now_param(*, unseen: bool = True) -> Param:
+    """The moment a reading query's visibility rule is applied at (``clock_values`` binds it).
+
+    Unseen by the planner (``UnseenParam``) for a query that walks an index to a limit, whose generic plan
+    PostgreSQL would otherwise refuse; ``unseen=False`` for a lookup whose plans agree anyway (the subquery
+    costs a little at each run) and for a query planned for its values at each run (``planned_each_time``),
+    whose plan must see the clock.
+    """
+    return (UnseenParam if unseen else Param)("now", DateTimeField())
 
 
-def today_param() -> UnseenParam:
+def today_param(*, unseen: bool = True) -> Param:
     """The local date of ``now_param``: consent reviews and campaign dates lapse with it."""
-    return UnseenParam("today", DateField())
+    return (UnseenParam if unseen else Param)("today", DateField())
 
 
 def clock_values() -> dict:

@@ -403,9 +403,13 @@ class HomeView(EveryLanguageMixin, TemplateView):
         return context
 
 
-def _live_stories(language: str, theme: bool) -> QuerySet:
-    """The live story rows of the language, of the theme bound as ``theme`` when asked: the index's list."""
-    rows = StoryPublication.objects.filter(live_window("", language, now_param(), today=today_param()))
+def _live_stories(language: str, theme: bool, *, unseen: bool = True) -> QuerySet:
+    """The live story rows of the language, of the theme bound as ``theme`` when asked: the index's list.
+
+    The count and a page's keys see the clock (``now_param``): their plans follow its value.
+    """
+    now, today = now_param(unseen=unseen), today_param(unseen=unseen)
+    rows = StoryPublication.objects.filter(live_window("", language, now, today=today))
     return rows.filter(story__themes=Param("theme", IntegerField())) if theme else rows
 
 
@@ -430,13 +434,14 @@ LIVE_THEMES = PreparedQuery(_themes_query)
 # The index's count, and the keys of one page's rows (limit and offset bound at each run).
 LIVE_STORY_COUNT = PreparedQuery(
     lambda language, theme: (
-        _live_stories(language, theme)
+        _live_stories(language, theme, unseen=False)
         .order_by()
         .values(count=Func(Star(), function="COUNT", output_field=IntegerField()))
     )
 )
 LIVE_STORY_KEYS = PreparedQuery(
-    lambda language, theme: _live_stories(language, theme).order_by(*STORY_ROW_ORDER).values("id"), paged=True
+    lambda language, theme: _live_stories(language, theme, unseen=False).order_by(*STORY_ROW_ORDER).values("id"),
+    paged=True,
 )
 
 
@@ -708,7 +713,8 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
     The story's page reads its teller's bio and whether the story is complete too.
     """
     codes = [code for code, _name in settings.LANGUAGES]
-    now, today = now_param(), today_param()
+    # A lookup by slug, generic-planned with the clock seen as well: the subqueries would cost at each run.
+    now, today = now_param(unseen=False), today_param(unseen=False)
 
     def shown(field: str) -> Case:
         """The part's field in the language on the row of the part shown, empty on every other row.
