@@ -147,6 +147,15 @@ class _Compiled:
             ).items()
         ]
 
+    def bind(self, params: dict[str, Any], connection) -> list:
+        """The statement's parameters for a run: each param's value prepared by its field, the rest as compiled."""
+        return [
+            value.field.get_db_prep_value(params[value.name], connection, prepared=False)
+            if isinstance(value, _Slot)
+            else value
+            for value in self.params
+        ]
+
 
 class PreparedQuery:
     """A ``.values()`` QuerySet, built by ``build(**shape)`` and compiled once for each shape and database.
@@ -169,14 +178,8 @@ class PreparedQuery:
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compiled[key] = _Compiled(self.build(**shape), using, self.paged)
-        bound = [
-            value.field.get_db_prep_value(params[value.name], connection, prepared=False)
-            if isinstance(value, _Slot)
-            else value
-            for value in compiled.params
-        ]
         with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, bound)
+            cursor.execute(compiled.sql, compiled.bind(params, connection))
             rows = cursor.fetchall()
         names = compiled.names
         if not compiled.converters:

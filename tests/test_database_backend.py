@@ -15,11 +15,8 @@ postgresql_only = pytest.mark.skipif(
 
 
 def test_postgresql_databases_use_our_backend_and_sqlite_stays_as_it_is():
-    assert (
-        on_postgresql_backend({"ENGINE": "django.db.backends.postgresql"})["ENGINE"]
-        == POSTGRESQL_ENGINE
-        == ("archive.postgresql")
-    )
+    assert POSTGRESQL_ENGINE == "archive.postgresql"
+    assert on_postgresql_backend({"ENGINE": "django.db.backends.postgresql"})["ENGINE"] == POSTGRESQL_ENGINE
     assert on_postgresql_backend({"ENGINE": "django.db.backends.sqlite3"})["ENGINE"] == "django.db.backends.sqlite3"
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from archive.prepared import planned_each_time
 from archive.settings.base import with_prepared_statements
 from stories.models import Story, Theme
+from tests.advocacy.conftest import make_campaign
 from tests.conftest import make_part, make_story, sitemap_page_of
 
 POSTGRESQL = "django.db.backends.postgresql"
@@ -224,25 +225,13 @@ def test_the_reading_pages_keep_one_generic_plan_for_each_query_that_reads_the_c
     clock from both. This test's few rows would not show that choice (the next test shows the estimates it
     came from); it holds that every prepared query of these pages reads the clock unseen, in a generic plan.
     """
-    from advocacy.models import Campaign, CampaignStory
-
     theme = Theme.objects.create(slug="river", name_en="River", name_ko="강")
     neighbour = make_story()
     for serial in (story, neighbour):
         serial.themes.add(theme)
         for number in (1, 2):
             make_part(story=serial, number=number)
-    today = timezone.localdate()
-    campaign = Campaign.objects.create(
-        slug="write-today",
-        title_en="Write today",
-        title_ko="오늘 편지를",
-        summary_en="An invented campaign.",
-        summary_ko="지어낸 캠페인.",
-        starts_on=today,
-        status=Campaign.Status.PUBLISHED,
-    )
-    CampaignStory.objects.create(campaign=campaign, story=story, position=0)
+    campaign = make_campaign(stories=[story])
     threshold = settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"]
     client = Client()
     clock = []
@@ -281,7 +270,7 @@ def test_the_reading_pages_keep_one_generic_plan_for_each_query_that_reads_the_c
 @pytest.mark.django_db
 def test_an_unseen_param_is_estimated_alike_whatever_its_value(story):
     """A custom plan is made for the run's values; an UnseenParam's value is not among what the planner sees."""
-    from archive.prepared import Param, UnseenParam, _Compiled, _Slot
+    from archive.prepared import Param, UnseenParam, _Compiled
     from stories.models import PartPublication
 
     for number in (1, 2, 3, 4):
@@ -294,14 +283,10 @@ def test_an_unseen_param_is_estimated_alike_whatever_its_value(story):
         compiled = _Compiled(
             PartPublication.objects.filter(published_at__lte=param("now", DateTimeField())).values("pk"), "default"
         )
-        values = [
-            value.field.get_db_prep_value(moment, connection, prepared=False) if isinstance(value, _Slot) else value
-            for value in compiled.params
-        ]
         # The values written into the statement, as PostgreSQL's custom plan for them sees them.
         literal = psycopg.ClientCursor(connection.connection)
         try:
-            literal.execute(f"EXPLAIN (FORMAT JSON) {compiled.sql}", values)
+            literal.execute(f"EXPLAIN (FORMAT JSON) {compiled.sql}", compiled.bind({"now": moment}, connection))
             return literal.fetchone()[0][0]["Plan"]["Plan Rows"]
         finally:
             literal.close()
