@@ -9,7 +9,7 @@ from django.db.models import Exists, ExpressionWrapper, F, OuterRef, Q, Subquery
 from django.utils import timezone
 from modeltranslation.translator import NotRegistered, translator
 
-from archive.prepared import Param, PreparedQuery, loaded, now_param, today_param
+from archive.prepared import Param, PreparedQuery, Run, loaded, now_param, today_param
 from stories.querysets import reading_language
 
 # A recipient's address is trusted for this long after someone last checked it.
@@ -34,12 +34,33 @@ class CampaignQuerySet(models.QuerySet):
         )
 
 
+def beside_story_run(
+    story,
+    language: str | None = None,
+    *,
+    today: datetime.date | None = None,
+    may_advocate: bool | None = None,
+) -> Run | None:
+    """The query ``beside_story`` reads, for a page that sends it with others (``run_together``); ``None``
+    when the language is not one the site is read in."""
+    from stories.models import Story
+
+    code = reading_language(language)
+    if not code:
+        return None
+    if may_advocate is None:
+        may_advocate = Story.objects.live_for_advocacy(code).filter(pk=story.pk).exists()
+    shape = {"language": code, "may_advocate": may_advocate}
+    return BESIDE_STORY.run(shape=shape, today=today or timezone.localdate(), story=story.pk)
+
+
 def beside_story(
     story,
     language: str | None = None,
     *,
     today: datetime.date | None = None,
     may_advocate: bool | None = None,
+    rows: list[dict] | None = None,
 ) -> list:
     """The live campaigns to show next to a story, in the editors' order, or else the featured one.
 
@@ -52,21 +73,19 @@ def beside_story(
     One prepared query (``archive.prepared``): the campaigns, with what the box beside a story shows
     in the language, each joined to its actions in order (a row per action), as ``shown_actions``.
     A function rather than a QuerySet method: it builds no QuerySet, and a manager's costs a part page
-    more than the rows it reads.
+    more than the rows it reads. ``rows`` are those of ``beside_story_run`` with the same arguments, when
+    the page has read them already.
     """
     from advocacy.models import Action, Campaign
-    from stories.models import Story
 
     code = reading_language(language)
     if not code:
         return []
-    if may_advocate is None:
-        may_advocate = Story.objects.live_for_advocacy(code).filter(pk=story.pk).exists()
-    today = today or timezone.localdate()
-    shape = {"language": code, "may_advocate": may_advocate}
+    if rows is None:
+        rows = beside_story_run(story, code, today=today, may_advocate=may_advocate).rows()
     campaigns: dict[int, Campaign] = {}
     positions: dict[int, tuple] = {}
-    for row in BESIDE_STORY(shape=shape, today=today, story=story.pk):
+    for row in rows:
         campaign = campaigns.get(row["id"])
         if campaign is None:
             own = {name: value for name, value in row.items() if name in CAMPAIGN_FIELDS[code]}

@@ -41,7 +41,7 @@ from advocacy.models import (
 from advocacy.querysets import PRESS_STRIP
 from advocacy.sharing import single_line
 from archive.i18n import localized
-from archive.prepared import loaded
+from archive.prepared import Run, loaded
 from archive.spreadsheets import formula_safe
 from background import queue
 from stories import caching, images
@@ -343,11 +343,16 @@ def press_mention_save(*, mention: PressMention, prepared: images.Prepared | Non
     return mention
 
 
-def _press_strip_rows(language: str) -> list[dict]:
-    """The shown mentions as the strip shows them, from one prepared query, with URLs in the language."""
+def _press_strip_rows(language: str, read: list[dict] | None = None) -> list[dict]:
+    """The shown mentions as the strip shows them, from one prepared query, with URLs in the language.
+
+    ``read`` is what ``press_strip_run`` read, when the page has run it already.
+    """
+    if read is None:
+        read = PRESS_STRIP(shape={"language": language})
     rows = []
     with translation.override(language):
-        for row in PRESS_STRIP(shape={"language": language}):
+        for row in read:
             mention = loaded(PressMention, row)
             logo = mention.logo
             picture = logo.picture()
@@ -369,13 +374,24 @@ def _press_strip_rows(language: str) -> list[dict]:
     return rows
 
 
-def press_strip() -> list[dict]:
-    """The press strip in the active language, as plain data: one query when a write made it stale, else none."""
+def press_strip_run() -> Run | None:
+    """The query ``press_strip`` reads on this request, for a page that sends it with others
+    (``run_together``); ``None`` when the strip is kept in the cache."""
+    if settings.PUBLIC_PAGE_CACHE_SECONDS:
+        return None
+    return PRESS_STRIP.run(shape={"language": translation.get_language()})
+
+
+def press_strip(*, rows: list[dict] | None = None) -> list[dict]:
+    """The press strip in the active language, as plain data: one query when a write made it stale, else none.
+
+    ``rows`` are those of ``press_strip_run``, when the page has read them already.
+    """
     language = translation.get_language()
     caching.depends_on(PRESS_LIST)
     if not settings.PUBLIC_PAGE_CACHE_SECONDS:
         # The operators turned caching off: nothing is kept, every page reads the strip.
-        return _press_strip_rows(language)
+        return _press_strip_rows(language, rows)
     return caching.kept_until_next_write(
         f"advocacy:press-strip:{language}", lambda: _press_strip_rows(language), seconds=PRESS_STRIP_SECONDS
     )

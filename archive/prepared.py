@@ -156,6 +156,22 @@ class _Compiled:
             for value in self.params
         ]
 
+    def rows(self, fetched: list[tuple], connection) -> list[dict]:
+        """The rows as dicts keyed by column name, each value converted as the ORM would."""
+        names = self.names
+        if not self.converters:
+            return [dict(zip(names, row, strict=True)) for row in fetched]
+        found = []
+        for row in fetched:
+            row = list(row)
+            for position, functions, expression in self.converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[position] = value
+            found.append(dict(zip(names, row, strict=True)))
+        return found
+
 
 class PreparedQuery:
     """A ``.values()`` QuerySet, built by ``build(**shape)`` and compiled once for each shape and database.
@@ -171,29 +187,65 @@ class PreparedQuery:
         self.paged = paged
         self._compiled: dict[Hashable, _Compiled] = {}
 
-    def __call__(self, *, using: str = "default", shape: dict[str, Hashable] | None = None, **params: Any) -> list:
+    def run(self, *, using: str = "default", shape: dict[str, Hashable] | None = None, **params: Any) -> "Run":
+        """This query with the values of one run bound, to be sent alone (``Run.rows``) or with others
+        (``run_together``)."""
         connection = connections[using]
         shape = shape or {}
         key = (using, connection.vendor, *sorted(shape.items()))
         compiled = self._compiled.get(key)
         if compiled is None:
             compiled = self._compiled[key] = _Compiled(self.build(**shape), using, self.paged)
-        with connection.cursor() as cursor:
-            cursor.execute(compiled.sql, compiled.bind(params, connection))
-            rows = cursor.fetchall()
-        names = compiled.names
-        if not compiled.converters:
-            return [dict(zip(names, row, strict=True)) for row in rows]
-        found = []
-        for row in rows:
-            row = list(row)
-            for position, functions, expression in compiled.converters:
-                value = row[position]
-                for function in functions:
-                    value = function(value, expression, connection)
-                row[position] = value
-            found.append(dict(zip(names, row, strict=True)))
-        return found
+        return Run(compiled, connection, compiled.bind(params, connection))
+
+    def __call__(self, *, using: str = "default", shape: dict[str, Hashable] | None = None, **params: Any) -> list:
+        return self.run(using=using, shape=shape, **params).rows()
+
+
+class Run:
+    """A prepared query's statement and the values of one run."""
+
+    __slots__ = ("compiled", "connection", "values")
+
+    def __init__(self, compiled: _Compiled, connection, values: list) -> None:
+        self.compiled = compiled
+        self.connection = connection
+        self.values = values
+
+    def rows(self) -> list[dict]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(self.compiled.sql, self.values)
+            return self.compiled.rows(cursor.fetchall(), self.connection)
+
+
+def run_together(*runs: Run | None) -> list[list[dict] | None]:
+    """The rows of each run, in order, from one round trip to the database (``None`` for a ``None``).
+
+    For the queries of a page that do not need each other's rows. On PostgreSQL they are sent in psycopg's
+    pipeline mode, every statement and then one sync, so the page waits for the database once rather than
+    once a query; elsewhere (SQLite answers in the process) they run one after the other. Each is still a
+    query of its own to Django: counted, logged and seen by execute wrappers as any other.
+    """
+    sent = [run for run in runs if run is not None]
+    connections_used = {id(run.connection) for run in sent}
+    if len(connections_used) > 1:
+        raise ValueError("Runs sent together go to one database.")
+    if len(sent) < 2 or sent[0].connection.vendor != "postgresql":
+        return [None if run is None else run.rows() for run in runs]
+    connection = sent[0].connection
+    cursors = [connection.cursor() for _run in sent]
+    try:
+        with connection.wrap_database_errors:
+            with connection.connection.pipeline():
+                for cursor, run in zip(cursors, sent, strict=True):
+                    cursor.execute(run.compiled.sql, run.values)
+            fetched = iter(
+                [run.compiled.rows(cursor.fetchall(), connection) for cursor, run in zip(cursors, sent, strict=True)]
+            )
+    finally:
+        for cursor in cursors:
+            cursor.close()
+    return [None if run is None else next(fetched) for run in runs]
 
 
 def loaded(model: type, values: dict, using: str = "default"):

@@ -13,10 +13,20 @@ from django.utils.feedgenerator import Atom1Feed
 from django.utils.translation import gettext as _
 
 from archive.i18n import absolute_url
+from archive.prepared import run_together
 from archive.validators import strip_control_characters
 from stories.models import PartPublication, Story, StoryPublication, Theme
 from stories.querysets import live_window
-from stories.views import live_part_rows, mark_available, newest_parts, newest_parts_elsewhere, serial_of, valid_slug
+from stories.views import (
+    live_part_rows,
+    mark_available,
+    newest_parts,
+    newest_parts_elsewhere,
+    newest_parts_elsewhere_runs,
+    newest_parts_run,
+    serial_of,
+    valid_slug,
+)
 
 FEED_LENGTH = 20
 
@@ -55,8 +65,12 @@ class LatestPartsFeed(Feed):
 
     def items(self):
         current = translation.get_language()
-        here = [mark_available(part, current) for part in newest_parts(current, FEED_LENGTH)]
-        elsewhere = newest_parts_elsewhere(FEED_LENGTH)
+        # Neither list needs the other's rows: one wait for the database.
+        newest, *other_languages = run_together(
+            newest_parts_run(current, FEED_LENGTH), *newest_parts_elsewhere_runs(FEED_LENGTH)
+        )
+        here = [mark_available(part, current) for part in newest_parts(current, FEED_LENGTH, rows=newest)]
+        elsewhere = newest_parts_elsewhere(FEED_LENGTH, rows=other_languages)
         merged = sorted(here + elsewhere, key=lambda part: part.published_at, reverse=True)
         return merged[:FEED_LENGTH]
 

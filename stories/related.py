@@ -29,7 +29,7 @@ from django.db.models import (
 )
 from django.utils import translation
 
-from archive.prepared import Param, PreparedQuery, clock_values, loaded, now_param, today_param
+from archive.prepared import Param, PreparedQuery, Run, clock_values, loaded, now_param, today_param
 from stories.caching import depends_on, theme_stories
 from stories.models import Story, StoryPublication, Storyteller
 from stories.querysets import live_window
@@ -93,13 +93,22 @@ def _related_query(language: str):
 RELATED_STORIES = PreparedQuery(_related_query)
 
 
-def related_stories(story_id: int, language: str | None = None) -> list[Story]:
+def related_stories_run(story_id: int, language: str | None = None) -> Run:
+    """The query ``related_stories`` reads, for a page that sends it with others (``run_together``)."""
+    language = language or translation.get_language()
+    return RELATED_STORIES.run(shape={"language": language}, story=story_id, **clock_values())
+
+
+def related_stories(story_id: int, language: str | None = None, *, rows: list[dict] | None = None) -> list[Story]:
     """The live stories of the reader's language that share the most themes with this one, at most a few.
 
-    The page being rendered depends on the live stories of each of the story's themes (the page cache).
+    ``rows`` are those of ``related_stories_run`` for the same story and language, when the page has read
+    them already. The page being rendered depends on the live stories of each of the story's themes (the
+    page cache).
     """
     language = language or translation.get_language()
-    rows = RELATED_STORIES(shape={"language": language}, story=story_id, **clock_values())
+    if rows is None:
+        rows = related_stories_run(story_id, language).rows()
     depends_on(*(theme_stories(row["theme_id"], language) for row in rows if row["theme_id"] is not None))
     rows = [row for row in rows if row["theme_id"] is None]
     # Newest first, as the walk went; a stable sort keeps that order among stories sharing as many themes.

@@ -36,15 +36,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_safe
 from django.views.generic import ListView, TemplateView, View
 
-from advocacy.services import press_strip
+from advocacy.querysets import beside_story_run
+from advocacy.services import press_strip, press_strip_run
 from archive.i18n import absolute_url, around_key, hreflang_links, language_links
 from archive.prepared import (
     Param,
     PreparedQuery,
+    Run,
     clock_values,
     loaded,
     now_param,
     planned_each_time,
+    run_together,
     today_param,
 )
 from archive.storage import StorageUnavailable, open_stored
@@ -62,7 +65,7 @@ from stories.models import (
     private_storage,
 )
 from stories.querysets import LANGUAGE_SCOPES, live_window
-from stories.related import related_stories
+from stories.related import related_stories, related_stories_run
 from stories.templatetags.typography import part_heading
 
 
@@ -217,18 +220,32 @@ def _fields(row: dict, prefix: str) -> dict:
     return {name[len(prefix) :]: value for name, value in row.items() if name.startswith(prefix)}
 
 
-def newest_parts_elsewhere(limit: int) -> list[Part]:
+def _other_languages() -> list[str]:
+    current = translation.get_language()
+    return [code for code, _name in settings.LANGUAGES if code != current]
+
+
+def newest_parts_elsewhere_runs(limit: int) -> list[Run]:
+    """The queries ``newest_parts_elsewhere`` reads, one for each other language, for a page that sends them
+    with others (``run_together``)."""
+    current = translation.get_language()
+    return [
+        ELSEWHERE_PARTS.run(shape={"language": current, "available_in": code, "limit": limit}, **clock_values())
+        for code in _other_languages()
+    ]
+
+
+def newest_parts_elsewhere(limit: int, *, rows: list[list[dict]] | None = None) -> list[Part]:
     """The newest parts readers of this language are told exist only in another, each marked with it.
 
-    Taken from the publication-time index, newest first, instead of sorting every part.
+    Taken from the publication-time index, newest first, instead of sorting every part. ``rows`` are
+    those of ``newest_parts_elsewhere_runs``, when the page has read them already.
     """
-    current = translation.get_language()
+    if rows is None:
+        rows = [run.rows() for run in newest_parts_elsewhere_runs(limit)]
     found: dict[int, Part] = {}
-    for code, _name in settings.LANGUAGES:
-        if code == current:
-            continue
-        shape = {"language": current, "available_in": code, "limit": limit}
-        for row in ELSEWHERE_PARTS(shape=shape, **clock_values()):
+    for code, read in zip(_other_languages(), rows, strict=True):
+        for row in read:
             story = loaded(Story, {"id": row["story_id"], **_fields(row, "story__")})
             part = loaded(
                 Part, {"id": row["part_id"], "story_id": story.pk, "number": row["number"], **_fields(row, "part__")}
@@ -298,11 +315,10 @@ def _newest_parts_query(language: str, limit: int) -> QuerySet:
     )
 
 
-def _story_cards_query(language: str, featured: bool, excluding: bool, limit: int) -> QuerySet:
+def _story_cards_query(language: str, featured: bool, limit: int) -> QuerySet:
     """Live stories of the language for cards, newest first, with their tellers and covers: a prepared query.
 
-    ``featured``: the stories an editor featured, else the serials still in progress, less the story
-    ``excluding`` names (the featured one, a parameter).
+    ``featured``: the stories an editor featured, else the serials still in progress.
     """
     rows = StoryPublication.objects.all()
     if featured:
@@ -312,8 +328,6 @@ def _story_cards_query(language: str, featured: bool, excluding: bool, limit: in
         rows = rows.alias(is_featured=is_featured).filter(is_featured=True)
     else:
         rows = rows.filter(story__is_complete=False, story__kind=Story.Kind.SERIAL)
-        if excluding:
-            rows = rows.exclude(story_id=Param("excluding", IntegerField()))
     return _story_card_rows(rows, language)[:limit]
 
 
@@ -364,10 +378,20 @@ def _story_of(row: dict, language: str) -> Story:
     return story
 
 
-def newest_parts(language: str, limit: int) -> list[Part]:
-    """The newest live parts of the language, newest first, each with its story and the story's cover."""
+def newest_parts_run(language: str, limit: int) -> Run:
+    """The query ``newest_parts`` reads, for a page that sends it with others (``run_together``)."""
+    return NEWEST_PARTS.run(shape={"language": language, "limit": limit}, **clock_values())
+
+
+def newest_parts(language: str, limit: int, *, rows: list[dict] | None = None) -> list[Part]:
+    """The newest live parts of the language, newest first, each with its story and the story's cover.
+
+    ``rows`` are those of ``newest_parts_run``, when the page has read them already.
+    """
+    if rows is None:
+        rows = newest_parts_run(language, limit).rows()
     found = []
-    for row in NEWEST_PARTS(shape={"language": language, "limit": limit}, **clock_values()):
+    for row in rows:
         part = loaded(
             Part, {"id": row["part_id"], "story_id": row["story_id"], "number": row["number"], **_fields(row, "part__")}
         )
@@ -376,15 +400,18 @@ def newest_parts(language: str, limit: int) -> list[Part]:
     return found
 
 
-def story_cards(language: str, *, featured: bool, limit: int, excluding: int | None = None) -> list[Story]:
-    """Live stories of the language for cards (``_story_cards_query``), each with its teller and cover."""
-    shape = {"language": language, "featured": featured, "excluding": excluding is not None, "limit": limit}
-    params = {"excluding": excluding} if excluding is not None else {}
-    return [_story_of(row, language) for row in STORY_CARDS(shape=shape, **params, **clock_values())]
+def story_cards_run(language: str, *, featured: bool, limit: int) -> Run:
+    """The query of the story cards (``_story_cards_query``), for a page that sends it with others."""
+    return STORY_CARDS.run(shape={"language": language, "featured": featured, "limit": limit}, **clock_values())
+
+
+def story_cards(rows: list[dict], language: str) -> list[Story]:
+    """The stories of the rows of ``story_cards_run``, each with its teller and cover."""
+    return [_story_of(row, language) for row in rows]
 
 
 class HomeView(EveryLanguageMixin, TemplateView):
-    """The home page, in four prepared, indexed queries whatever the size of the archive."""
+    """The home page, in five prepared, indexed queries whatever the size of the archive, sent together."""
 
     template_name = "stories/home.html"
     url_name = "stories:home"
@@ -392,14 +419,23 @@ class HomeView(EveryLanguageMixin, TemplateView):
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
         current = translation.get_language()
-        context["newest_parts"] = newest_parts(current, HOME_PART_COUNT)
-        featured = next(iter(story_cards(current, featured=True, limit=1)), None)
-        context["featured_story"] = featured
-        context["stories_in_progress"] = story_cards(
-            current, featured=False, limit=HOME_STORY_COUNT, excluding=featured.pk if featured else None
+        # None of the page's queries needs another's rows: one wait for the database.
+        newest, featured, in_progress, press, *elsewhere = run_together(
+            newest_parts_run(current, HOME_PART_COUNT),
+            story_cards_run(current, featured=True, limit=1),
+            # One more than is shown: the featured story, shown on its own, may be among them.
+            story_cards_run(current, featured=False, limit=HOME_STORY_COUNT + 1),
+            press_strip_run(),
+            *newest_parts_elsewhere_runs(HOME_PART_COUNT),
         )
-        context["elsewhere_parts"] = newest_parts_elsewhere(HOME_PART_COUNT)
-        context["press_mentions"] = press_strip()
+        context["newest_parts"] = newest_parts(current, HOME_PART_COUNT, rows=newest)
+        featured = next(iter(story_cards(featured, current)), None)
+        context["featured_story"] = featured
+        context["stories_in_progress"] = [
+            story for story in story_cards(in_progress, current) if featured is None or story.pk != featured.pk
+        ][:HOME_STORY_COUNT]
+        context["elsewhere_parts"] = newest_parts_elsewhere(HOME_PART_COUNT, rows=elsewhere)
+        context["press_mentions"] = press_strip(rows=press)
         return context
 
 
@@ -536,17 +572,20 @@ class Serial:
         return sorted(found.values(), key=lambda part: part.number)
 
 
-def campaign_boxes(story: Story | None, *, may_advocate: bool | None = None) -> list[dict]:
+def campaign_boxes(
+    story: Story | None, *, may_advocate: bool | None = None, rows: list[dict] | None = None
+) -> list[dict]:
     """The calls to action beside a story, as the plain text and links the template only formats.
 
     Built here once per campaign rather than looked up by the template (a campaign's address, for
     one, is used three times in its box): the box costs a fraction of what template lookups cost.
+    ``rows`` are those of ``beside_story_run``, when the page has read them already.
     """
     from advocacy.querysets import beside_story
     from advocacy.templatetags.advocacy_tags import COUNTED_KINDS
 
     language = translation.get_language()
-    campaigns = beside_story(story, language, may_advocate=may_advocate) if story is not None else []
+    campaigns = beside_story(story, language, may_advocate=may_advocate, rows=rows) if story is not None else []
     boxes = []
     for campaign in campaigns:
         url = campaign.get_absolute_url()
@@ -599,14 +638,20 @@ class StoryDetailView(View):
             # A single piece is read here, at the story's address: its one part, without numbering.
             row = next(row for row in serial.rows if row.language == current and row.number == 1)
             return render_part(request, serial, row)
+        # The page's other queries need nothing but the serial's rows: sent together, one wait for the database.
+        warnings, related, press = run_together(
+            CONTENT_WARNINGS.run(shape={"language": current}, story=story.pk),
+            related_stories_run(story.pk),
+            press_strip_run(),
+        )
         context = {
             "story": story,
             "parts": parts,
             "elsewhere_parts": serial.awaiting_translation(),
-            "content_warnings": content_warnings_of(story.pk),
+            "content_warnings": content_warnings_of(story.pk, rows=warnings),
             "share": covers.story_card(story, parts),
-            "press_mentions": press_strip(),
-            "related_stories": related_stories(story.pk),
+            "press_mentions": press_strip(rows=press),
+            "related_stories": related_stories(story.pk, rows=related),
             **alternates(request, urls_in(story, serial.languages_of()), story.get_absolute_url()),
         }
         return render(request, "stories/story_detail.html", context)
@@ -668,22 +713,28 @@ class StoryWarnings(Func):
         )
 
 
-def content_warnings_of(story_id: int, read: str | None = None) -> list[ContentWarning]:
+def content_warnings_of(
+    story_id: int, read: str | None = None, *, rows: list[dict] | None = None
+) -> list[ContentWarning]:
     """The story's content warnings, in order, with their labels in the reader's language.
 
-    ``read`` is what the serial query already read of them (``StoryWarnings``), when it did.
+    ``read`` is what the serial query already read of them (``StoryWarnings``), when it did; ``rows`` what
+    ``CONTENT_WARNINGS`` read for the story in the language, when the page ran it with others.
     """
     language = translation.get_language()
-    if read is None:
-        rows = CONTENT_WARNINGS(shape={"language": language}, story=story_id)
-    else:
+    if read is not None:
         rows = [{"id": pk, "slug": slug, f"label_{language}": label} for pk, slug, label in json.loads(read)]
         rows.sort(key=lambda row: row["slug"])
+    elif rows is None:
+        rows = CONTENT_WARNINGS(shape={"language": language}, story=story_id)
     return [loaded(ContentWarning, row) for row in rows]
 
 
-def part_context(part: Part, parts: list[Part]) -> dict:
-    """Build the navigation around one part from the serial's ordered table of contents."""
+def part_context(part: Part, parts: list[Part], *, related: list[dict] | None = None) -> dict:
+    """Build the navigation around one part from the serial's ordered table of contents.
+
+    ``related`` are the rows of ``related_stories_run``, when the page has read them already.
+    """
     earlier = [p for p in parts if p.number < part.number]
     later = [p for p in parts if p.number > part.number]
     return {
@@ -701,7 +752,7 @@ def part_context(part: Part, parts: list[Part]) -> dict:
         "content_warnings": content_warnings_of(part.story_id, getattr(part, "read_warnings", None)),
         "share": covers.part_card(part),
         # Live stories sharing the most themes with this one: one prepared query (stories.related).
-        "related_stories": related_stories(part.story_id),
+        "related_stories": related_stories(part.story_id, rows=related),
     }
 
 
@@ -883,11 +934,18 @@ def render_part(request: HttpRequest, serial: Serial, shown: PartPublication) ->
         if shown.image_count
         else []
     )
-    context = part_context(part, serial.parts())
-    context["elsewhere_parts"] = serial.awaiting_translation()
     # The live row carries the consent in force: whether it covers use in advocacy (live_for_advocacy).
-    context["campaign_boxes"] = campaign_boxes(part.story, may_advocate=shown.covers_advocacy)
-    context["press_mentions"] = press_strip()
+    may_advocate = shown.covers_advocacy
+    # The page's other queries need nothing but the serial's rows: sent together, one wait for the database.
+    related, campaigns, press = run_together(
+        related_stories_run(part.story_id),
+        beside_story_run(part.story, may_advocate=may_advocate),
+        press_strip_run(),
+    )
+    context = part_context(part, serial.parts(), related=related)
+    context["elsewhere_parts"] = serial.awaiting_translation()
+    context["campaign_boxes"] = campaign_boxes(part.story, may_advocate=may_advocate, rows=campaigns)
+    context["press_mentions"] = press_strip(rows=press)
     context.update(alternates(request, urls_in(part, serial.languages_of(shown.number)), part.get_absolute_url()))
     return render(request, "stories/part_detail.html", context)
 

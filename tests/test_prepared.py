@@ -1,15 +1,17 @@
 """Queries compiled once and run with new values (archive.prepared): same rows as the ORM, never stale values."""
 
+import contextlib
 import datetime
+import tempfile
 
 import pytest
-from django.db import connection
-from django.db.models import CharField, DateTimeField, IntegerField
+from django.db import DataError, connection, transaction
+from django.db.models import CharField, DateTimeField, F, IntegerField, Value
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from advocacy.models import Campaign
-from archive.prepared import Param, PreparedQuery, loaded
+from archive.prepared import Param, PreparedQuery, loaded, run_together
 from stories import caching
 from stories.models import Part
 from tests.conftest import make_part, make_story
@@ -119,3 +121,111 @@ def test_loaded_instances_tell_the_page_cache_what_the_page_shows(part):
         caching._shown.reset(token)
     assert shown.pk == part.pk
     assert not shown._state.adding
+
+
+@contextlib.contextmanager
+def round_trips():
+    """Count the times the connection waits for PostgreSQL's answer: its ReadyForQuery messages (libpq's trace).
+
+    Yields a list that holds the count once the block ends.
+    """
+    from psycopg import pq
+
+    connection.ensure_connection()
+    wire = connection.connection.pgconn
+    counted = []
+    with tempfile.TemporaryFile() as trace:
+        wire.trace(trace.fileno())
+        wire.set_trace_flags(pq.Trace.SUPPRESS_TIMESTAMPS)
+        try:
+            yield counted
+        finally:
+            wire.untrace()
+        trace.seek(0)
+        counted.append(sum(1 for line in trace.read().decode().splitlines() if "\tReadyForQuery" in line))
+
+
+postgresql_only = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's pipeline mode")
+
+
+def test_runs_sent_together_each_return_their_own_rows_in_order_each_a_counted_query(now):
+    first = make_story(slug="first-together")
+    make_part(story=first, number=1, title_en="One", published_at=now)
+    make_part(story=first, number=2, title_en="Two", published_at=now)
+    make_part(story=make_story(slug="second-together"), number=1, title_en="Other", published_at=now)
+    slugs = ("first-together", "second-together")
+    alone = [PARTS_OF_STORY(shape={"language": "en"}, slug=slug, now=now) for slug in slugs]
+    with CaptureQueriesContext(connection) as queries:
+        together = run_together(
+            PARTS_OF_STORY.run(shape={"language": "en"}, slug="first-together", now=now),
+            None,
+            PARTS_OF_STORY.run(shape={"language": "en"}, slug="second-together", now=now),
+            PARTS_OF_STORY.run(shape={"language": "en"}, slug="nowhere", now=now),
+        )
+    assert together == [alone[0], None, alone[1], []]
+    assert [row["title_en"] for row in together[0]] == ["One", "Two"]
+    # Each statement is a query of its own to Django: counted and logged, whether or not it went in one round trip.
+    assert len(queries) == 3
+    assert run_together() == [] and run_together(None) == [None]
+
+
+@postgresql_only
+def test_runs_sent_together_wait_for_postgresql_once(now):
+    make_part(story=make_story(slug="waited-for"), number=1, published_at=now)
+    runs = [PARTS_OF_STORY.run(shape={"language": "en"}, slug="waited-for", now=now) for _ in range(3)]
+    for _ in range(5):
+        # Past psycopg's threshold, the statement is prepared on the server (a round trip of its own, once).
+        runs[0].rows()
+    with round_trips() as apart:
+        for run in runs:
+            run.rows()
+    with round_trips() as together:
+        rows = run_together(*runs)
+    assert apart == [3]
+    assert together == [1]
+    assert [len(found) for found in rows] == [1, 1, 1]
+
+
+DIVIDED = PreparedQuery(
+    lambda: Part.objects.annotate(share=F("number") / Param("by", IntegerField())).order_by("pk").values("share")
+)
+
+
+@postgresql_only
+def test_a_run_that_fails_among_others_raises_the_database_error_and_the_connection_goes_on(now):
+    make_part(story=make_story(slug="divided"), number=4, published_at=now)
+    with pytest.raises(DataError), transaction.atomic():
+        run_together(DIVIDED.run(by=2), DIVIDED.run(by=0), DIVIDED.run(by=4))
+    # Rolled back to before the failed statements: the connection answers the next runs.
+    assert run_together(DIVIDED.run(by=2), DIVIDED.run(by=4)) == [[{"share": 2}], [{"share": 1}]]
+    assert Part.objects.annotate(one=Value(1)).count() == 1
+
+
+@postgresql_only
+def test_the_reading_pages_send_the_queries_that_need_no_other_rows_together(client, settings, now):
+    """A part or story page waits for the serial's rows, then for everything else it reads (related stories,
+    campaigns, content warnings, the press strip) at once; the home page and the feed wait once."""
+    from advocacy.models import PressMention
+    from tests.advocacy.conftest import make_campaign
+
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 0
+    story = make_story(slug="read-at-once")
+    part = make_part(story=story, number=2, published_at=now)
+    make_part(story=story, number=1, published_at=now)
+    make_campaign(stories=[story])
+    PressMention.objects.create(name="A Daily Paper", link="https://paper.example/a")
+    pages = {
+        part.get_absolute_url(): (2, 4),
+        story.get_absolute_url(): (2, 4),
+        "/en/": (1, 5),
+        "/ko/": (1, 5),
+        "/en/feed/": (1, 2),
+    }
+    for page, (round_trips_made, queries) in pages.items():
+        for _ in range(5):
+            # Past psycopg's threshold: each statement is prepared on the server once (a round trip of its own).
+            assert client.get(page).status_code == 200
+        with round_trips() as waits, CaptureQueriesContext(connection) as captured:
+            assert client.get(page).status_code == 200
+        assert waits == [round_trips_made], page
+        assert len(captured) == queries, page

@@ -157,6 +157,24 @@ def test_home_without_a_featured_story_lists_every_serial_in_progress(client, db
     assert first.title_en in in_progress and second.title_en in in_progress
 
 
+@pytest.mark.parametrize("featured_in_progress", [True, False])
+def test_home_lists_as_many_serials_in_progress_as_it_shows_never_the_featured_one(client, db, featured_in_progress):
+    from stories.views import HOME_STORY_COUNT
+
+    # Newest story first: the featured one is the newest of all, a serial in progress or a finished one.
+    serials = [make_story(is_complete=False, title_en=f"Serial in progress {n}") for n in range(HOME_STORY_COUNT + 2)]
+    featured = make_story(is_complete=not featured_in_progress, is_featured=True, title_en="The featured serial")
+    for story in (*serials, featured):
+        make_part(story=story)
+
+    response = client.get("/en/")
+
+    assert response.context["featured_story"].pk == featured.pk
+    shown = [story.pk for story in response.context["stories_in_progress"]]
+    assert shown == [story.pk for story in reversed(serials)][:HOME_STORY_COUNT]
+    assert "The featured serial" not in section(response.content.decode(), "in-progress")
+
+
 def test_index_paginates_and_filters_by_theme(client, db, settings):
     theme = Theme.objects.create(slug="family", name_en="Family", name_ko="가족")
     for n in range(settings.STORIES_PAGE_SIZE + 3):
