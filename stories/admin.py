@@ -298,6 +298,18 @@ def _shown_date(language: str | None, value: datetime.date) -> str:
     return formats.localize(value)
 
 
+def _pseudonym_in_some_language(storyteller: Storyteller, language: str | None) -> str:
+    """The pseudonym in the language, else in another one with that language named: "Morning Lark (English)"."""
+    shown = (getattr(storyteller, f"pseudonym_{language}", None) or "").strip()
+    if shown:
+        return shown
+    for code, name in settings.LANGUAGES:
+        other = (getattr(storyteller, f"pseudonym_{code}", None) or "").strip()
+        if other:
+            return _("{pseudonym} ({language})").format(pseudonym=other, language=name)
+    return "—"
+
+
 @admin.register(Storyteller)
 class StorytellerAdmin(
     LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin
@@ -305,7 +317,7 @@ class StorytellerAdmin(
     # Both consent lists link to the audit trail for those allowed to read it (this one extends that
     # template, drawing its rows as the part list does).
     change_list_template = "admin/stories/storyteller/change_list.html"
-    list_display = ["pseudonym", "consent_status", "consent_review"]
+    list_display = ["pseudonym_shown", "consent_status", "consent_review"]
     # Search only ever looks at public display text, never the identity record.
     search_fields = ["pseudonym_en", "pseudonym_ko"]
     inlines = [StorytellerIdentityInline, ConsentInline]
@@ -334,6 +346,12 @@ class StorytellerAdmin(
                 shown = {field: getattr(obj, f"consent_{field}") for field in CONSENT_SHOWN}
                 obj._consent_shown = loaded(Consent, shown)
         return obj._consent_shown
+
+    @admin.display(description=_("pseudonym"), ordering="pseudonym")
+    def pseudonym_shown(self, obj: Storyteller) -> str:
+        """The pseudonym in the interface language; without one, the pseudonym the storyteller has in another
+        language, named with it, so that no row of the list is a bare "-" that names nobody."""
+        return _pseudonym_in_some_language(obj, get_language())
 
     @admin.display(description=_("consent in force"))
     def consent_status(self, obj: Storyteller) -> str:

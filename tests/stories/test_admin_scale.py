@@ -652,3 +652,26 @@ def test_lists_draw_no_sidebar_and_build_no_list_of_apps_while_the_index_still_l
     index = client.get(reverse("admin:index")).content.decode()
     assert f'href="{admin_url("part", "changelist")}"' in index
     assert f'href="{reverse("admin:index")}"' in page
+
+
+@pytest.mark.parametrize("interface", ["en", "ko"])
+def test_storyteller_list_names_every_storyteller_in_the_interface_language_or_says_which_it_is_in(
+    client, consent_officer, interface
+):
+    make_storyteller(pseudonym_en="Morning Lark", pseudonym_ko="아침 종달새")
+    make_storyteller(pseudonym_en="Quiet Heron", pseudonym_ko="")
+    make_storyteller(pseudonym_en="", pseudonym_ko="푸른 소나무")
+    client.force_login(consent_officer)
+
+    response = client.get(admin_url("storyteller", "changelist"), headers={"accept-language": interface})
+
+    shown = [cell for cell in cells(response, "pseudonym_shown").values()]
+    expected = {
+        "en": ["Morning Lark", "Quiet Heron", "푸른 소나무 (Korean)"],
+        "ko": ["아침 종달새", "Quiet Heron (영어)", "푸른 소나무"],
+    }[interface]
+    assert sorted(shown) == sorted(expected)
+    # Each is the link to the storyteller's page: no row of the list is a bare "-".
+    html = page_text(response)
+    for name in expected:
+        assert f">{name}</a>" in html
