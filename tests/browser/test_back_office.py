@@ -5,12 +5,13 @@ import json
 import os
 from pathlib import Path
 
+from django.conf import settings
 from django_otp.oath import totp
 from playwright.sync_api import Page, expect
 
 from stories.management.commands import load_demo
-from stories.models import Part
-from tests.browser.conftest import DESKTOP, screenshot, watch
+from stories.models import Part, Storyteller
+from tests.browser.conftest import DESKTOP, PHONE, screenshot, watch
 
 
 def test_an_editor_works_through_the_admin_under_its_content_security_policy(page: Page, demo):
@@ -65,7 +66,20 @@ def test_an_editor_works_through_the_admin_under_its_content_security_policy(pag
     key = page.locator("#second-factor-key").inner_text().replace(" ", "")
     page.locator("#id_token").fill(f"{totp(base64.b32decode(key)):06d}")
     page.locator("#second-factor-form input[type=submit]").click()
-    page.goto("/admin/stories/storyteller/")
-    expect(page.locator("#result_list")).to_be_visible()
+    # A storyteller known by an English pseudonym alone is named by it in a Korean back office, marked as
+    # English, where the list showed a bare "-".
+    teller = Storyteller.objects.order_by("pk").first()
+    Storyteller.objects.filter(pk=teller.pk).update(pseudonym_ko="")
+    for language, marked, size in (
+        ("en", teller.pseudonym_en, DESKTOP),
+        ("ko", f"{teller.pseudonym_en} (영어)", PHONE),
+    ):
+        # The interface language a staff member chose, as the language switcher's cookie keeps it.
+        page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": demo}])
+        page.set_viewport_size(size)
+        page.goto("/admin/stories/storyteller/")
+        expect(page.locator("#result_list")).to_be_visible()
+        expect(page.locator("#result_list th.field-pseudonym_shown a", has_text=marked)).to_be_visible()
+        screenshot(page, f"admin-storyteller-list-{language}")
 
     recorder.assert_clean()
