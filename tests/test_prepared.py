@@ -229,3 +229,21 @@ def test_the_reading_pages_send_the_queries_that_need_no_other_rows_together(cli
             assert client.get(page).status_code == 200
         assert waits == [round_trips_made], page
         assert len(captured) == queries, page
+
+
+@postgresql_only
+def test_runs_go_together_with_prepared_statements_off_as_behind_an_old_pooler(now, monkeypatch):
+    """``DATABASE_PREPARED_STATEMENTS=0`` binds values on the client (Django's ``Cursor``): still one wait."""
+    from django.db.backends.postgresql.base import Cursor
+
+    make_part(story=make_story(slug="client-bound"), number=1, published_at=now)
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "cursor_factory", Cursor)
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+    with connection.cursor() as cursor:
+        assert type(cursor.cursor) is Cursor  # values bound into the SQL text, on the client
+    runs = [PARTS_OF_STORY.run(shape={"language": "en"}, slug=slug, now=now) for slug in ("client-bound", "nowhere")]
+    with round_trips() as together:
+        rows = run_together(*runs)
+    assert together == [1]
+    assert [[row["number"] for row in found] for found in rows] == [[1], []]
