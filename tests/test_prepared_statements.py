@@ -135,6 +135,11 @@ def test_the_sitemap_page_joins_no_story_in_its_generic_plan(story, page_cache_o
     """The plan for any values once read every story to leave out single pieces: 234 ms, not 0.5, at 100,000 parts."""
     serial = [make_part(story=story) for _ in range(3)]
     piece = make_part(story=make_story(kind=Story.Kind.SINGLE), number=1)
+    if sitemap_page_of("parts", piece.pk) != sitemap_page_of("parts", serial[0].pk):
+        # Ids run on from test to test on PostgreSQL, and these four straddled two sitemap pages: the next
+        # four, past the page's first id, are on one (a page holds hundreds).
+        serial = [make_part(story=story) for _ in range(3)]
+        piece = make_part(story=make_story(kind=Story.Kind.SINGLE), number=1)
     path = sitemap_page_of("parts", serial[0].pk)
     assert sitemap_page_of("parts", piece.pk) == path
     threshold = settings.DATABASES["default"]["OPTIONS"]["prepare_threshold"]
