@@ -205,3 +205,21 @@ def test_content_warnings_are_the_include_they_replace(language):
                 assert "<script>" not in expected and "<폭력>" not in expected
             key = GATE_KEY.render(Context({"story": story, "content_warnings": shown}))
             assert warning_gate_key(story, shown) == key
+
+
+TOLD_BY = Template(
+    "{% load i18n %}{% blocktranslate with name=story.storyteller.pseudonym %}Told by {{ name }}{% endblocktranslate %}"
+)
+
+
+@pytest.mark.parametrize("language", ["en", "ko"])
+def test_the_cards_told_by_filter_is_the_blocktranslate_it_replaces(language):
+    """includes/story_card.html and related_stories.html write the teller with ``told_by``."""
+    story = serial()[0].story
+    filtered = Template("{% load part_page %}{{ story.storyteller.pseudonym|told_by }}")
+    with translation.override(language):
+        for pseudonym in (HOSTILE, "<b>별</b> & '따옴표' %(minutes)s", "Quiet Heron", ""):
+            story.storyteller.pseudonym = pseudonym
+            expected = TOLD_BY.render(Context({"story": story}))
+            assert filtered.render(Context({"story": story})) == expected
+            assert "<script>" not in expected and "<b>" not in expected
