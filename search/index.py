@@ -9,6 +9,7 @@ with the definition (``search_check``) and repairs them; ``privacy_audit`` runs 
 """
 
 import dataclasses
+import hashlib
 from collections.abc import Iterable, Iterator
 
 from django.db import connections, transaction
@@ -23,6 +24,12 @@ BATCH_SIZE = 500
 WINDOW_FIELDS = ("storyteller_id", "story_id", "published_at", "review_by")
 TEXT_FIELDS = ("title", "heading", "summary", "document", "grams")
 ENTRY_FIELDS = ("part_id", "language", *WINDOW_FIELDS, *TEXT_FIELDS)
+# What ``entry_text`` reads, in a language; ``entry_source`` is their digest. Raise TEXT_VERSION when
+# ``entry_text`` (or what it calls) changes what it derives, so that refreshes work every text out again.
+SOURCE_COLUMNS = (
+    "title", "summary", "body_html", "recap_html", "story__title", "story__summary", "story__storyteller__pseudonym"
+)  # fmt: skip
+TEXT_VERSION = 1
 # SQLite's FTS5 tables over the entries (search.migrations), each built again in one pass: the trigrams of
 # the document, and the short pieces of its words.
 TEXT_INDEX_TABLES = ("search_entry_fts", "search_entry_grams")
@@ -31,26 +38,25 @@ FTS5_DEFAULT_HASH_BYTES = 1024 * 1024
 
 
 def _text_columns(codes: Iterable[str]) -> list[str]:
-    columns = []
-    for code in codes:
-        columns += [
-            f"title_{code}",
-            f"summary_{code}",
-            f"body_html_{code}",
-            f"recap_html_{code}",
-            f"story__title_{code}",
-            f"story__summary_{code}",
-            f"story__storyteller__pseudonym_{code}",
-        ]
-    return columns
+    return [f"{name}_{code}" for code in codes for name in SOURCE_COLUMNS]
 
 
-def entry_text(values: dict, code: str, known: dict | None = None) -> dict[str, str]:
-    """The indexed text of a part in a language, from the part's, story's and storyteller's columns.
+def entry_source(values: dict, code: str) -> str:
+    """The digest of everything ``entry_text`` derives a part's text in a language from.
 
-    ``known``, the entry as the index holds it: its pieces are taken again when its document is the
-    same, since they are the document's alone (a third of what publishing a storyteller's part cost).
+    An entry keeps it (``SearchEntry.source``), so that a storyteller's refresh works out again only the
+    texts whose source changed: turning each of a storyteller's parts from HTML into text again was
+    most of what publishing one of them cost.
     """
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{TEXT_VERSION}\x1f{(values.get('number') or 0) > 1}".encode())
+    for name in SOURCE_COLUMNS:
+        digest.update(b"\x1f" + (values.get(f"{name}_{code}") or "").encode())
+    return digest.hexdigest()
+
+
+def entry_text(values: dict, code: str) -> dict[str, str]:
+    """The indexed text of a part in a language, from the part's, story's and storyteller's columns."""
 
     def column(name: str) -> str:
         return values.get(f"{name}_{code}") or ""
@@ -67,18 +73,19 @@ def entry_text(values: dict, code: str, known: dict | None = None) -> dict[str, 
         "heading": normalise(heading),
         "summary": normalise(summary),
         "document": document,
-        "grams": known["grams"] if known is not None and known["document"] == document else short_grams(document),
+        "grams": short_grams(document),
     }
 
 
 def desired_entries(
-    rows: dict[tuple[int, str], dict], keys: list[tuple[int, str]], current: dict | None = None
+    rows: dict[tuple[int, str], dict], keys: list[tuple[int, str]], held: dict | None = None
 ) -> dict[tuple[int, str], dict]:
     """The entries the publication rows ask for, for these (part id, language) keys, in one query.
 
-    ``current``: the entries the index holds, by key, whose text ``entry_text`` may reuse.
+    ``held``: the entries the index holds, by key, with their window and ``source``. An entry held with
+    the same window and source is left out: the index has it as it would be written.
     """
-    current = current or {}
+    held = held or {}
     codes = sorted({code for _pk, code in keys})
     texts = {
         values["pk"]: values
@@ -89,13 +96,13 @@ def desired_entries(
     entries = {}
     for key in keys:
         part_id, code = key
-        row = rows[key]
-        entries[key] = {
-            "part_id": part_id,
-            "language": code,
-            **{field: row[field] for field in WINDOW_FIELDS},
-            **entry_text(texts.get(part_id, {}), code, current.get(key)),
-        }
+        values = texts.get(part_id, {})
+        window = {field: rows[key][field] for field in WINDOW_FIELDS}
+        source = entry_source(values, code)
+        found = held.get(key)
+        if found is not None and found["source"] == source and all(found[name] == window[name] for name in window):
+            continue
+        entries[key] = {"part_id": part_id, "language": code, **window, **entry_text(values, code), "source": source}
     return entries
 
 
@@ -133,12 +140,16 @@ def _existing_keys(queryset) -> dict[tuple[int, str], int]:
 def _sync(rows: dict[tuple[int, str], dict], existing, *, write: bool, whole: bool = False) -> SearchDifference:
     """Compare the entries in ``existing`` with what ``rows`` ask for, a batch at a time; write if asked.
 
-    ``whole`` reads the existing entries, text and all, in one query: for the few of one storyteller.
+    ``whole`` is a storyteller's refresh: it reads their entries' windows and sources in one query, and
+    works out the text of only those entries whose window or source differs, or that are missing. The
+    check (not ``whole``) works every text out again and compares it, so that it finds and repairs an
+    entry whose text is wrong whatever its source says.
     """
     difference = SearchDifference()
     loaded = {}
     if whole:
-        loaded = {(values["part_id"], values["language"]): values for values in existing.values("pk", *ENTRY_FIELDS)}
+        held = existing.values("pk", "part_id", "language", *WINDOW_FIELDS, "source")
+        loaded = {(values["part_id"], values["language"]): values for values in held}
         present = {key: values["pk"] for key, values in loaded.items()}
     else:
         present = _existing_keys(existing)
@@ -156,15 +167,14 @@ def _sync(rows: dict[tuple[int, str], dict], existing, *, write: bool, whole: bo
                 (values["part_id"], values["language"]): values
                 for values in SearchEntry.objects.filter(pk__in=pks).values("pk", *ENTRY_FIELDS)
             }
-        # A storyteller's refresh takes the pieces of an unchanged document from its entry; the check works
-        # every piece out again, so that it finds (and repairs) any that are wrong.
         wanted = desired_entries(rows, chunk, current if whole else None)
         fresh, stale = [], []
         for key, fields in wanted.items():
             found = current.get(key)
             if found is None:
                 difference.missing.add(key)
-            elif any(found[name] != fields[name] for name in ENTRY_FIELDS):
+            elif whole or any(found[name] != fields[name] for name in ENTRY_FIELDS):
+                # A refresh was given only the entries that differ; the check compares every field.
                 difference.changed.add(key)
                 stale.append(found["pk"])
             else:

@@ -32,6 +32,10 @@ class SearchEntry(models.Model):
     # The document's distinct pieces of words of one and two characters, separated by spaces
     # (search.text.short_grams): the index of words too short for a trigram (search.querysets).
     grams = models.TextField(_("short pieces of words"))
+    # The digest of what the text above was derived from (search.index.entry_source): a refresh works out
+    # again only the texts whose source changed. Null until an entry is written with one (a column that
+    # could not be null would make Django rebuild the table on SQLite, and drop its text indexes' triggers).
+    source = models.CharField(_("source digest"), max_length=32, null=True, editable=False)  # noqa: DJ001
 
     objects = SearchEntryQuerySet.as_manager()
 

@@ -15,6 +15,7 @@ from django.db import transaction
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from search import index as search_index
 from search.index import entry_text
 from search.models import SearchEntry
 from search.text import html_text, query_words, short_grams, snippet
@@ -184,23 +185,55 @@ def test_a_rebuild_leaves_the_text_index_kept_in_step_by_its_triggers(db):
     assert not SearchEntry.objects.found("en", ["lantern"]).exists()
 
 
-def test_a_storytellers_refresh_works_out_the_pieces_of_a_changed_document_only(db):
+def test_a_storytellers_refresh_works_out_the_text_of_a_changed_source_only(db, monkeypatch):
     kept = make_part(body_en="the lantern by the door")
     edited = make_part(story=kept.story, body_en="the old well")
-    # A marker no document could give: the refresh took the pieces of an unchanged document from its entry.
+    sources = {
+        (part_id, code): source
+        for part_id, code, source in SearchEntry.objects.values_list("part", "language", "source")
+    }
+    assert len(sources) == 4 and all(len(source) == 32 for source in sources.values())
+    # A marker no document could give: the refresh leaves an entry whose source is unchanged as it is.
     SearchEntry.objects.filter(part=kept, language="en").update(grams="marker")
+    worked_out = []
+    monkeypatch.setattr(
+        search_index, "entry_text", lambda values, code: worked_out.append(code) or entry_text(values, code)
+    )
 
     edited.body_en = "the river in spring"
     services.part_save(part=edited)
 
+    # Only the edited part's English text changed; its Korean one, and the other part, were not worked out.
+    assert worked_out == ["en"]
     entry = SearchEntry.objects.get(part=edited, language="en")
     assert "river in spring" in entry.document
     assert entry.grams == short_grams(entry.document)
+    assert len(entry.source) == 32 and entry.source != sources[(edited.pk, "en")]
     assert SearchEntry.objects.get(part=kept, language="en").grams == "marker"
-    # The check works every piece out again: it finds the wrong ones and repairs them.
+
+    # The story's title is in every entry's text: a new one works all of them out again.
+    worked_out.clear()
+    story = kept.story
+    story.title_ko = "새 제목"
+    services.story_save(story=story)
+    assert sorted(worked_out) == ["ko", "ko"]
+    assert all(
+        "새 제목" in heading for heading in SearchEntry.objects.filter(language="ko").values_list("heading", flat=True)
+    )
+
+    # An entry written before entries kept their source (migration 0004) is worked out again, and keeps one.
+    worked_out.clear()
+    SearchEntry.objects.filter(part=edited, language="ko").update(source=None)
+    edited.refresh_from_db()
+    services.part_save(part=edited)
+    assert worked_out == ["ko"]
+    assert len(SearchEntry.objects.get(part=edited, language="ko").source) == 32
+
+    # The check works every text out again, whatever the source says: it finds the wrong one and repairs it.
     check = publication_check()
     assert ("search.SearchEntry", "en", {kept.pk}, set()) in check.disagreements
     with pytest.raises(CommandError, match="repaired"):
         call_command("publication_check", "--repair")
     entry = SearchEntry.objects.get(part=kept, language="en")
     assert entry.grams == short_grams(entry.document)
+    assert not publication_check()
