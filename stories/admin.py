@@ -298,15 +298,16 @@ def _shown_date(language: str | None, value: datetime.date) -> str:
     return formats.localize(value)
 
 
-def _pseudonym_in_some_language(storyteller: Storyteller, language: str | None) -> str:
-    """The pseudonym in the language, else in another one with that language named: "Morning Lark (English)"."""
-    shown = (getattr(storyteller, f"pseudonym_{language}", None) or "").strip()
+def _in_some_language(obj, field: str, language: str | None) -> str:
+    """A translated field's text in the language, else in another one with that language named:
+    "Morning Lark (English)". So that no row of a back-office list is a bare "-" that names nothing."""
+    shown = (getattr(obj, f"{field}_{language}", None) or "").strip()
     if shown:
         return shown
     for code, name in settings.LANGUAGES:
-        other = (getattr(storyteller, f"pseudonym_{code}", None) or "").strip()
+        other = (getattr(obj, f"{field}_{code}", None) or "").strip()
         if other:
-            return _("{pseudonym} ({language})").format(pseudonym=other, language=name)
+            return _("{text} ({language})").format(text=other, language=name)
     return "—"
 
 
@@ -351,7 +352,7 @@ class StorytellerAdmin(
     def pseudonym_shown(self, obj: Storyteller) -> str:
         """The pseudonym in the interface language; without one, the pseudonym the storyteller has in another
         language, named with it, so that no row of the list is a bare "-" that names nobody."""
-        return _pseudonym_in_some_language(obj, get_language())
+        return _in_some_language(obj, "pseudonym", get_language())
 
     @admin.display(description=_("consent in force"))
     def consent_status(self, obj: Storyteller) -> str:
@@ -702,7 +703,10 @@ class StoryCoverForm(StoryForm):
 @admin.register(Story)
 class StoryAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin):
     form = StoryCoverForm
-    list_display = ["title", "kind", "storyteller", "status", "original_language", "is_complete", "is_featured"]
+    list_display = [
+        "title_shown", "kind", "storyteller_shown", "status", "original_language", "is_complete", "is_featured"
+    ]  # fmt: skip
+    list_select_related = ["storyteller"]
     list_filter = ["status", "kind", "original_language", "is_complete", "is_featured", "themes"]
     search_fields = ["title_en", "title_ko", "slug", "storyteller__pseudonym_en", "storyteller__pseudonym_ko"]
     prepopulated_fields = {"slug": ("title_en",)}
@@ -712,6 +716,15 @@ class StoryAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, Tab
 
     def original_language(self, obj):
         return obj.original_language if obj else None
+
+    @admin.display(description=_("title"), ordering="title")
+    def title_shown(self, obj: Story) -> str:
+        """The title in the interface language, else the one the story has, with its language named."""
+        return _in_some_language(obj, "title", get_language())
+
+    @admin.display(description=_("storyteller"), ordering="storyteller__pseudonym")
+    def storyteller_shown(self, obj: Story) -> str:
+        return _in_some_language(obj.storyteller, "pseudonym", get_language())
 
     def get_fieldsets(self, request, obj=None):
         # Asked right under the address it is about, and only for a story readers were given links to.
@@ -990,7 +1003,7 @@ class PartAdmin(LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsRead
     form = PartForm
     # Shows how a body pasted with single line breaks reads, beside the fix (PartForm).
     change_form_template = "admin/stories/part/change_form.html"
-    list_display = ["__str__", "title", "status", "published_at", "preview_link"]
+    list_display = ["__str__", "title_shown", "status", "published_at", "preview_link"]
     # No filter by story: it would list every story of the archive on every page; search by its slug.
     list_filter = ["status", ScheduledFilter, "story__status"]
     list_select_related = ["story"]
@@ -1052,6 +1065,11 @@ class PartAdmin(LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsRead
 
     def delete_model(self, request, obj):
         services.part_delete_draft(part=obj, deleted_by=request.user)
+
+    @admin.display(description=_("title"), ordering="title")
+    def title_shown(self, obj: Part) -> str:
+        """The title in the interface language, else the one the part has, with its language named."""
+        return _in_some_language(obj, "title", get_language())
 
     @admin.display(description=_("preview"))
     def preview_link(self, obj: Part) -> str:

@@ -675,3 +675,29 @@ def test_storyteller_list_names_every_storyteller_in_the_interface_language_or_s
     html = page_text(response)
     for name in expected:
         assert f">{name}</a>" in html
+
+
+@pytest.mark.parametrize("interface", ["en", "ko"])
+def test_part_and_story_lists_name_every_title_in_the_interface_language_or_say_which_it_is_in(
+    client, editor, interface
+):
+    teller = make_storyteller(pseudonym_en="Quiet Heron", pseudonym_ko="")
+    story = make_story(storyteller=teller, title_en="Winter Road", title_ko="")
+    make_part(story=story, title_en="The Crossing", title_ko="")
+    make_part(story=story, title_en="", title_ko="강을 건너며")
+    make_part(story=story, title_en="At the Border", title_ko="국경에서")
+    client.force_login(editor)
+
+    parts = client.get(admin_url("part", "changelist"), headers={"accept-language": interface})
+    stories = client.get(admin_url("story", "changelist"), headers={"accept-language": interface})
+
+    expected = {
+        "en": (["The Crossing", "강을 건너며 (Korean)", "At the Border"], "Winter Road", "Quiet Heron"),
+        "ko": (["The Crossing (영어)", "강을 건너며", "국경에서"], "Winter Road (영어)", "Quiet Heron (영어)"),
+    }[interface]
+    assert sorted(cells(parts, "title_shown").values()) == sorted(expected[0])
+    assert list(cells(stories, "title_shown").values()) == [expected[1]]
+    assert list(cells(stories, "storyteller_shown").values()) == [expected[2]]
+    # Drawn in the lists, each escaped as any cell is: no row is a bare "-".
+    for name in [*expected[0], *expected[1:]]:
+        assert f">{name}<" in page_text(parts) + page_text(stories)
