@@ -10,7 +10,7 @@ from django_otp.oath import totp
 from playwright.sync_api import Page, expect
 
 from stories.management.commands import load_demo
-from stories.models import Part, Storyteller
+from stories.models import Part, Story, Storyteller
 from tests.browser.conftest import DESKTOP, PHONE, screenshot, watch
 
 
@@ -50,6 +50,18 @@ def test_an_editor_works_through_the_admin_under_its_content_security_policy(pag
     page.locator("#id_title_en").press("Tab")  # the admin fills the slug on keyup or change
     expect(page.locator("#id_slug")).to_have_value("a-new-invented-story")  # prepopulated by the admin's script
     expect(page.locator(".selector-available").first).to_be_visible()  # the themes' two-list widget
+
+    # A story with no Korean title yet is named by its English one in a Korean back office, marked as English.
+    story = part.story
+    Story.objects.filter(pk=story.pk).update(title_ko="")
+    for language, marked, size in (("en", story.title_en, DESKTOP), ("ko", f"{story.title_en} (영어)", PHONE)):
+        page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": language, "url": demo}])
+        page.set_viewport_size(size)
+        page.goto("/admin/stories/story/")
+        expect(page.locator("#result_list th.field-title_shown a", has_text=marked)).to_be_visible()
+        screenshot(page, f"admin-story-list-{language}")
+    page.context.add_cookies([{"name": settings.LANGUAGE_COOKIE_NAME, "value": "en", "url": demo}])
+    page.set_viewport_size(DESKTOP)
 
     page.goto(f"/en/preview/parts/{part.pk}/")
     expect(page.locator(".preview-banner")).to_be_visible()
