@@ -39,15 +39,13 @@ def cover(image, title, modifier: str, sizes: str) -> SafeString:
         return mark_safe(  # noqa: S308 - every value escaped
             TEXT_CARD.format(modifier=conditional_escape(modifier), title=conditional_escape(localized(title)))
         )
-    urls = {name: conditional_escape(value) for name, value in image.picture().items()}
+    picture = image.picture()
     return mark_safe(  # noqa: S308 - every value escaped
         PICTURE.format(
             modifier=conditional_escape(modifier),
             sizes=conditional_escape(sizes),
             width=conditional_escape(localized(image.width)),
             height=conditional_escape(localized(image.height)),
-            webp_srcset=urls["webp_srcset"],
-            jpeg_srcset=urls["jpeg_srcset"],
-            fallback_url=urls["fallback_url"],
+            **{name: conditional_escape(picture[name]) for name in ("webp_srcset", "jpeg_srcset", "fallback_url")},
         )
     )

@@ -6,6 +6,7 @@ from django.test import override_settings
 from django.utils import translation
 
 from stories.models import StoryImage
+from tests.stories.test_part_page_markup import HOSTILE
 
 # includes/cover.html as it was, and the two includes' calls of it.
 COVER_INCLUDE = (
@@ -21,7 +22,6 @@ CALLS = [
     ("cover--card", "(min-width: 64rem) 20rem, (min-width: 36rem) 50vw, 100vw"),
     ("cover--thumb", "8rem"),
 ]
-HOSTILE = "<script>alert('x')</script> & \"quoted\" — 100% {{ story }} %(name)s"
 
 
 def images() -> list:
