@@ -8,6 +8,7 @@ from django.http import HttpRequest
 from django.urls import get_script_prefix, get_urlconf, reverse, translate_url
 from django.utils import formats, translation
 from django.utils.encoding import iri_to_uri
+from django.utils.translation import gettext
 
 
 def localized(value) -> str:
@@ -19,6 +20,24 @@ def localized(value) -> str:
     if type(value) is int and not settings.USE_THOUSAND_SEPARATOR:
         return str(value)
     return str(formats.localize(value))
+
+
+def in_some_language(obj, field: str, language: str | None = None, *, default: str = "—") -> str:
+    """A translated field's text in the language (the active one if not given), else in another one with
+    that language named: "Morning Lark (English)"; ``default`` when it has none in any language.
+
+    For the back office, whose lists, selects and messages must name an object in either interface
+    language: modeltranslation's own field reads the active language alone, and is "" there.
+    """
+    language = language or translation.get_language()
+    shown = (getattr(obj, f"{field}_{language}", None) or "").strip()
+    if shown:
+        return shown
+    for code, name in settings.LANGUAGES:
+        other = (getattr(obj, f"{field}_{code}", None) or "").strip()
+        if other:
+            return gettext("{text} ({language})").format(text=other, language=name)
+    return default
 
 
 def absolute_url(path: str) -> str:

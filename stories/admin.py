@@ -29,7 +29,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_safe
 from modeltranslation.admin import TabbedTranslationAdmin, TranslationStackedInline, TranslationTabularInline
 
-from archive.i18n import around_key
+from archive.i18n import around_key, in_some_language
 from archive.paginators import BoundedCountAdminMixin
 from archive.prepared import loaded
 from background import exports
@@ -298,19 +298,6 @@ def _shown_date(language: str | None, value: datetime.date) -> str:
     return formats.localize(value)
 
 
-def _in_some_language(obj, field: str, language: str | None) -> str:
-    """A translated field's text in the language, else in another one with that language named:
-    "Morning Lark (English)". So that no row of a back-office list is a bare "-" that names nothing."""
-    shown = (getattr(obj, f"{field}_{language}", None) or "").strip()
-    if shown:
-        return shown
-    for code, name in settings.LANGUAGES:
-        other = (getattr(obj, f"{field}_{code}", None) or "").strip()
-        if other:
-            return _("{text} ({language})").format(text=other, language=name)
-    return "—"
-
-
 @admin.register(Storyteller)
 class StorytellerAdmin(
     LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, TabbedTranslationAdmin
@@ -352,7 +339,7 @@ class StorytellerAdmin(
     def pseudonym_shown(self, obj: Storyteller) -> str:
         """The pseudonym in the interface language; without one, the pseudonym the storyteller has in another
         language, named with it, so that no row of the list is a bare "-" that names nobody."""
-        return _in_some_language(obj, "pseudonym", get_language())
+        return in_some_language(obj, "pseudonym", get_language())
 
     @admin.display(description=_("consent in force"))
     def consent_status(self, obj: Storyteller) -> str:
@@ -488,7 +475,7 @@ class StorytellerAdmin(
                 self.message_user(
                     request,
                     _("Consent of {pseudonym} was already withdrawn; nothing more was recorded.").format(
-                        pseudonym=storyteller.pseudonym
+                        pseudonym=storyteller
                     ),
                     messages.INFO,
                 )
@@ -498,7 +485,7 @@ class StorytellerAdmin(
                     _(
                         "Consent of {pseudonym} is withdrawn. Nothing of theirs is public any more, "
                         "and scheduled parts went back to draft."
-                    ).format(pseudonym=storyteller.pseudonym),
+                    ).format(pseudonym=storyteller),
                     messages.SUCCESS,
                 )
             return HttpResponseRedirect(change_url)
@@ -506,7 +493,7 @@ class StorytellerAdmin(
         context = {
             **self.admin_site.each_context(request),
             "title": _("Withdraw consent"),
-            "subtitle": storyteller.pseudonym,
+            "subtitle": str(storyteller),
             "opts": self.opts,
             "storyteller": storyteller,
             "current_consent": current,
@@ -720,11 +707,11 @@ class StoryAdmin(OriginalLanguageFieldsMixin, TranslatedFieldsReadOnlyMixin, Tab
     @admin.display(description=_("title"), ordering="title")
     def title_shown(self, obj: Story) -> str:
         """The title in the interface language, else the one the story has, with its language named."""
-        return _in_some_language(obj, "title", get_language())
+        return in_some_language(obj, "title", get_language())
 
     @admin.display(description=_("storyteller"), ordering="storyteller__pseudonym")
     def storyteller_shown(self, obj: Story) -> str:
-        return _in_some_language(obj.storyteller, "pseudonym", get_language())
+        return in_some_language(obj.storyteller, "pseudonym", get_language())
 
     def get_fieldsets(self, request, obj=None):
         # Asked right under the address it is about, and only for a story readers were given links to.
@@ -1069,7 +1056,7 @@ class PartAdmin(LongListMixin, OriginalLanguageFieldsMixin, TranslatedFieldsRead
     @admin.display(description=_("title"), ordering="title")
     def title_shown(self, obj: Part) -> str:
         """The title in the interface language, else the one the part has, with its language named."""
-        return _in_some_language(obj, "title", get_language())
+        return in_some_language(obj, "title", get_language())
 
     @admin.display(description=_("preview"))
     def preview_link(self, obj: Part) -> str:

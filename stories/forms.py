@@ -46,7 +46,7 @@ class ConsentChoiceField(forms.ModelChoiceField):
     """Name a consent record by the storyteller's pseudonym and the record's date, never by identity."""
 
     def label_from_instance(self, obj: Consent) -> str:
-        return str(_("{pseudonym}: {consent}").format(pseudonym=obj.storyteller.pseudonym, consent=obj))
+        return str(_("{pseudonym}: {consent}").format(pseudonym=obj.storyteller, consent=obj))
 
 
 class ConsentEvidenceForm(forms.ModelForm):

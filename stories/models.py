@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from archive import storage as archive_storage
-from archive.i18n import reverse_page
+from archive.i18n import in_some_language, reverse_page
 from archive.richtext import render_translated_markdown
 from archive.validators import BODY_VALIDATORS, TEXT_VALIDATORS
 from stories import images, privacy
@@ -133,7 +133,8 @@ class Storyteller(models.Model):
         ]
 
     def __str__(self) -> str:
-        return self.pseudonym
+        # In the back office's language, or named with the language it is in: never "" in the other one.
+        return in_some_language(self, "pseudonym", default="")
 
     def clean(self) -> None:
         if not (getattr(self, f"pseudonym_{self.original_language}") or "").strip():
@@ -174,7 +175,7 @@ class StorytellerIdentity(models.Model):
         verbose_name_plural = _("storyteller identities")
 
     def __str__(self) -> str:
-        return str(_("Identity of {pseudonym}").format(pseudonym=self.storyteller.pseudonym))
+        return str(_("Identity of {pseudonym}").format(pseudonym=self.storyteller))
 
     @method_decorator(sensitive_variables())
     def terms(self) -> list[str]:
@@ -467,7 +468,7 @@ class Story(models.Model):
         indexes = [models.Index(fields=["-created_at", "-id"], name="story_newest_idx")]
 
     def __str__(self) -> str:
-        return self.title or self.slug
+        return in_some_language(self, "title", default=self.slug)
 
     def get_absolute_url(self) -> str:
         return reverse_page("stories:story", slug=self.slug)

@@ -819,7 +819,7 @@ def alert_consent_officers(refusal_id: int, count: int) -> None:
         "The latest: {user}, on {object} id {object_id}, in {field}.\n\n"
         "Every refusal is in the audit trail: {url}\n"
     ).format(
-        pseudonym=storyteller.pseudonym if storyteller is not None else "—",
+        pseudonym=storyteller if storyteller is not None else "—",
         storyteller=refusal.storyteller_id,
         count=count,
         hours=hours,

@@ -701,3 +701,40 @@ def test_part_and_story_lists_name_every_title_in_the_interface_language_or_say_
     # Drawn in the lists, each escaped as any cell is: no row is a bare "-".
     for name in [*expected[0], *expected[1:]]:
         assert f">{name}<" in page_text(parts) + page_text(stories)
+
+
+@pytest.mark.parametrize("interface", ["en", "ko"])
+def test_a_storyteller_and_a_story_are_named_in_either_interface_language_wherever_the_back_office_names_them(
+    client, editor, interface
+):
+    """``str()`` names them where no list column does: the story form's and the part form's pickers, messages,
+    breadcrumbs. modeltranslation's field reads the interface language alone, so a storyteller with no Korean
+    pseudonym was "" in the Korean back office, and a story with no Korean title its slug."""
+    teller = make_storyteller(pseudonym_en="Quiet Heron", pseudonym_ko="")
+    story = make_story(storyteller=teller, title_en="Winter Road", title_ko="", slug="winter-road")
+    untitled = make_story(storyteller=teller, title_en="", title_ko="", slug="still-untitled")
+    client.force_login(editor)
+
+    def picked(model: str, field: str, term: str) -> list[str]:
+        response = client.get(
+            reverse("admin:autocomplete"),
+            {"app_label": "stories", "model_name": model, "field_name": field, "term": term},
+            headers={"accept-language": interface},
+        )
+        assert response.status_code == 200
+        return [result["text"] for result in response.json()["results"]]
+
+    teller_name, story_name = {
+        "en": ("Quiet Heron", "Winter Road"),
+        "ko": ("Quiet Heron (영어)", "Winter Road (영어)"),
+    }[interface]
+    assert picked("story", "storyteller", "Heron") == [teller_name]
+    assert picked("part", "story", "winter") == [story_name]
+    with translation.override(interface):
+        assert str(teller) == teller_name
+        assert str(story) == story_name
+        assert str(untitled) == "still-untitled"
+        part_name = {"en": "Winter Road: Part 2", "ko": "Winter Road (영어): 2편"}[interface]
+        assert str(make_part(story=story, number=2, title_en="Rain")) == part_name
+        # A storyteller still being written down has no name yet, in no language.
+        assert str(Storyteller(pseudonym_en="", pseudonym_ko="")) == ""
