@@ -6,13 +6,20 @@ stories newest first along ``story_publication_newest_idx`` and keeps the first 
 share a theme with this story, each checked by one probe of the theme table's ``(story_id, theme_id)``
 unique index; the few that share the most themes among them are shown, newest first among equals.
 
-The same query reads the story's own themes (``UNION ALL`` of its rows of the theme table), even when no
-story shares them, because the page cache must know them: a page that shows related stories depends on
+A page that has read the story's themes already (the part page's serial query does, ``StoryThemes``) gives
+them to the query as values: each candidate is then one probe of that index for any of those themes, rather
+than a probe for each of the candidate's themes and a lookup of the story's for each; at 100,000 parts on
+PostgreSQL that took the walk from about 0.55 to 0.25 ms. Otherwise the same query reads the story's own
+themes (``UNION ALL`` of its rows of the theme table), even when no story shares them, because the page
+cache must know them: a page that shows related stories depends on
 the set of live stories of each of its story's themes (``stories.caching.theme_stories``), which a
 publication change of a story with that theme or a change of a story's themes invalidates. So a newly
 published story joins the lists of the pages that share a theme with it at their next request, and a page
 that found none finds it; pages of other themes stay warm.
 """
+
+import functools
+import operator
 
 from django.db.models import (
     BigIntegerField,
@@ -23,6 +30,7 @@ from django.db.models import (
     Exists,
     IntegerField,
     OuterRef,
+    Q,
     Subquery,
     TextField,
     Value,
@@ -40,22 +48,32 @@ RELATED_STORY_COUNT = 3
 RELATED_CANDIDATES = 24
 
 
-def _related_query(language: str):
+def _related_query(language: str, themes: int | None = None):
     """Live story rows of the language sharing a theme with the story, with what a card shows; then its themes.
 
     A candidate's row has ``theme_id`` null; each of the story's own themes is a row with the story's id,
-    the theme's id and nothing else.
+    the theme's id and nothing else. With ``themes``, the number of the story's themes, given as the params
+    ``theme_0``, ``theme_1`` …: the candidates alone.
     """
     story = Param("story", BigIntegerField())
     now, today = now_param(), today_param()
     tagged = Story.themes.through.objects
-    themes_here = tagged.filter(story_id=story).values("theme_id")
-    shared = tagged.filter(story_id=OuterRef("story_id"), theme_id__in=themes_here)
+    if themes is None:
+        themes_here = tagged.filter(story_id=story).values("theme_id")
+        sharing = Q(theme_id__in=themes_here)
+    else:
+        # One equality a theme (a foreign key's ``__in`` takes no params).
+        sharing = functools.reduce(
+            operator.or_, (Q(theme_id=Param(f"theme_{n}", BigIntegerField())) for n in range(themes))
+        )
+    shared = tagged.filter(sharing, story_id=OuterRef("story_id"))
     shared_count = shared.order_by().values("story_id").annotate(count=Count("theme_id")).values("count")
-    candidates = (
-        StoryPublication.objects.filter(live_window("", language, now, today=today))
+    walk = StoryPublication.objects.filter(live_window("", language, now, today=today))
+    if themes is None:
         # Not correlated: a story without themes stops the query before it reads a row.
-        .filter(Exists(themes_here), Exists(shared))
+        walk = walk.filter(Exists(themes_here))
+    candidates = (
+        walk.filter(Exists(shared))
         .exclude(story_id=story)
         # The order of story_publication_newest_idx, so the walk stops at the last candidate.
         .order_by("-story_created_at", "-story_id")
@@ -78,6 +96,8 @@ def _related_query(language: str):
     found = StoryPublication.objects.filter(pk__in=candidates).annotate(
         **{name: value for name, value in cards.items() if not isinstance(value, str)}
     )
+    if themes is not None:
+        return found.values(*cards)
     # The story's own themes in the same columns (a union keeps the first part's names): the story's id,
     # a null for each column of a card, and the theme's id.
     blanks = [IntegerField(), CharField(), DateTimeField(), BooleanField()]
@@ -93,24 +113,39 @@ def _related_query(language: str):
 RELATED_STORIES = PreparedQuery(_related_query)
 
 
-def related_stories_run(story_id: int, language: str | None = None) -> Run:
-    """The query ``related_stories`` reads, for a page that sends it with others (``run_together``)."""
+def related_stories_run(story_id: int, language: str | None = None, *, themes: list[int] | None = None) -> Run | None:
+    """The query ``related_stories`` reads, for a page that sends it with others (``run_together``).
+
+    ``themes``: the story's themes, when the page has read them (``StoryThemes``); ``None`` (no query)
+    when it has none.
+    """
     language = language or translation.get_language()
-    return RELATED_STORIES.run(shape={"language": language}, story=story_id, **clock_values())
+    if themes is None:
+        return RELATED_STORIES.run(shape={"language": language}, story=story_id, **clock_values())
+    if not themes:
+        return None
+    given = {f"theme_{n}": theme for n, theme in enumerate(themes)}
+    shape = {"language": language, "themes": len(themes)}
+    return RELATED_STORIES.run(shape=shape, story=story_id, **given, **clock_values())
 
 
-def related_stories(story_id: int, language: str | None = None, *, rows: list[dict] | None = None) -> list[Story]:
+def related_stories(
+    story_id: int, language: str | None = None, *, rows: list[dict] | None = None, themes: list[int] | None = None
+) -> list[Story]:
     """The live stories of the reader's language that share the most themes with this one, at most a few.
 
-    ``rows`` are those of ``related_stories_run`` for the same story and language, when the page has read
-    them already. The page being rendered depends on the live stories of each of the story's themes (the
-    page cache).
+    ``rows`` are those of ``related_stories_run`` for the same story, language and ``themes``, when the page
+    has read them already; ``themes`` the story's themes, when it has read those. The page being rendered
+    depends on the live stories of each of the story's themes (the page cache).
     """
     language = language or translation.get_language()
     if rows is None:
-        rows = related_stories_run(story_id, language).rows()
-    depends_on(*(theme_stories(row["theme_id"], language) for row in rows if row["theme_id"] is not None))
-    rows = [row for row in rows if row["theme_id"] is None]
+        run = related_stories_run(story_id, language, themes=themes)
+        rows = run.rows() if run is not None else []
+    if themes is None:
+        themes = [row["theme_id"] for row in rows if row["theme_id"] is not None]
+        rows = [row for row in rows if row["theme_id"] is None]
+    depends_on(*(theme_stories(theme, language) for theme in themes))
     # Newest first, as the walk went; a stable sort keeps that order among stories sharing as many themes.
     rows.sort(key=lambda row: (row["story__created_at"], row["story_id"]), reverse=True)
     rows = sorted(rows, key=lambda row: -row["shared_themes"])[:RELATED_STORY_COUNT]

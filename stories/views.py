@@ -713,6 +713,30 @@ class StoryWarnings(Func):
         )
 
 
+class StoryThemes(Func):
+    """A story's themes as a JSON array of their ids (``[]`` if none).
+
+    Read inside the part page's serial query, so that the related-stories query can be given them
+    (``stories.related``) rather than look them up for each story it walks.
+    """
+
+    output_field = TextField()
+
+    def _inner(self, compiler, connection) -> tuple[str, list]:
+        story_sql, params = compiler.compile(self.source_expressions[0])
+        links = connection.ops.quote_name(Story.themes.through._meta.db_table)
+        # A quoted table name of our own model, and the compiler's SQL for the story's id.
+        return f"SELECT t.theme_id AS id FROM {links} t WHERE t.story_id = {story_sql}", params  # noqa: S608
+
+    def as_sqlite(self, compiler, connection, **extra):
+        inner, params = self._inner(compiler, connection)
+        return f"(SELECT json_group_array(c.id) FROM ({inner}) c)", params  # noqa: S608
+
+    def as_postgresql(self, compiler, connection, **extra):
+        inner, params = self._inner(compiler, connection)
+        return f"(SELECT COALESCE(json_agg(c.id), '[]')::text FROM ({inner}) c)", params  # noqa: S608
+
+
 def content_warnings_of(
     story_id: int, read: str | None = None, *, rows: list[dict] | None = None
 ) -> list[ContentWarning]:
@@ -752,7 +776,7 @@ def part_context(part: Part, parts: list[Part], *, related: list[dict] | None = 
         "content_warnings": content_warnings_of(part.story_id, getattr(part, "read_warnings", None)),
         "share": covers.part_card(part),
         # Live stories sharing the most themes with this one: one prepared query (stories.related).
-        "related_stories": related_stories(part.story_id, rows=related),
+        "related_stories": related_stories(part.story_id, rows=related, themes=getattr(part, "read_themes", None)),
     }
 
 
@@ -794,6 +818,16 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
                 default=Value(None),
                 output_field=TextField(),
             ),
+            # The story's themes, on the same row: given to the related-stories query (stories.related).
+            shown_themes=Case(
+                When(
+                    Q(number=Param("number", IntegerField())) | Q(number=1, story__kind=Story.Kind.SINGLE),
+                    language=language,
+                    then=StoryThemes(F("story_id")),
+                ),
+                default=Value(None),
+                output_field=TextField(),
+            ),
             # Whether readers of the language may see the story's cover photo (stories.covers).
             cover_is_live=covers.cover_is_live("story__", language, now, today=today),
         )
@@ -818,6 +852,7 @@ def _serial_query(language: str, story_page: bool) -> QuerySet:
             "shown_body",
             "shown_recap",
             "shown_warnings",
+            "shown_themes",
             "story__cover_id",
             "cover_is_live",
             *(f"story__cover__{field}" for field in covers.cover_fields(language)),
@@ -868,6 +903,7 @@ def serial_of(slug: str, number: int, language: str, *, story_page: bool = False
             setattr(part, f"body_html_{language}", row["shown_body"])
             setattr(part, f"recap_html_{language}", row["shown_recap"])
             part.read_warnings = row["shown_warnings"]
+            part.read_themes = json.loads(row["shown_themes"])
         publication = loaded(
             PartPublication,
             {
@@ -938,7 +974,7 @@ def render_part(request: HttpRequest, serial: Serial, shown: PartPublication) ->
     may_advocate = shown.covers_advocacy
     # The page's other queries need nothing but the serial's rows: sent together, one wait for the database.
     related, campaigns, press = run_together(
-        related_stories_run(part.story_id),
+        related_stories_run(part.story_id, themes=getattr(part, "read_themes", None)),
         beside_story_run(part.story, may_advocate=may_advocate),
         press_strip_run(),
     )

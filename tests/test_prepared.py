@@ -13,7 +13,7 @@ from django.utils import timezone
 from advocacy.models import Campaign
 from archive.prepared import Param, PreparedQuery, loaded, run_together
 from stories import caching
-from stories.models import Part
+from stories.models import Part, Theme
 from tests.conftest import make_part, make_story
 
 pytestmark = pytest.mark.django_db
@@ -210,12 +210,18 @@ def test_the_reading_pages_send_the_queries_that_need_no_other_rows_together(cli
 
     settings.PUBLIC_PAGE_CACHE_SECONDS = 0
     story = make_story(slug="read-at-once")
+    # With a theme, so the part page asks for related stories (a story without one sends no such query).
+    story.themes.add(Theme.objects.create(slug="courage", name_en="Courage", name_ko="용기"))
     part = make_part(story=story, number=2, published_at=now)
     make_part(story=story, number=1, published_at=now)
+    alone = make_story(slug="no-theme")
+    make_part(story=alone, number=1, published_at=now)
+    unthemed = make_part(story=alone, number=2, published_at=now)
     make_campaign(stories=[story])
     PressMention.objects.create(name="A Daily Paper", link="https://paper.example/a")
     pages = {
         part.get_absolute_url(): (2, 4),
+        unthemed.get_absolute_url(): (2, 3),
         story.get_absolute_url(): (2, 4),
         "/en/": (1, 5),
         "/ko/": (1, 5),

@@ -72,6 +72,57 @@ def test_stories_sharing_the_most_themes_come_first_and_never_the_one_read(clien
     assert related_section(client.get(url_in(unrelated, language)).content.decode()) == [one_newer.slug]
 
 
+def test_given_the_storys_themes_the_query_finds_what_it_finds_looking_them_up(db, monkeypatch):
+    """The part page gives the query the themes its serial query read (``StoryThemes``): the same stories,
+    ranked alike, and the same sets the page depends on, for every story in either language."""
+    family, escape, faith, work, rest = themes("family", "escape", "faith", "work", "rest")
+    stories = [
+        story_about(family, escape, faith),
+        story_about(family, escape, created_days_ago=20),
+        story_about(work, faith, created_days_ago=1),
+        story_about(family, created_days_ago=5),
+        story_about(rest),
+        story_about(),
+        story_about(escape, work, created_days_ago=9, title_ko=""),
+    ]
+    hidden = story_about(family, escape, created_days_ago=2)
+    unpublished = hidden.parts.get()
+    unpublished.status = Part.Status.DRAFT
+    unpublished.save()
+    recorded = []
+    monkeypatch.setattr("stories.related.depends_on", lambda *tags: recorded.append(set(tags)))
+
+    def found(story, language, **given):
+        recorded.clear()
+        shown = [(story.slug, story.shared_themes) for story in related_stories(story.pk, language, **given)]
+        return shown, recorded[0]
+
+    for story in [*stories, hidden]:
+        own = list(story.themes.values_list("pk", flat=True))
+        for language in LANGUAGES:
+            assert found(story, language, themes=own) == found(story, language), (story.slug, language)
+    assert found(stories[0], "en", themes=[family.pk, escape.pk, faith.pk])[0]
+
+
+def test_the_part_page_gives_the_query_the_themes_its_serial_query_read(client, db, settings):
+    settings.PUBLIC_PAGE_CACHE_SECONDS = 0
+    (family,) = themes("family")
+    read = story_about(family)
+    story_about(family, created_days_ago=3)
+    alone = make_part(story=make_story())
+
+    def related_sql(part) -> list[str]:
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url_in(part, "en")).status_code == 200
+        return [query["sql"] for query in queries.captured_queries if "stories_storypublication" in query["sql"]]
+
+    (sql,) = related_sql(read.parts.get())
+    # The candidates alone: the story's themes were values, not a lookup of the theme table joined on.
+    assert "UNION" not in sql
+    # A story with no theme sends no related-stories query at all.
+    assert related_sql(alone) == []
+
+
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_the_section_is_in_the_readers_language(client, db, language):
     (family,) = themes("family")
