@@ -9,7 +9,7 @@ unique index; the few that share the most themes among them are shown, newest fi
 A page that has read the story's themes already (the part page's serial query does, ``StoryThemes``) gives
 them to the query as values: each candidate is then one probe of that index for any of those themes, rather
 than a probe for each of the candidate's themes and a lookup of the story's for each; at 100,000 parts on
-PostgreSQL that took the walk from about 0.55 to 0.25 ms. Otherwise the same query reads the story's own
+PostgreSQL that took the query's execution from about 0.55 to 0.35 ms. Otherwise the same query reads the story's own
 themes (``UNION ALL`` of its rows of the theme table), even when no story shares them, because the page
 cache must know them: a page that shows related stories depends on
 the set of live stories of each of its story's themes (``stories.caching.theme_stories``), which a
